@@ -1,0 +1,163 @@
+"""mbsite.toml (+ environment, + CLI options) → a typed, frozen Config."""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError, Location
+
+CONFIG_FILE = "mbsite.toml"
+BUILTIN_DIR = Path(__file__).resolve().parent / "builtin"
+_REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def builtin_root() -> Path:
+    """Folder holding the built-in packages/, schemas/ and themes/: inside the wheel, or the source checkout."""
+    if (BUILTIN_DIR / "packages").is_dir():
+        return BUILTIN_DIR
+    return _REPO_ROOT
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything a build, a watch loop or the functions need to know about one site."""
+
+    site_dir: Path
+    title: str = "mbsite"
+    base_url: str = ""
+    out_dir: Path = Path("build")
+    database_url: str | None = None
+    strict: bool = False
+    workers: int = 0                     # 0 = one per core
+    highlight: bool = True               # Pygments for fenced code
+    markdown_engine: str = "markdown-it"
+    theme: str = "default"
+    default_tenant: str | None = None    # tenant for Markdown pages without a `tenants:` front matter key (None = all)
+    revalidate_secret: str | None = None
+    session_ttl: int = 7 * 24 * 3600
+    session_cookie: str = "mb_session"
+    media_max_bytes: int = 10 * 1024 * 1024
+    body_max_bytes: int = 1024 * 1024
+    redis_url: str | None = None
+    rate_limits: dict[str, str] = field(default_factory=dict)
+    webhooks: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def out(self) -> Path:
+        return self.out_dir if self.out_dir.is_absolute() else self.site_dir / self.out_dir
+
+    @property
+    def state_dir(self) -> Path:
+        return self.site_dir / ".mbsite"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.state_dir / "media"
+
+    def package_dirs(self) -> list[Path]:
+        dirs = [self.site_dir / "packages", builtin_root() / "packages"]
+        return _dedupe(d for d in dirs if d.is_dir())
+
+    def theme_dirs(self) -> list[Path]:
+        dirs = [self.site_dir / "themes" / self.theme, builtin_root() / "themes" / "default"]
+        return _dedupe(d for d in dirs if d.is_dir())
+
+    def schema_dirs(self) -> list[Path]:
+        dirs = [self.site_dir / "schemas", builtin_root() / "schemas"]
+        return _dedupe(d for d in dirs if d.is_dir())
+
+    @property
+    def content_dir(self) -> Path:
+        return self.site_dir / "content"
+
+    def with_options(self, **changes: Any) -> "Config":
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _dedupe(paths: Any) -> list[Path]:
+    seen: set[Path] = set()
+    out: list[Path] = []
+    for p in paths:
+        r = p.resolve()
+        if r not in seen:
+            seen.add(r)
+            out.append(p)
+    return out
+
+
+# mbsite.toml table.key → Config field
+_KEYS: dict[str, str] = {
+    "site.title": "title",
+    "site.base_url": "base_url",
+    "site.theme": "theme",
+    "site.default_tenant": "default_tenant",
+    "build.out": "out_dir",
+    "build.strict": "strict",
+    "build.workers": "workers",
+    "build.highlight": "highlight",
+    "build.markdown_engine": "markdown_engine",
+    "database.url": "database_url",
+    "functions.revalidate_secret": "revalidate_secret",
+    "functions.session_ttl": "session_ttl",
+    "functions.session_cookie": "session_cookie",
+    "functions.media_max_bytes": "media_max_bytes",
+    "functions.body_max_bytes": "body_max_bytes",
+    "functions.redis_url": "redis_url",
+    "functions.rate_limits": "rate_limits",
+    "functions.webhooks": "webhooks",
+}
+CONFIG_KEYS = tuple(_KEYS)
+
+# Environment variables that override the file.
+ENV_KEYS: dict[str, str] = {
+    "MBSITE_DATABASE_URL": "database_url",
+    "MBSITE_REVALIDATE_SECRET": "revalidate_secret",
+    "MBSITE_REDIS_URL": "redis_url",
+}
+
+
+def load_config(site_dir: Path | str = ".") -> Config:
+    """Read SITE/mbsite.toml (optional) and the environment; unknown keys are an error naming the key."""
+    site = Path(site_dir).resolve()
+    values: dict[str, Any] = {}
+    path = site / CONFIG_FILE
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"invalid TOML: {exc}", Location(file=CONFIG_FILE)) from exc
+        types = {f.name: f.type for f in fields(Config)}
+        for table, entries in data.items():
+            if not isinstance(entries, dict):
+                raise ConfigError(f"[{table}] must be a table", Location(file=CONFIG_FILE))
+            for key, value in entries.items():
+                dotted = f"{table}.{key}"
+                if dotted not in _KEYS:
+                    raise ConfigError(f"unknown config key {dotted!r}", Location(file=CONFIG_FILE))
+                name = _KEYS[dotted]
+                values[name] = _coerce(name, value, str(types[name]))
+    for env, name in ENV_KEYS.items():
+        if os.environ.get(env):
+            values[name] = os.environ[env]
+    return Config(site_dir=site, **values)
+
+
+def _coerce(name: str, value: Any, type_name: str) -> Any:
+    expected: type | tuple[type, ...]
+    if name == "out_dir":
+        return Path(value)
+    if type_name.startswith("bool"):
+        expected = bool
+    elif type_name.startswith("int"):
+        expected = int
+    elif type_name.startswith("dict"):
+        expected = dict
+    else:
+        expected = str
+    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        raise ConfigError(f"{name}: expected {type_name}, got {type(value).__name__}", Location(file=CONFIG_FILE))
+    return value

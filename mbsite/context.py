@@ -1,0 +1,98 @@
+"""The render context: what a page render may see, and the recorder that notes every input it reads."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# Input keys are plain strings with a kind prefix, so the dependency graph is a set of strings:
+#   file:<site-relative path>            a file read while rendering (its content hash is stored beside it)
+#   row:<table>:<key>                    a database row
+#   query:<tenant>:<package>.<entity>    an entity query (any write to that entity re-checks the page)
+#   routes:<tenant>                      the tenant's route table (navigation, listings, sitemaps)
+#   component:<package>:<id>             a component rendered (its package file is recorded as a file too)
+#   level                                the render looked at the viewer's level / role / user
+
+
+@dataclass
+class Recorder:
+    """Collects the inputs one output reads. Cheap: a set of keys plus file digests."""
+
+    inputs: set[str] = field(default_factory=set)
+    digests: dict[str, str] = field(default_factory=dict)
+    level_sensitive: bool = False
+
+    def file(self, relpath: str, digest: str) -> None:
+        key = "file:" + relpath
+        self.inputs.add(key)
+        self.digests[key] = digest
+
+    def row(self, table: str, key: str) -> None:
+        self.inputs.add(f"row:{table}:{key}")
+
+    def query(self, tenant: str, package: str, entity: str) -> None:
+        self.inputs.add(f"query:{tenant}:{package}.{entity}")
+
+    def routes(self, tenant: str) -> None:
+        self.inputs.add("routes:" + tenant)
+
+    def component(self, package: str, component_id: str) -> None:
+        self.inputs.add(f"component:{package}:{component_id}")
+
+    def read_level(self) -> None:
+        """Called whenever a render branches on the viewer's level, role or user."""
+        self.level_sensitive = True
+
+    def merge(self, other: "Recorder") -> None:
+        self.inputs |= other.inputs
+        self.digests.update(other.digests)
+        self.level_sensitive = self.level_sensitive or other.level_sensitive
+
+
+class NullRecorder(Recorder):
+    """A recorder that drops everything (for one-off renders such as the component gallery)."""
+
+    def file(self, relpath: str, digest: str) -> None:  # noqa: D102
+        pass
+
+    def row(self, table: str, key: str) -> None:  # noqa: D102
+        pass
+
+    def query(self, tenant: str, package: str, entity: str) -> None:  # noqa: D102
+        pass
+
+    def routes(self, tenant: str) -> None:  # noqa: D102
+        pass
+
+    def component(self, package: str, component_id: str) -> None:  # noqa: D102
+        pass
+
+
+@dataclass
+class PageScope:
+    """Names a page render exposes to expressions (after loop vars, props and state)."""
+
+    tenant: dict[str, Any] = field(default_factory=dict)   # {"slug", "name"}
+    path: str = "/"
+    level: int = 0                                         # the viewer's level 0..5
+    role: str = "public"
+    user: dict[str, Any] | None = None                     # {"username", "role", "level"} or None when public
+    params: dict[str, Any] = field(default_factory=dict)   # route params (:id)
+    records: dict[str, Any] = field(default_factory=dict)  # named entity query results
+    page: dict[str, Any] = field(default_factory=dict)     # title, description, meta of the page
+    site: dict[str, Any] = field(default_factory=dict)     # routes/nav of the tenant
+
+    LEVEL_NAMES = frozenset({"level", "role", "user", "viewer"})
+
+    def lookup(self, name: str, recorder: Recorder | None = None) -> tuple[bool, Any]:
+        """Resolve a bare name; returns (found, value). Reading level/role/user marks the render level-sensitive."""
+        if name in self.LEVEL_NAMES and recorder is not None:
+            recorder.read_level()
+        if name == "viewer":
+            return True, {"level": self.level, "role": self.role, "user": self.user}
+        if name in ("tenant", "path", "level", "role", "user", "params", "records", "page", "site"):
+            return True, getattr(self, name)
+        if name in self.params:
+            return True, self.params[name]
+        if name in self.records:
+            return True, self.records[name]
+        return False, None

@@ -1,0 +1,176 @@
+"""YAML seed files (content/seed/*.yaml) → rows, inserted once (idempotent)."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from ..errors import DataError, Location, relpath
+from ..levels import ROLE_LEVELS, clamp_level
+from ..passwords import hash_password
+from .models import Credential, EntityRecord, InstalledPackage, PackageData, PageConfig, Tenant, User
+
+# A seed document is the upstream envelope: {entity: <Kind>, records: [ {...}, ... ]}.
+SEED_KINDS = ("Tenant", "User", "InstalledPackage", "PageConfig", "PackageData", "Record")
+
+
+def seed_files(content_dir: Path) -> list[Path]:
+    folder = content_dir / "seed"
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def _json_field(value: Any, where: Location) -> Any:
+    """JSON columns may be given as objects or as JSON text (upstream stores strings)."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value) if value.strip() else None
+        except json.JSONDecodeError as exc:
+            raise DataError(f"invalid JSON text: {exc.msg}", where) from exc
+    return value
+
+
+def _stable_id(*parts: str) -> str:
+    return hashlib.sha1("\x1f".join(parts).encode()).hexdigest()[:20]
+
+
+def _need(rec: dict[str, Any], key: str, where: Location) -> Any:
+    if rec.get(key) in (None, ""):
+        raise DataError(f"missing required field {key!r}", where)
+    return rec[key]
+
+
+def _tenant(s: Session, rec: dict[str, Any], where: Location) -> None:
+    slug = str(_need(rec, "slug", where))
+    if s.get(Tenant, slug) is None:
+        s.add(Tenant(slug=slug, name=str(rec.get("name") or slug), domains=list(rec.get("domains") or []),
+                     settings=dict(rec.get("settings") or {})))
+
+
+def _user(s: Session, rec: dict[str, Any], where: Location) -> None:
+    tenant, username = str(_need(rec, "tenant", where)), str(_need(rec, "username", where))
+    role = str(rec.get("role") or "user").lower()
+    if role not in ROLE_LEVELS:
+        raise DataError(f"unknown role {role!r} (one of {', '.join(ROLE_LEVELS)})", where)
+    exists = s.scalar(select(User.id).where(User.tenant == tenant, User.username == username))
+    if exists:
+        return
+    uid = str(rec.get("id") or _stable_id(tenant, username))
+    s.add(User(id=uid, tenant=tenant, username=username, email=rec.get("email"), role=role))
+    s.flush()
+    if rec.get("password"):
+        s.add(Credential(user_id=uid, password_hash=hash_password(str(rec["password"]))))
+
+
+def _installed(s: Session, rec: dict[str, Any], where: Location) -> None:
+    tenant, package = str(_need(rec, "tenant", where)), str(_need(rec, "package", where))
+    exists = s.scalar(
+        select(InstalledPackage.id).where(InstalledPackage.tenant == tenant, InstalledPackage.package == package)
+    )
+    if not exists:
+        s.add(InstalledPackage(tenant=tenant, package=package, enabled=bool(rec.get("enabled", True)),
+                               version=str(rec.get("version") or ""), config=_json_field(rec.get("config"), where),
+                               sort_order=int(rec.get("sortOrder", rec.get("sort_order", 0)) or 0)))
+
+
+def _page(s: Session, rec: dict[str, Any], where: Location) -> None:
+    tenant, path = str(_need(rec, "tenant", where)), str(_need(rec, "path", where))
+    if not path.startswith("/"):
+        raise DataError(f"path must start with '/': {path!r}", where)
+    if s.scalar(select(PageConfig.id).where(PageConfig.tenant == tenant, PageConfig.path == path)):
+        return
+    s.add(PageConfig(
+        id=str(rec.get("id") or f"page_{tenant}_{path.strip('/').replace('/', '_') or 'root'}"),
+        tenant=tenant, path=path, title=str(rec.get("title") or ""), description=rec.get("description"),
+        icon=rec.get("icon"), package=rec.get("packageId", rec.get("package")), component=rec.get("component"),
+        component_tree=_json_field(rec.get("componentTree"), where),
+        level=clamp_level(rec.get("level", 0)), requires_auth=bool(rec.get("requiresAuth", False)),
+        published=bool(rec.get("isPublished", rec.get("published", True))),
+        sort_order=int(rec.get("sortOrder", 0) or 0), params=_json_field(rec.get("params"), where),
+        meta=_json_field(rec.get("meta"), where), revalidate=rec.get("revalidate"), tags=rec.get("tags"),
+    ))
+
+
+def _package_data(s: Session, rec: dict[str, Any], where: Location) -> None:
+    tenant, package = str(_need(rec, "tenant", where)), str(_need(rec, "package", where))
+    if s.get(PackageData, (tenant, package)) is None:
+        s.add(PackageData(tenant=tenant, package=package, data=_json_field(rec.get("data"), where)))
+
+
+def _record(s: Session, rec: dict[str, Any], where: Location) -> None:
+    tenant = str(_need(rec, "tenant", where))
+    package, entity = str(_need(rec, "package", where)), str(_need(rec, "entity", where))
+    data = rec.get("data")
+    if not isinstance(data, dict):
+        raise DataError("'data' must be a mapping", where)
+    rid = str(rec.get("id") or data.get("id") or _stable_id(tenant, package, entity, json.dumps(data, sort_keys=True)))
+    if s.get(EntityRecord, (tenant, package, entity, rid)) is None:
+        s.add(EntityRecord(tenant=tenant, package=package, entity=entity, id=rid, data={**data, "id": rid}))
+
+
+_LOADERS: dict[str, Callable[[Session, dict[str, Any], Location], None]] = {
+    "Tenant": _tenant, "User": _user, "InstalledPackage": _installed, "PageConfig": _page,
+    "PackageData": _package_data, "Record": _record,
+}
+
+
+def parse_seed(path: Path, root: Path | None = None) -> list[tuple[str, dict[str, Any], Location]]:
+    """Read one seed file into (kind, record, location) triples; errors name the file and line."""
+    name = relpath(path, root)
+    try:
+        docs = list(yaml.compose_all(path.read_text(encoding="utf-8")))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise DataError(f"invalid YAML: {getattr(exc, 'problem', exc)}",
+                        Location(file=name, line=mark.line + 1 if mark else None,
+                                 column=mark.column + 1 if mark else None)) from exc
+    out: list[tuple[str, dict[str, Any], Location]] = []
+    for node in docs:
+        if node is None:
+            continue
+        doc = yaml.safe_load(yaml.serialize(node))
+        where = Location(file=name, line=node.start_mark.line + 1)
+        if not isinstance(doc, dict) or "entity" not in doc:
+            raise DataError("a seed document needs 'entity' and 'records'", where)
+        kind = str(doc["entity"])
+        if kind not in _LOADERS:
+            raise DataError(f"unknown seed entity {kind!r} (one of {', '.join(SEED_KINDS)})", where)
+        records = doc.get("records") or []
+        if not isinstance(records, list):
+            raise DataError("'records' must be a list", where)
+        rec_nodes = _records_nodes(node)
+        for i, rec in enumerate(records):
+            line = rec_nodes[i].start_mark.line + 1 if i < len(rec_nodes) else where.line
+            loc = Location(file=name, line=line, pointer=f"/records/{i}")
+            if not isinstance(rec, dict):
+                raise DataError("a record must be a mapping", loc)
+            out.append((kind, rec, loc))
+    return out
+
+
+def _records_nodes(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if getattr(key, "value", None) == "records" and isinstance(value, yaml.SequenceNode):
+                return list(value.value)
+    return []
+
+
+def load_seed(engine: Engine, content_dir: Path, root: Path | None = None) -> int:
+    """Insert every seed record that is missing; returns how many records were read. All or nothing."""
+    entries: list[tuple[str, dict[str, Any], Location]] = []
+    for path in seed_files(content_dir):
+        entries.extend(parse_seed(path, root))
+    order = {k: i for i, k in enumerate(SEED_KINDS)}
+    entries.sort(key=lambda e: order[e[0]])
+    with Session(engine) as s, s.begin():
+        for kind, rec, where in entries:
+            _LOADERS[kind](s, rec, where)
+            s.flush()
+    return len(entries)

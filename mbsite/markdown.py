@@ -1,0 +1,239 @@
+"""Markdown files → front matter + HTML (markdown-it-py, footnotes, anchors, Pygments, component shortcodes)."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Callable
+
+import yaml
+from markdown_it import MarkdownIt
+from markdown_it.rules_block import StateBlock
+from markdown_it.rules_inline import StateInline
+from markupsafe import escape
+
+from .errors import DataError, Location
+from .levels import clamp_level
+
+FRONT_MATTER_KEYS = {
+    "title": str, "description": str, "date": (str, dt.date), "tags": list, "template": str, "level": int,
+    "draft": bool, "revalidate": int, "tenants": list, "requiresAuth": bool, "sortOrder": int, "data": dict,
+    "slug": str, "nav": bool, "icon": str,
+}
+
+# {{< component PKG:ID key="value" n=3 >}} — one line; recognised only as Markdown syntax, so never inside code.
+SHORTCODE_RE = re.compile(r"\{\{<\s*component\s+([A-Za-z0-9_.-]+):([A-Za-z0-9_.-]+)((?:\s+[^>]*?)?)\s*>\}\}")
+_ARG_RE = re.compile(r"""([A-Za-z_][A-Za-z0-9_]*)=("(?:[^"\\]|\\.)*"|'[^']*'|[^\s"']+)""")
+
+
+@dataclass(frozen=True)
+class FrontMatter:
+    title: str = ""
+    description: str = ""
+    date: str | None = None
+    tags: tuple[str, ...] = ()
+    template: str | None = None
+    level: int = 0
+    requires_auth: bool = False
+    draft: bool = False
+    revalidate: int | None = None
+    tenants: tuple[str, ...] | None = None
+    sort_order: int = 0
+    data: dict[str, Any] = field(default_factory=dict)
+    nav: bool = False
+    icon: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def split_front_matter(text: str, file: str) -> tuple[FrontMatter, str, int]:
+    """Split `---` YAML front matter from the body; returns (front matter, body, line where body starts)."""
+    if not text.startswith("---"):
+        return FrontMatter(), text, 1
+    lines = text.split("\n")
+    if lines[0].strip() != "---":
+        return FrontMatter(), text, 1
+    for end in range(1, len(lines)):
+        if lines[end].strip() in ("---", "..."):
+            break
+    else:
+        raise DataError("front matter: no closing '---'", Location(file=file, line=1))
+    raw = "\n".join(lines[1:end])
+    try:
+        data = yaml.safe_load(raw) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise DataError(f"front matter: {getattr(exc, 'problem', None) or exc}",
+                        Location(file=file, line=(mark.line + 2) if mark else 1,
+                                 column=(mark.column + 1) if mark else None)) from exc
+    if not isinstance(data, dict):
+        raise DataError("front matter: expected a mapping of keys", Location(file=file, line=2))
+    return _front_matter(data, file, lines[1:end]), "\n".join(lines[end + 1:]), end + 2
+
+
+def _key_line(key: str, raw_lines: list[str]) -> int:
+    for i, line in enumerate(raw_lines):
+        if line.startswith(f"{key}:"):
+            return i + 2
+    return 1
+
+
+def _front_matter(data: dict[str, Any], file: str, raw_lines: list[str]) -> FrontMatter:
+    for key, expected in FRONT_MATTER_KEYS.items():
+        if key in data and data[key] is not None and not isinstance(data[key], expected):
+            if expected is int and isinstance(data[key], str) and data[key].strip().isdigit():
+                data[key] = int(data[key])
+                continue
+            name = expected.__name__ if isinstance(expected, type) else "string or date"
+            raise DataError(f"front matter: {key!r} must be a {name}, got {type(data[key]).__name__}",
+                            Location(file=file, line=_key_line(key, raw_lines)))
+    tags = data.get("tags") or []
+    date = data.get("date")
+    tenants = data.get("tenants")
+    return FrontMatter(
+        title=str(data.get("title") or ""),
+        description=str(data.get("description") or ""),
+        date=date.isoformat() if isinstance(date, dt.date) else (str(date) if date else None),
+        tags=tuple(str(t) for t in tags),
+        template=data.get("template"),
+        level=clamp_level(data.get("level", 0)),
+        requires_auth=bool(data.get("requiresAuth", False)),
+        draft=bool(data.get("draft", False)),
+        revalidate=data.get("revalidate"),
+        tenants=tuple(str(t) for t in tenants) if tenants else None,
+        sort_order=int(data.get("sortOrder") or 0),
+        data=dict(data.get("data") or {}),
+        nav=bool(data.get("nav", False)),
+        icon=data.get("icon"),
+        extra={k: v for k, v in data.items() if k not in FRONT_MATTER_KEYS},
+    )
+
+
+def parse_shortcode_args(text: str) -> dict[str, Any]:
+    args: dict[str, Any] = {}
+    for key, raw in _ARG_RE.findall(text or ""):
+        if raw.startswith("'"):
+            args[key] = raw[1:-1]
+            continue
+        try:
+            args[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            args[key] = raw
+    return args
+
+
+def _shortcode_block(state: StateBlock, start: int, end: int, silent: bool) -> bool:
+    pos = state.bMarks[start] + state.tShift[start]
+    line = state.src[pos:state.eMarks[start]]
+    if state.sCount[start] - state.blkIndent >= 4 or not line.startswith("{{<"):
+        return False
+    m = SHORTCODE_RE.fullmatch(line.strip())
+    if not m:
+        return False
+    if silent:
+        return True
+    token = state.push("mb_shortcode", "", 0)
+    token.meta = {"package": m.group(1), "component": m.group(2), "args": parse_shortcode_args(m.group(3)),
+                  "line": start}
+    token.map = [start, start + 1]
+    state.line = start + 1
+    return True
+
+
+def _shortcode_inline(state: StateInline, silent: bool) -> bool:
+    if not state.src.startswith("{{<", state.pos):
+        return False
+    m = SHORTCODE_RE.match(state.src, state.pos)
+    if not m:
+        return False
+    if not silent:
+        token = state.push("mb_shortcode", "", 0)
+        token.meta = {"package": m.group(1), "component": m.group(2), "args": parse_shortcode_args(m.group(3)),
+                      "line": None}
+    state.pos = m.end()
+    return True
+
+
+ShortcodeHandler = Callable[[str, str, dict[str, Any], int | None], str]
+
+
+def _render_shortcode(self: Any, tokens: list[Any], idx: int, options: Any, env: dict[str, Any]) -> str:
+    meta = tokens[idx].meta
+    handler: ShortcodeHandler | None = env.get("shortcode")
+    if handler is None:
+        return f'<div data-mb-shortcode="{escape(meta["package"])}:{escape(meta["component"])}"></div>'
+    line = meta["line"] + env.get("line_offset", 0) if meta["line"] is not None else None
+    return handler(meta["package"], meta["component"], meta["args"], line)
+
+
+@lru_cache(maxsize=64)
+def _lexer(lang: str) -> Any:
+    from pygments.lexers import get_lexer_by_name
+    from pygments.util import ClassNotFound
+
+    try:
+        return get_lexer_by_name(lang)
+    except ClassNotFound:
+        return None
+
+
+@lru_cache(maxsize=1)
+def _formatter() -> Any:
+    from pygments.formatters import HtmlFormatter
+
+    return HtmlFormatter(nowrap=True)
+
+
+def highlight(code: str, lang: str, _attrs: str) -> str:
+    """Pygments highlighting for fenced code; unknown languages fall back to escaped text."""
+    lexer = _lexer(lang.strip().lower()) if lang else None
+    if lexer is None:
+        return ""
+    from pygments import highlight as pyg_highlight
+
+    return f'<pre class="highlight"><code class="language-{escape(lang)}">' \
+           f"{pyg_highlight(code, lexer, _formatter())}</code></pre>\n"
+
+
+def _slugify(text: str) -> str:
+    slug = re.sub(r"[^\w\s-]", "", text.lower()).strip()
+    return re.sub(r"[\s_-]+", "-", slug) or "section"
+
+
+def make_markdown(*, highlight_code: bool = True) -> MarkdownIt:
+    """The Markdown engine: CommonMark + tables + strikethrough + footnotes + heading anchors + shortcodes."""
+    from mdit_py_plugins.anchors import anchors_plugin
+    from mdit_py_plugins.footnote import footnote_plugin
+
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False,
+                                   "highlight": highlight if highlight_code else None})
+    md.enable(["table", "strikethrough"])
+    md.use(footnote_plugin).use(anchors_plugin, min_level=2, max_level=4, slug_func=_slugify, permalink=True,
+                                permalinkSymbol="#", permalinkBefore=False)
+    md.block.ruler.before("paragraph", "mb_shortcode", _shortcode_block)
+    md.inline.ruler.before("text", "mb_shortcode", _shortcode_inline)
+    md.add_render_rule("mb_shortcode", _render_shortcode)
+    # The default text rule stops only at "terminator" characters; "{" is not one, so make it one.
+    _add_terminator(md)
+    return md
+
+
+def _add_terminator(md: MarkdownIt) -> None:
+    from markdown_it.rules_inline import text as text_rule
+
+    if "{" not in getattr(text_rule, "_TerminatorChars", set()) and hasattr(text_rule, "_TerminatorChars"):
+        text_rule._TerminatorChars = set(text_rule._TerminatorChars) | {"{"}  # type: ignore[attr-defined]
+
+
+@lru_cache(maxsize=4)
+def markdown_engine(highlight_code: bool = True) -> MarkdownIt:
+    return make_markdown(highlight_code=highlight_code)
+
+
+def render_markdown(body: str, *, highlight_code: bool = True, shortcode: ShortcodeHandler | None = None,
+                    line_offset: int = 0) -> str:
+    env: dict[str, Any] = {"line_offset": line_offset}
+    if shortcode is not None:
+        env["shortcode"] = shortcode
+    return markdown_engine(highlight_code).render(body, env)
