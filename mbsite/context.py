@@ -42,6 +42,11 @@ class Recorder:
         """Called whenever a render branches on the viewer's level, role or user."""
         self.level_sensitive = True
 
+    def merge_inputs(self, other: "Recorder") -> None:
+        """Take another recorder's inputs but not its level sensitivity (chrome is compared per level)."""
+        self.inputs |= other.inputs
+        self.digests.update(other.digests)
+
     def merge(self, other: "Recorder") -> None:
         self.inputs |= other.inputs
         self.digests.update(other.digests)

@@ -1,0 +1,413 @@
+"""Sources → routes → affected (tenant, route, level) renders → staged files → published output + stored graph."""
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import shutil
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, delete, select
+
+from .config import Config
+from .context import Recorder
+from .db.engine import ensure_schema, open_engine, resolve_url
+from .db.feed import last_seq, read_changes
+from .db.models import Revalidation, now_ms
+from .db.seed import load_seed
+from .errors import BuildError, Location, MbsiteError, Problem
+from .graph import (OutputRow, digest_of, dirty_keys, get_state, listing_digest, load_outputs, route_fingerprint,
+                    save_outputs, set_state)
+from .pages import SiteModel, render_not_found, render_page, route_records
+from .records import RecordStore
+from .reporter import BufferReporter, Reporter
+from .routes import Route, build_route_table
+from .sitefiles import ROUTES_MANIFEST, feed, headers, redirects, robots, routes_manifest, sitemap
+from .sources import load_sources
+from .templates import load_theme
+from .writer import Stage, clean_stale_stages, page_file, remove_output
+
+LEVEL_MAX = 5
+PARALLEL_THRESHOLD = 64   # below this many routes, forking workers costs more than it saves
+
+
+@dataclass
+class RouteOutcome:
+    tenant: str
+    path: str
+    rows: list[OutputRow] = field(default_factory=list)
+    shared: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    failed: bool = False
+    files: set[str] = field(default_factory=set)
+
+
+@dataclass
+class BuildResult:
+    summary: dict[str, Any]
+    problems: list[Problem]
+
+    @property
+    def ok(self) -> bool:
+        return self.summary["errors"] == 0
+
+
+def open_site_db(config: Config) -> tuple[Engine, bool]:
+    """Open the site's database, creating the schema and loading the YAML seed when it is new."""
+    engine = open_engine(resolve_url(config.site_dir, config.database_url))
+    new = ensure_schema(engine)
+    if new:
+        load_seed(engine, config.content_dir, config.site_dir)
+    return engine, new
+
+
+def load_model(config: Config, engine: Engine, problems: list[Problem]) -> SiteModel:
+    from .components import ComponentRenderer, tokens_css
+    from .packages import load_packages
+
+    packages = load_packages(config.package_dirs(), strict=config.strict, root=config.site_dir)
+    problems.extend(packages.problems)
+    sources = load_sources(config, engine)
+    problems.extend(sources.problems)
+    theme = load_theme(config)
+    store = RecordStore(engine)
+    tables = {}
+    for tenant in sources.tenants:
+        table = build_route_table(tenant, sources, packages, store)
+        problems.extend(table.problems)
+        tables[tenant.slug] = table
+    renderer = ComponentRenderer(packages, type_template=_type_templates(theme))
+    model = SiteModel(config, packages, renderer, theme, tables, store)
+    for tenant in sources.tenants:
+        enabled = [p for p in (packages.get(i) for i in tenant.enabled_packages()) if p is not None]
+        model.tokens[tenant.slug] = tokens_css(enabled)
+    return model
+
+
+def _type_templates(theme: Any) -> Any:
+    def lookup(type_name: str) -> Any:
+        name = f"components/{type_name}.html"
+        return theme.template(name) if theme.has(name) else None
+    return lookup
+
+
+# -- rendering one route at every level that may see it -------------------------------------------------------
+
+def render_route(model: SiteModel, route: Route, stage_root: Path) -> RouteOutcome:
+    outcome = RouteOutcome(route.tenant, route.path)
+    prev_html: str | None = None
+    prev_key: Any = None
+    sensitive = True
+    try:
+        for level in range(route.min_level, LEVEL_MAX + 1):
+            key = model.chrome_key(route.tenant, level)
+            if outcome.rows and not sensitive and key == prev_key:
+                outcome.shared += 1  # same inputs as the variant below: not rendered again
+                continue
+            result = render_page(model, route, level)
+            sensitive = result.recorder.level_sensitive
+            outcome.problems.extend(result.problems)
+            prev_key = key
+            if prev_html is not None and result.html == prev_html:
+                outcome.shared += 1
+                continue
+            prev_html = result.html
+            data = result.html.encode("utf-8")
+            rel = page_file(route.tenant, route.path, level)
+            target = stage_root / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            outcome.files.add(rel)
+            outcome.rows.append(_row(route, level, rel, data, result.recorder))
+        fingerprint = route_fingerprint(route)
+        for row in outcome.rows:
+            row.digests["route"] = fingerprint
+    except MbsiteError as exc:
+        outcome.failed = True
+        outcome.problems.append(Problem.from_error(exc))
+    return outcome
+
+
+def _row(route: Route, level: int, rel: str, data: bytes, rec: Recorder) -> OutputRow:
+    now = now_ms()
+    tags = set(route.tags)
+    for key in rec.inputs:
+        if key.startswith("query:"):
+            tags.add("entity:" + key.split(":", 2)[2])
+        elif key.startswith("component:"):
+            tags.add("package:" + key.split(":")[1])
+    return OutputRow(route.tenant, route.path, level, rel, hashlib.sha256(data).hexdigest(), sorted(rec.inputs),
+                     dict(rec.digests), "", now, now + route.revalidate * 1000 if route.revalidate else None,
+                     sorted(tags))
+
+
+_WORKER_MODEL: SiteModel | None = None
+
+
+def _worker_chunk(args: tuple[list[tuple[str, str]], str]) -> list[RouteOutcome]:
+    keys, stage_root = args
+    assert _WORKER_MODEL is not None
+    model = _WORKER_MODEL
+    return [render_route(model, model.tables[t].routes[p], Path(stage_root)) for t, p in keys]
+
+
+def render_all(model: SiteModel, routes: list[Route], stage: Stage, workers: int, reporter: Reporter) -> list[RouteOutcome]:
+    global _WORKER_MODEL
+    if workers <= 1 or len(routes) < PARALLEL_THRESHOLD or "fork" not in multiprocessing.get_all_start_methods():
+        outcomes = []
+        for r in routes:
+            outcomes.append(render_route(model, r, stage.root))
+            reporter.advance()
+        return outcomes
+    # Warm every query and the chrome before forking, so workers never touch the database.
+    for r in routes:
+        route_records(model, r, Recorder())
+    for slug in model.tables:
+        for level in range(LEVEL_MAX + 1):
+            model.chrome(model.tables[slug].tenant, level)
+    _WORKER_MODEL = model
+    model.store.engine.dispose()
+    size = max(8, min(200, len(routes) // (workers * 6) or 1))
+    chunks = [[(r.tenant, r.path) for r in routes[i:i + size]] for i in range(0, len(routes), size)]
+    outcomes: list[RouteOutcome] = []
+    ctx = multiprocessing.get_context("fork")
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            for chunk_out in pool.map(_worker_chunk, [(c, str(stage.root)) for c in chunks]):
+                outcomes.extend(chunk_out)
+                reporter.advance(len(chunk_out))
+    finally:
+        _WORKER_MODEL = None
+    return outcomes
+
+
+# -- the build -----------------------------------------------------------------------------------------------
+
+class Builder:
+    """One build of a site: full, or incremental from the stored graph and the change feed."""
+
+    def __init__(self, config: Config, reporter: Reporter | None = None, *, full: bool = False,
+                 engine: Engine | None = None) -> None:
+        self.config = config
+        self.reporter = reporter or BufferReporter()
+        self.full = full
+        self._engine = engine
+
+    def run(self) -> BuildResult:
+        started = time.perf_counter()
+        problems: list[Problem] = []
+        out = self.config.out
+        out.mkdir(parents=True, exist_ok=True)
+        clean_stale_stages(out)
+        engine = self._engine or open_site_db(self.config)[0]
+        with engine.connect() as conn:
+            cursor = int(get_state(conn, "cursor", "0") or 0)
+            high = last_seq(conn)
+            events = read_changes(conn, cursor) if not self.full else []
+            old = load_outputs(conn)
+            config_digest = get_state(conn, "config_digest")
+            revalidations = conn.execute(select(Revalidation.id, Revalidation.tenant, Revalidation.path,
+                                                Revalidation.tag)).all()
+        model = load_model(self.config, engine, problems)
+        if self.config.strict and any(p.severity == "error" for p in problems):
+            return self._finish(started, problems, Counter(), 0, 0, 0, 0, model)
+        current_config = self._config_digest()
+        full = self.full or not old or config_digest != current_config
+        digests = self._current_digests(model)
+        dirty = dirty_keys(events)
+        now = now_ms()
+
+        todo: list[Route] = []
+        reasons: Counter[str] = Counter()
+        keep: dict[tuple[str, str], list[OutputRow]] = {}
+        for slug, table in model.tables.items():
+            for path, route in table.routes.items():
+                rows = old.get((slug, path))
+                reason = "full" if full else self._stale(route, rows, digests, dirty, now, revalidations)
+                if reason:
+                    todo.append(route)
+                    reasons[reason] += 1
+                elif rows:
+                    keep[(slug, path)] = rows
+        removed_keys = [k for k in old if k[0] not in model.tables or k[1] not in model.tables[k[0]].routes]
+
+        stage = Stage(out)
+        self.reporter.start(len(todo))
+        workers = self.config.workers or os.cpu_count() or 1
+        try:
+            outcomes = render_all(model, todo, stage, workers, self.reporter)
+        except BaseException:
+            stage.discard()
+            raise
+        new_rows: list[OutputRow] = []
+        written = shared = 0
+        failed: list[tuple[str, str]] = []
+        for oc in outcomes:
+            problems.extend(oc.problems)
+            if oc.failed:
+                failed.append((oc.tenant, oc.path))
+                continue
+            stage.adopt(oc.files)
+            new_rows.extend(oc.rows)
+            written += len(oc.rows)
+            shared += oc.shared
+        errors = sum(1 for p in problems if p.severity == "error")
+        if self.config.strict and errors:
+            stage.discard()
+            return self._finish(started, problems, reasons, 0, 0, 0, 0, model)
+
+        rendered_keys = {(oc.tenant, oc.path) for oc in outcomes if not oc.failed}
+        final: dict[tuple[str, str], list[OutputRow]] = dict(keep)
+        for row in new_rows:
+            final.setdefault((row.tenant, row.path), []).append(row)
+        for key in failed:  # keep the last good output of a page that failed, and retry it next time
+            if key in old:
+                final[key] = [OutputRow(**{**r.as_dict(), "digests": {**r.digests, "route": "failed"}})
+                              for r in old[key]]
+        # Files that the new variants no longer include (removed routes, levels that are now shared).
+        stale_files: set[str] = set()
+        for key, rows in old.items():
+            now_files = {r.file for r in final.get(key, [])}
+            stale_files |= {r.file for r in rows if r.file not in now_files}
+        self._tenant_files(model, stage, final)
+        stage.publish(order_last=(ROUTES_MANIFEST,))
+        removed = sum(1 for f in sorted(stale_files) if remove_output(out, f))
+        if full:
+            removed += self._sweep(out, model, final)
+        with engine.begin() as conn:
+            save_outputs(conn, set(rendered_keys) | set(removed_keys) | set(failed),
+                         [r for k in set(rendered_keys) | set(failed) for r in final.get(k, [])])
+            set_state(conn, "cursor", str(high))
+            set_state(conn, "config_digest", current_config)
+            set_state(conn, "built_at", str(now))
+            if revalidations:
+                conn.execute(delete(Revalidation).where(Revalidation.id.in_([r[0] for r in revalidations])))
+        return self._finish(started, problems, reasons, written, shared, removed, len(todo), model,
+                            pages=sum(len(t.routes) for t in model.tables.values()))
+
+    # -- incremental decisions -----------------------------------------------------------------------------
+    def _config_digest(self) -> str:
+        path = self.config.site_dir / "mbsite.toml"
+        data = path.read_bytes() if path.is_file() else b""
+        return digest_of([data.decode("utf-8", "replace"), self.config.highlight, self.config.strict, "v1"])
+
+    def _current_digests(self, model: SiteModel) -> dict[str, str]:
+        d: dict[str, str] = {}
+        for pkg in model.packages:
+            for key, digest in pkg.files.items():
+                d["file:" + key] = digest
+        for key, digest in model.theme.template_files.values():
+            d["file:" + key] = digest
+        for slug, table in model.tables.items():
+            for level in range(LEVEL_MAX + 1):
+                d[f"nav:{slug}:{level}"] = digest_of(table.nav(level))
+            d[f"routes:{slug}"] = listing_digest(table)
+            for route in table.routes.values():
+                if route.markdown is not None:
+                    d["file:" + route.markdown.relpath] = route.markdown.digest
+                d[f"route:{slug}:{route.path}"] = route_fingerprint(route)
+        return d
+
+    def _stale(self, route: Route, rows: list[OutputRow] | None, digests: dict[str, str], dirty: set[str],
+               now: int, revalidations: list[Any]) -> str | None:
+        if not rows:
+            return "new"
+        fp = digests.get(f"route:{route.tenant}:{route.path}")
+        for row in rows:
+            if row.digests.get("route") != fp:
+                return "route"
+        for rev in revalidations:
+            if rev.tenant in (None, route.tenant) and (
+                    (rev.path and rev.path.rstrip("/") == route.path.rstrip("/")) or
+                    (rev.tag and any(rev.tag in r.tags for r in rows))):
+                return "on-demand"
+        for row in rows:
+            if row.revalidate_at is not None and row.revalidate_at <= now:
+                return "timer"
+            for key in row.inputs:
+                if key in dirty:
+                    return "data"
+                stored = row.digests.get(key)
+                if stored is not None and digests.get(key) != stored:
+                    return "file" if key.startswith("file:") else "navigation" if key.startswith(
+                        ("nav:", "routes:")) else "input"
+        return None
+
+    # -- tenant-level files and sweeping -------------------------------------------------------------------
+    def _tenant_files(self, model: SiteModel, stage: Stage, final: dict[tuple[str, str], list[OutputRow]]) -> None:
+        out = self.config.out
+        base = self.config.base_url
+        for slug, table in model.tables.items():
+            variants: dict[str, list[int]] = {}
+            for (t, path), rows in final.items():
+                if t == slug:
+                    variants[path] = [r.level for r in rows]
+            files: dict[str, bytes] = {
+                f"{slug}/public/404.html": render_not_found(model, slug).encode(),
+                f"{slug}/public/sitemap.xml": sitemap(table, base).encode(),
+                f"{slug}/public/robots.txt": robots(base).encode(),
+                f"{slug}/public/_headers": headers().encode(),
+                f"{slug}/public/_redirects": redirects(table).encode(),
+                f"{slug}/{ROUTES_MANIFEST}": routes_manifest(table, variants).encode(),
+            }
+            atom = feed(table, base)
+            if atom:
+                files[f"{slug}/public/feed.xml"] = atom.encode()
+            for asset in model.theme.assets.values():
+                rel = f"{slug}/public{asset.url}"
+                if not (out / rel).exists():
+                    files[rel] = asset.source.read_bytes()
+            for rel, data in files.items():
+                target = out / rel
+                if not target.is_file() or target.read_bytes() != data:
+                    stage.write(rel, data)
+
+    def _sweep(self, out: Path, model: SiteModel, final: dict[tuple[str, str], list[OutputRow]]) -> int:
+        """After a full build: delete files of ours that no output claims (lost state, removed tenants)."""
+        expected = {r.file for rows in final.values() for r in rows}
+        removed = 0
+        for tenant_dir in sorted(p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            if not (tenant_dir / ROUTES_MANIFEST).is_file() and tenant_dir.name not in model.tables:
+                continue  # not a tenant folder of ours
+            if tenant_dir.name not in model.tables:
+                shutil.rmtree(tenant_dir)
+                removed += 1
+                continue
+            assets = {f"{tenant_dir.name}/public{a.url}" for a in model.theme.assets.values()}
+            keep_names = {"404.html", "sitemap.xml", "robots.txt", "_headers", "_redirects", "feed.xml", ROUTES_MANIFEST}
+            for path in tenant_dir.rglob("*"):
+                if not path.is_file():
+                    continue
+                rel = path.relative_to(out).as_posix()
+                if rel in expected or rel in assets or (path.name in keep_names and path.parent in (
+                        tenant_dir, tenant_dir / "public")):
+                    continue
+                removed += int(remove_output(out, rel))
+        return removed
+
+    def _finish(self, started: float, problems: list[Problem], reasons: Counter[str], written: int, shared: int,
+                removed: int, rendered: int, model: SiteModel | None, pages: int = 0) -> BuildResult:
+        for p in problems:
+            self.reporter.problem(p)
+        summary = {
+            "pages": pages, "rendered": rendered, "unchanged": max(pages - rendered, 0), "removed": removed,
+            "variants_written": written, "variants_shared": shared,
+            "warnings": sum(1 for p in problems if p.severity == "warning"),
+            "errors": sum(1 for p in problems if p.severity == "error"),
+            "seconds": round(time.perf_counter() - started, 3), "reasons": dict(reasons),
+            "tenants": sorted(model.tables) if model else [],
+        }
+        self.reporter.finish(summary)
+        return BuildResult(summary, problems)
+
+
+def build(config: Config, reporter: Reporter | None = None, *, full: bool = False) -> BuildResult:
+    return Builder(config, reporter, full=full).run()
+
+
+__all__ = ["Builder", "BuildResult", "build", "open_site_db", "load_model", "BuildError", "Location"]

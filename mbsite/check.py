@@ -1,0 +1,101 @@
+"""Site + built output → problems: packages, content, seed, templates, then internal links and assets (lxml)."""
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import jinja2
+from lxml import html as lxml_html
+
+from .config import Config
+from .db.seed import parse_seed, seed_files
+from .errors import Location, MbsiteError, Problem
+from .sitefiles import ROUTES_MANIFEST
+
+
+def check_seed(config: Config) -> list[Problem]:
+    problems = []
+    for path in seed_files(config.content_dir):
+        try:
+            parse_seed(path, config.site_dir)
+        except MbsiteError as exc:
+            problems.append(Problem.from_error(exc))
+    return problems
+
+
+def check_templates(config: Config) -> list[Problem]:
+    from .templates import load_theme
+
+    problems = []
+    theme = load_theme(config)
+    for name, (key, _) in sorted(theme.template_files.items()):
+        try:
+            theme.env.get_template(name)
+        except jinja2.TemplateSyntaxError as exc:
+            problems.append(Problem("error", f"template syntax: {exc.message}", Location(file=key, line=exc.lineno),
+                                    "template"))
+    return problems
+
+
+def check_output(out: Path) -> list[Problem]:
+    """Every internal href/src of every built page must resolve to a page or file of the same tenant."""
+    problems: list[Problem] = []
+    if not out.is_dir():
+        return problems
+    for tenant_dir in sorted(p for p in out.iterdir() if (p / ROUTES_MANIFEST).is_file()):
+        import json
+
+        manifest = json.loads((tenant_dir / ROUTES_MANIFEST).read_text())
+        pages = set(manifest.get("pages", {}))
+        public = tenant_dir / "public"
+        for page in sorted(tenant_dir.rglob("*.html")):
+            rel = page.relative_to(out).as_posix()
+            try:
+                doc = lxml_html.fromstring(page.read_bytes())
+            except Exception as exc:  # noqa: BLE001 - lxml raises several types for unparsable files
+                problems.append(Problem("error", f"unparsable HTML: {exc}", Location(file=rel), "output"))
+                continue
+            for el in doc.iter():
+                for attr in ("href", "src"):
+                    target = el.get(attr)
+                    if not target:
+                        continue
+                    parts = urlsplit(target)
+                    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+                        continue
+                    path = unquote(parts.path)
+                    if path.startswith("/api/"):
+                        continue
+                    norm = "/" + path.strip("/")
+                    if norm in pages or norm == "/login" or (public / path.lstrip("/")).is_file() or \
+                            (public / path.lstrip("/") / "index.html").is_file():
+                        continue
+                    problems.append(Problem("error", f"broken internal link to {target} ({el.tag} {attr})",
+                                            Location(file=rel), "broken-link"))
+    return problems
+
+
+def run_check(config: Config) -> list[Problem]:
+    from .packages import load_packages
+    from .sources import scan_markdown
+
+    problems: list[Problem] = []
+    packages = load_packages(config.package_dirs(), root=config.site_dir)
+    problems.extend(packages.problems)
+    scan_markdown(config, problems)
+    problems.extend(check_seed(config))
+    problems.extend(check_templates(config))
+    if not any(p.severity == "error" for p in problems):
+        from .builder import load_model, open_site_db
+
+        engine, _ = open_site_db(config)
+        load_model(config, engine, problems)
+    problems.extend(check_output(config.out))
+    seen: set[tuple[str, str, str]] = set()
+    unique = []
+    for p in problems:
+        key = (p.severity, p.message, str(p.location))
+        if key not in seen:
+            seen.add(key)
+            unique.append(p)
+    return unique

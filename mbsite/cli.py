@@ -1,0 +1,219 @@
+"""The `mbsite` command line (click). Heavy imports live inside commands so `--help` stays instant."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .errors import MbsiteError
+
+
+class CliError(click.ClickException):
+    """An MbsiteError shown as `location: message`, exit status 1, never a traceback."""
+
+    exit_code = 1
+
+    def __init__(self, err: MbsiteError | str) -> None:
+        super().__init__(str(err))
+
+
+def _config(site: str, out: str | None = None, db: str | None = None, strict: bool | None = None) -> Any:
+    from .config import load_config
+
+    try:
+        cfg = load_config(site)
+    except MbsiteError as exc:
+        raise CliError(exc) from exc
+    return cfg.with_options(out_dir=Path(out).resolve() if out else None, database_url=db,
+                            strict=True if strict else None)
+
+
+site_option = click.option("--site", default=".", show_default=True, type=click.Path(file_okay=False),
+                           help="Site folder (holds mbsite.toml, content/, packages/, themes/).")
+db_option = click.option("--db", "db", default=None, metavar="URL",
+                         help="Database URL (default: MBSITE_DATABASE_URL, else SITE/.mbsite/mbsite.sqlite3).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="mbsite")
+def main() -> None:
+    """mbsite: data-driven, multi-tenant static sites, rebuilt exactly when data or files change."""
+
+
+@main.command()
+@site_option
+@click.option("--out", default=None, type=click.Path(file_okay=False), help="Output folder (default: SITE/build).")
+@db_option
+@click.option("--full", is_flag=True, help="Render everything, ignoring the stored dependency graph.")
+@click.option("--strict", is_flag=True, help="Treat every error as fatal: publish nothing if anything fails.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the build summary on stdout.")
+@click.option("--workers", type=int, default=None, help="Render processes (default: one per core).")
+def build(site: str, out: str | None, db: str | None, full: bool, strict: bool, as_json: bool,
+          workers: int | None) -> None:
+    """Build every tenant's pages into the output folder (incremental unless --full)."""
+    from .builder import Builder
+    from .reporter import ConsoleReporter, JsonReporter
+
+    cfg = _config(site, out, db, strict)
+    if workers is not None:
+        cfg = cfg.with_options(workers=workers)
+    reporter = JsonReporter() if as_json else ConsoleReporter()
+    try:
+        result = Builder(cfg, reporter, full=full).run()
+    except MbsiteError as exc:
+        raise CliError(exc) from exc
+    if not result.ok:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("tenant", required=False)
+@click.argument("path", required=False)
+@site_option
+@db_option
+@click.option("--level", type=click.IntRange(0, 5), default=0, show_default=True, help="Viewer level 0..5.")
+@click.option("--component", "component", default=None, metavar="PKG:ID", help="Render one component instead of a page.")
+@click.option("--packages", "packages_dir", default=None, type=click.Path(file_okay=False),
+              help="Package folder for --component/--all (default: the site's packages, then the built-ins).")
+@click.option("--props", default=None, metavar="JSON", help="Props for --component, as a JSON object.")
+@click.option("--all", "render_all", is_flag=True, help="Render every component of every package (use with --json).")
+@click.option("--json", "as_json", is_flag=True, help="With --all: one JSON object per component per line.")
+def render(tenant: str | None, path: str | None, site: str, db: str | None, level: int, component: str | None,
+           packages_dir: str | None, props: str | None, render_all: bool, as_json: bool) -> None:
+    """Print one page (TENANT PATH), one component (--component PKG:ID) or all components (--all --json)."""
+    cfg = _config(site, None, db)
+    dirs = [Path(packages_dir)] if packages_dir else cfg.package_dirs()
+    try:
+        if render_all:
+            from .gallery import render_all as gallery_all
+
+            for item in gallery_all(dirs):
+                click.echo(json.dumps(item, sort_keys=True) if as_json else f"{item['package']}:{item['component']}"
+                           f" {'ok' if item['ok'] else 'error: ' + str(item['error'])}")
+            return
+        if component:
+            from .gallery import render_one
+
+            try:
+                parsed = json.loads(props) if props else None
+            except json.JSONDecodeError as exc:
+                raise CliError(f"--props: invalid JSON: {exc.msg} (column {exc.colno})") from exc
+            if parsed is not None and not isinstance(parsed, dict):
+                raise CliError("--props must be a JSON object")
+            result = render_one(dirs, component, parsed, level)
+            for w in result.warnings:
+                click.echo(f"warning: {w}", err=True)
+            css = f"<style>{result.css}</style>\n" if result.css else ""
+            click.echo(css + result.html)
+            return
+        if not tenant or not path:
+            raise click.UsageError("give TENANT and PATH, or --component PKG:ID, or --all")
+        from .builder import load_model, open_site_db
+        from .pages import render_page
+        from .routes import normalize_path
+
+        engine, _ = open_site_db(cfg)
+        problems: list[Any] = []
+        model = load_model(cfg, engine, problems)
+        table = model.tables.get(tenant)
+        if table is None:
+            raise CliError(f"unknown tenant {tenant!r} (known: {', '.join(sorted(model.tables)) or 'none'})")
+        route = table.routes.get(normalize_path(path))
+        if route is None:
+            raise CliError(f"tenant {tenant} has no page at {normalize_path(path)}")
+        if level < route.min_level:
+            raise CliError(f"{route.path} needs level {route.min_level}; rendering at level {level} is not allowed")
+        page = render_page(model, route, level)
+        for w in page.problems:
+            click.echo(f"{w.severity}: {w}", err=True)
+        click.echo(page.html)
+    except MbsiteError as exc:
+        raise CliError(exc) from exc
+
+
+@main.command()
+@site_option
+@click.option("--out", default=None, type=click.Path(file_okay=False), help="Output folder to check links in.")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print the problems as a JSON list on stdout.")
+def check(site: str, out: str | None, db: str | None, as_json: bool) -> None:
+    """Validate packages, content, seed and templates, then the built output's internal links; exit 1 on errors."""
+    from .check import run_check
+
+    cfg = _config(site, out, db)
+    try:
+        problems = run_check(cfg)
+    except MbsiteError as exc:
+        raise CliError(exc) from exc
+    if as_json:
+        click.echo(json.dumps([{"severity": p.severity, "message": p.message, "location": str(p.location),
+                                "code": p.code} for p in problems], indent=1))
+    else:
+        for p in problems:
+            click.echo(f"{p.severity}: {p}", err=True)
+        errors = sum(p.severity == "error" for p in problems)
+        click.echo(f"{errors} errors, {len(problems) - errors} warnings", err=True)
+    if any(p.severity == "error" for p in problems):
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--force", is_flag=True, help="Write into a folder that is not empty.")
+def init(directory: str, force: bool) -> None:
+    """Scaffold a new site in DIRECTORY (content, packages, themes, schemas, mbsite.toml)."""
+    from .scaffold import scaffold
+
+    try:
+        password = scaffold(Path(directory), force=force)
+    except MbsiteError as exc:
+        raise CliError(exc) from exc
+    click.echo(f"Created a site in {directory}.\nSign-in for the generated admin: admin / {password}\n"
+               f"(stored only as an argon2 hash; change it in content/seed/site.yaml before the first build)\n"
+               f"Next: cd {directory} && mbsite build")
+
+
+@main.group()
+def db() -> None:
+    """Database: create, upgrade and seed the schema."""
+
+
+@db.command("init")
+@site_option
+@db_option
+def db_init(site: str, db: str | None) -> None:
+    """Create the schema and triggers, then load the YAML seed (idempotent)."""
+    from .db.engine import ensure_schema, open_engine, resolve_url
+    from .db.seed import load_seed
+
+    cfg = _config(site, None, db)
+    try:
+        engine = open_engine(resolve_url(cfg.site_dir, cfg.database_url))
+        ensure_schema(engine)
+        n = load_seed(engine, cfg.content_dir, cfg.site_dir)
+    except MbsiteError as exc:
+        raise CliError(exc) from exc
+    click.echo(f"schema ready; {n} seed records checked")
+
+
+@db.command("upgrade")
+@site_option
+@db_option
+def db_upgrade(site: str, db: str | None) -> None:
+    """Bring the schema and change-feed triggers up to date (safe to run repeatedly)."""
+    from .db.engine import SCHEMA_VERSION, ensure_schema, open_engine, resolve_url
+
+    cfg = _config(site, None, db)
+    try:
+        engine = open_engine(resolve_url(cfg.site_dir, cfg.database_url))
+        ensure_schema(engine)
+    except MbsiteError as exc:
+        raise CliError(exc) from exc
+    click.echo(f"schema at version {SCHEMA_VERSION}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

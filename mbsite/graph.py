@@ -1,0 +1,108 @@
+"""The dependency graph: stored outputs with their inputs, and the current digest of every input kind."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from sqlalchemy import Connection, delete, insert, select, text
+
+from .db.feed import ChangeEvent
+from .db.models import BuildOutput, BuildState
+from .routes import Route, RouteTable
+
+
+def digest_of(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def route_fingerprint(route: Route) -> str:
+    """Everything about a route that its page can show, minus the Markdown body (recorded as a file)."""
+    md = route.markdown
+    return digest_of([route.kind, route.path, route.title, route.level, route.requires_auth, route.package,
+                      route.component, route.tree, route.props, [(n, q.__dict__) for n, q in route.queries],
+                      route.record, route.params, md.relpath if md else None, route.description, route.date,
+                      route.tags, route.revalidate, route.template, route.source])
+
+
+def listing_digest(table: RouteTable) -> str:
+    posts = sorted((r.path, r.title, r.date, r.tags, r.min_level, r.description, r.package, r.kind)
+                   for r in table.routes.values() if r.kind in ("markdown", "gallery"))
+    return digest_of(posts)
+
+
+@dataclass
+class OutputRow:
+    tenant: str
+    path: str
+    level: int
+    file: str
+    html_hash: str
+    inputs: list[str]
+    digests: dict[str, str]
+    reason: str = ""
+    rendered_at: int = 0
+    revalidate_at: int | None = None
+    tags: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"tenant": self.tenant, "path": self.path, "level": self.level, "file": self.file,
+                "html_hash": self.html_hash, "inputs": self.inputs, "digests": self.digests, "reason": self.reason,
+                "rendered_at": self.rendered_at, "revalidate_at": self.revalidate_at, "tags": self.tags}
+
+
+def load_outputs(conn: Connection) -> dict[tuple[str, str], list[OutputRow]]:
+    out: dict[tuple[str, str], list[OutputRow]] = {}
+    for r in conn.execute(select(
+            BuildOutput.tenant, BuildOutput.path, BuildOutput.level, BuildOutput.file, BuildOutput.html_hash,
+            BuildOutput.inputs, BuildOutput.digests, BuildOutput.reason, BuildOutput.rendered_at,
+            BuildOutput.revalidate_at, BuildOutput.tags)):
+        inputs = json.loads(r[5]) if isinstance(r[5], str) else r[5]
+        digests = json.loads(r[6]) if isinstance(r[6], str) else r[6]
+        tags = json.loads(r[10]) if isinstance(r[10], str) else (r[10] or [])
+        out.setdefault((r[0], r[1]), []).append(
+            OutputRow(r[0], r[1], r[2], r[3], r[4], list(inputs or []), dict(digests or {}), r[7] or "", r[8], r[9],
+                      list(tags)))
+    for rows in out.values():
+        rows.sort(key=lambda o: o.level)
+    return out
+
+
+def save_outputs(conn: Connection, replaced: Iterable[tuple[str, str]], rows: list[OutputRow]) -> None:
+    keys = list(replaced)
+    for tenant, path in keys:
+        conn.execute(delete(BuildOutput).where(BuildOutput.tenant == tenant, BuildOutput.path == path))
+    if rows:
+        conn.execute(insert(BuildOutput), [r.as_dict() for r in rows])
+
+
+def get_state(conn: Connection, key: str, default: str | None = None) -> str | None:
+    value = conn.execute(select(BuildState.value).where(BuildState.key == key)).scalar()
+    return value if value is not None else default
+
+
+def set_state(conn: Connection, key: str, value: str) -> None:
+    conn.execute(delete(BuildState).where(BuildState.key == key))
+    conn.execute(insert(BuildState).values(key=key, value=value))
+
+
+def dirty_keys(events: Iterable[ChangeEvent]) -> set[str]:
+    """Change-feed events → the input keys they invalidate."""
+    keys: set[str] = set()
+    for ev in events:
+        if ev.table == "entity_records" and ev.tenant:
+            parts = ev.key.split("/")
+            if len(parts) >= 2:
+                keys.add(f"query:{ev.tenant}:{parts[0]}.{parts[1]}")
+        elif ev.table == "page_configs":
+            keys.add(f"row:page_configs:{ev.key}")
+        elif ev.table in ("installed_packages", "tenants") and ev.tenant:
+            keys.add(f"row:{ev.table}:{ev.tenant}")
+        elif ev.table == "package_data" and ev.tenant:
+            keys.add(f"row:package_data:{ev.tenant}/{ev.key}")
+    return keys
+
+
+def clear_graph(conn: Connection) -> None:
+    conn.execute(text("DELETE FROM build_outputs"))

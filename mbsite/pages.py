@@ -1,0 +1,231 @@
+"""(route, level) → page HTML, rendered inside a Recorder that notes every input it reads."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from markupsafe import Markup, escape
+
+from .context import PageScope, Recorder
+from .errors import Location, MbsiteError, Problem, RenderError
+from .levels import role_name
+from .markdown import render_markdown
+from .records import RecordStore
+from .routes import Route, RouteTable, tag_slug
+from .sources import TenantData
+from .templates import Theme, template_error
+
+if TYPE_CHECKING:
+    from .components import ComponentRenderer
+    from .config import Config
+    from .packages import PackageSet
+
+_HEADER_RE = re.compile(r"(^|_)header$")
+_FOOTER_RE = re.compile(r"(^|_)footer$")
+KIND_TEMPLATES = {"markdown": "page.html", "component": "component.html", "blog_index": "blog_index.html",
+                  "tags": "tags.html", "tag": "tag.html", "gallery": "gallery.html", "notfound": "404.html"}
+
+
+@dataclass
+class PageResult:
+    html: str
+    recorder: Recorder
+    problems: list[Problem] = field(default_factory=list)
+
+
+@dataclass
+class SiteModel:
+    """Everything a render reads, loaded once per build and shared (copy-on-write) with worker processes."""
+
+    config: "Config"
+    packages: "PackageSet"
+    renderer: "ComponentRenderer"
+    theme: Theme
+    tables: dict[str, RouteTable]
+    store: RecordStore
+    records: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (tenant, path) → name → rows
+    tokens: dict[str, str] = field(default_factory=dict)                           # tenant → tokens CSS
+    _chrome: dict[tuple[str, int], tuple[str, str, str, Recorder, list[Problem]]] = field(default_factory=dict)
+
+    def scope(self, route: Route, level: int, records: dict[str, Any]) -> PageScope:
+        tenant = self.tables[route.tenant].tenant
+        return PageScope(
+            tenant={"slug": tenant.slug, "name": tenant.name}, path=route.path, level=level, role=role_name(level),
+            user={"username": role_name(level), "role": role_name(level), "level": level} if level > 0 else None,
+            params=dict(route.params) if route.kind != "component" or route.record else {},
+            records=records, page={"title": route.title, "description": route.description},
+            site={"title": tenant.name, "nav": self.tables[route.tenant].nav(level)},
+        )
+
+    # -- chrome: header, footer, navigation (cached per tenant and level) ------------------------------------
+    def chrome(self, tenant: TenantData, level: int) -> tuple[str, str, str, Recorder, list[Problem]]:
+        key = (tenant.slug, level)
+        if key not in self._chrome:
+            rec, problems = Recorder(), []
+            rec.row("installed_packages", tenant.slug)
+            rec.row("tenants", tenant.slug)
+            nav = self.tables[tenant.slug].nav(level)
+            rec.inputs.add(f"nav:{tenant.slug}:{level}")
+            scope_route = Route(tenant.slug, "/", "component", tenant.name, "chrome")
+            parts = []
+            for slot, pattern in (("header", _HEADER_RE), ("footer", _FOOTER_RE)):
+                ref = self._slot(tenant, slot, pattern)
+                if ref is None:
+                    parts.append("")
+                    continue
+                result = self.renderer.render_component(
+                    ref[0], ref[1], {}, scope=self.scope(scope_route, level, {}), recorder=rec)
+                problems.extend(result.warnings)
+                parts.append(_with_css(result.html, result.css))
+            self._chrome[key] = (parts[0], parts[1], repr(nav), rec, problems)
+        return self._chrome[key]
+
+    def _slot(self, tenant: TenantData, slot: str, pattern: re.Pattern[str]) -> tuple[str, str] | None:
+        layout = tenant.settings.get("layout") if isinstance(tenant.settings.get("layout"), dict) else {}
+        wanted = layout.get(slot) if layout else None
+        if isinstance(wanted, str):
+            if wanted in ("", "none"):
+                return None
+            pkg, _, comp = wanted.partition(":")
+            return (pkg, comp) if pkg in self.packages else None
+        for pkg_id in tenant.enabled_packages():
+            pkg = self.packages.get(pkg_id)
+            if pkg is not None and pattern.search(pkg_id):
+                home = pkg.home_component()
+                if home is not None:
+                    return pkg_id, home.id
+        return None
+
+    def chrome_key(self, tenant: str, level: int) -> tuple[Any, ...]:
+        header, footer, nav, _, _ = self.chrome(self.tables[tenant].tenant, level)
+        return (level > 0, header, footer, nav)
+
+
+def _with_css(html: str, css: str) -> str:
+    return f"<style>{css}</style>{html}" if css else html
+
+
+def route_records(model: SiteModel, route: Route, recorder: Recorder) -> dict[str, Any]:
+    records = {}
+    for name, q in route.queries:
+        recorder.query(q.tenant, q.package, q.entity)
+        records[name] = model.store.run(q)
+    if route.record is not None:
+        pkg, entity, rid = route.record
+        recorder.query(route.tenant, pkg, entity)
+        records["record"] = next((d for d in model.store.all(route.tenant, pkg, entity) if str(d.get("id")) == rid), None)
+    return records
+
+
+def render_page(model: SiteModel, route: Route, level: int) -> PageResult:
+    """Render one route for one viewer level. Raises MbsiteError (with a location) when the page cannot render."""
+    rec = Recorder()
+    problems: list[Problem] = []
+    table = model.tables[route.tenant]
+    tenant = table.tenant
+    if route.row_id:
+        rec.row("page_configs", route.row_id)
+    records = route_records(model, route, rec)
+    scope = model.scope(route, level, records)
+    css_parts: list[str] = []
+    context: dict[str, Any] = {"posts": [], "tags": []}
+
+    if route.kind == "markdown" and route.markdown is not None:
+        md = route.markdown
+        rec.file(md.relpath, md.digest)
+
+        def shortcode(pkg: str, comp: str, args: dict[str, Any], line: int | None) -> str:
+            try:
+                res = model.renderer.render_component(pkg, comp, args, scope=scope, recorder=rec)
+            except MbsiteError as exc:
+                raise RenderError(f"shortcode {pkg}:{comp}: {exc.message}", Location(file=md.relpath, line=line)) from exc
+            problems.extend(_relocate(res.warnings, md.relpath, line))
+            css_parts.append(res.css)
+            return res.html
+
+        body = render_markdown(md.body, highlight_code=model.config.highlight, shortcode=shortcode,
+                               line_offset=md.body_line - 1)
+        content = Markup(body)
+    elif route.kind == "component":
+        if route.tree is not None:
+            res = model.renderer.render_tree(route.package or "", route.tree, route.props, scope=scope, recorder=rec)
+        else:
+            res = model.renderer.render_component(route.package or "", route.component or "", route.props,
+                                                  scope=scope, recorder=rec)
+        problems.extend(res.warnings)
+        css_parts.append(res.css)
+        content = Markup(res.html)
+    elif route.kind in ("blog_index", "tag", "tags"):
+        rec.inputs.add(f"routes:{route.tenant}")
+        posts = sorted((r for r in table.routes.values() if r.kind == "markdown" and r.path.startswith("/blog/")
+                        and r.min_level <= level), key=lambda r: (r.date or "", r.path), reverse=True)
+        if route.kind == "tag":
+            posts = [p for p in posts if route.params.get("tag") in p.tags]
+        context["posts"] = [_post(p) for p in posts]
+        counts: dict[str, int] = {}
+        for p in posts:
+            for t in p.tags:
+                counts[t] = counts.get(t, 0) + 1
+        context["tags"] = [{"name": t, "slug": tag_slug(t), "count": n} for t, n in sorted(counts.items())]
+        content = Markup("")
+    elif route.kind == "gallery":
+        content = Markup(_gallery(model, route, scope, rec, problems, css_parts))
+    else:
+        content = Markup("")
+
+    header, footer, _, chrome_rec, chrome_problems = model.chrome(tenant, level)
+    rec.merge_inputs(chrome_rec)
+    problems.extend(chrome_problems)
+    template_name = route.template or KIND_TEMPLATES.get(route.kind, "page.html")
+    if route.template and not model.theme.has(route.template):
+        raise RenderError(f"unknown template {route.template!r}", Location(file=route.source))
+    model.theme.record(template_name, rec)
+    template = model.theme.template(template_name)
+    page = {"title": route.title, "description": route.description, "path": route.path, "kind": route.kind,
+            "date": route.date, "tags": [{"name": t, "slug": tag_slug(t)} for t in route.tags]}
+    try:
+        html = template.render(
+            site={"title": tenant.name, "tenant": tenant.slug, "nav": table.nav(level), "lang": "en",
+                  "feed": any(r.kind == "blog_index" for r in table.routes.values())},
+            page=page, content=content, css=Markup("".join(css_parts)), tokens_css=Markup(model.tokens.get(tenant.slug, "")),
+            header=Markup(header), footer=Markup(footer), viewer={"level": level, "role": role_name(level)},
+            **context)
+    except MbsiteError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any template runtime error becomes a located TemplateError
+        raise template_error(exc, model.theme, template_name) from exc
+    return PageResult(html, rec, problems)
+
+
+def render_not_found(model: SiteModel, tenant: str) -> str:
+    route = Route(tenant, "/404", "notfound", "Page not found", "generated 404 page")
+    return render_page(model, route, 0).html
+
+
+def _post(r: Route) -> dict[str, Any]:
+    return {"path": r.path, "title": r.title, "date": r.date, "description": r.description,
+            "tags": [{"name": t, "slug": tag_slug(t)} for t in r.tags]}
+
+
+def _relocate(problems: list[Problem], file: str, line: int | None) -> list[Problem]:
+    return [Problem(p.severity, p.message, Location(file=file, line=line, pointer=p.location.pointer,
+                                                    package=p.location.package), p.code) for p in problems]
+
+
+def _gallery(model: SiteModel, route: Route, scope: PageScope, rec: Recorder, problems: list[Problem],
+             css_parts: list[str]) -> str:
+    from .gallery import gallery_page_html
+
+    table = model.tables[route.tenant]
+    if route.package is None:
+        rec.inputs.add(f"routes:{route.tenant}")
+        items = "".join(f'<li><a href="{escape(r.path)}">{escape(r.package)}</a></li>'
+                        for r in table.routes.values() if r.kind == "gallery" and r.package)
+        return f'<ul class="gallery-index">{items}</ul>'
+    pkg = model.packages.get(route.package)
+    if pkg is None:
+        raise RenderError(f"gallery: package {route.package!r} not found", Location(package=route.package))
+    for key, digest in pkg.files.items():
+        rec.file(key, digest)
+    return gallery_page_html(pkg, model.renderer)

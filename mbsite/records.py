@@ -1,0 +1,99 @@
+"""Entity queries declared by pages (params.data, front matter data) → lists of record documents."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from .errors import DataError, Location
+
+
+@dataclass(frozen=True)
+class Query:
+    """A declared query: {package, entity, filter, sort, limit}."""
+
+    tenant: str
+    package: str
+    entity: str
+    filter: str = "{}"          # JSON text, so the query is hashable
+    sort: str = ""
+    limit: int | None = None
+
+    @classmethod
+    def parse(cls, tenant: str, spec: Any, where: Location) -> "Query":
+        if isinstance(spec, str):  # "shop.product"
+            spec = {"entity": spec}
+        if not isinstance(spec, dict):
+            raise DataError("a data query must be a mapping {package, entity, filter, sort, limit}", where)
+        entity = str(spec.get("entity") or "")
+        package = str(spec.get("package") or "")
+        if "." in entity and not package:
+            package, entity = entity.split(".", 1)
+        if not package or not entity:
+            raise DataError("a data query needs 'package' and 'entity'", where)
+        flt = spec.get("filter") or {}
+        if not isinstance(flt, dict):
+            raise DataError("query 'filter' must be a mapping of field → value", where)
+        limit = spec.get("limit")
+        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
+            raise DataError("query 'limit' must be a non-negative integer", where)
+        return cls(tenant, package, entity, json.dumps(flt, sort_keys=True, default=str), str(spec.get("sort") or ""),
+                   limit)
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    if value is None:
+        return (2, "")
+    if isinstance(value, bool):
+        return (0, int(value))
+    if isinstance(value, (int, float)):
+        return (0, value)
+    return (1, str(value))
+
+
+class RecordStore:
+    """Reads entity records once per (tenant, package, entity) and answers declared queries from memory."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._tables: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+
+    def all(self, tenant: str, package: str, entity: str) -> list[dict[str, Any]]:
+        key = (tenant, package, entity)
+        if key not in self._tables:
+            with self.engine.connect() as conn:
+                rows = conn.execute(text(
+                    "SELECT id, data, created_at, updated_at FROM entity_records "
+                    "WHERE tenant = :t AND package = :p AND entity = :e ORDER BY created_at, id"),
+                    {"t": tenant, "p": package, "e": entity}).all()
+            docs = []
+            for rid, data, created, updated in rows:
+                doc = json.loads(data) if isinstance(data, str) else dict(data or {})
+                doc.setdefault("id", rid)
+                doc.setdefault("createdAt", created)
+                doc.setdefault("updatedAt", updated)
+                docs.append(doc)
+            self._tables[key] = docs
+        return self._tables[key]
+
+    def run(self, q: Query) -> list[dict[str, Any]]:
+        docs = self.all(q.tenant, q.package, q.entity)
+        flt = json.loads(q.filter)
+        if flt:
+            docs = [d for d in docs if all(_matches(d.get(k), v) for k, v in flt.items())]
+        for field in reversed([f for f in q.sort.split(",") if f.strip()]):
+            field = field.strip()
+            desc = field.startswith("-")
+            name = field.lstrip("-+")
+            docs = sorted(docs, key=lambda d: _sort_key(d.get(name)), reverse=desc)
+        if q.limit is not None:
+            docs = docs[: q.limit]
+        return docs
+
+
+def _matches(value: Any, wanted: Any) -> bool:
+    if isinstance(wanted, list):
+        return value in wanted
+    return bool(value == wanted)

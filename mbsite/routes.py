@@ -1,0 +1,246 @@
+"""Sources + packages → the route table of each tenant (first wins per path; conflicts are warnings)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from .errors import Location, MbsiteError, Problem
+from .levels import ADMIN, clamp_level
+from .records import Query, RecordStore
+from .sources import MarkdownSource, PageRow, Sources, TenantData
+
+if TYPE_CHECKING:
+    from .packages import PackageSet
+
+_PARAM_RE = re.compile(r":([A-Za-z_][A-Za-z0-9_]*)|\[([A-Za-z_][A-Za-z0-9_]*)\]")
+GALLERY_PREFIX = "/_gallery"
+
+
+@dataclass(frozen=True)
+class Route:
+    """One page of one tenant, before rendering."""
+
+    tenant: str
+    path: str
+    kind: str                     # component | markdown | blog_index | tags | tag | gallery
+    title: str
+    source: str                   # where it came from, for warnings and `mbsite why`
+    level: int = 0
+    requires_auth: bool = False
+    package: str | None = None
+    component: str | None = None
+    tree: Any = None
+    props: dict[str, Any] = field(default_factory=dict)
+    queries: tuple[tuple[str, Query], ...] = ()
+    record: tuple[str, str, str] | None = None   # (package, entity, id) of an expanded route
+    params: dict[str, Any] = field(default_factory=dict)
+    markdown: MarkdownSource | None = None
+    description: str = ""
+    date: str | None = None
+    tags: tuple[str, ...] = ()
+    revalidate: int | None = None
+    sort_order: int = 0
+    nav: bool = False
+    icon: str | None = None
+    template: str | None = None
+    row_id: str | None = None     # page_configs.id when the route comes from a row
+
+    @property
+    def min_level(self) -> int:
+        return max(self.level, 1 if self.requires_auth else 0)
+
+
+@dataclass
+class RouteTable:
+    tenant: TenantData
+    routes: dict[str, Route] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    queries_read: set[tuple[str, str]] = field(default_factory=set)   # (package, entity) read to expand paths
+
+    def add(self, route: Route) -> None:
+        existing = self.routes.get(route.path)
+        if existing is not None:
+            self.problems.append(Problem(
+                "warning", f"route {route.path} of tenant {route.tenant} is defined by {existing.source} "
+                f"and by {route.source}; the first wins", Location(file=route.source.split("#")[0]), "route-conflict"))
+            return
+        self.routes[route.path] = route
+
+    def nav(self, level: int) -> list[dict[str, Any]]:
+        """Navigation entries visible at a level, in sort order."""
+        items = [r for r in self.routes.values() if r.nav and r.min_level <= level]
+        items.sort(key=lambda r: (r.sort_order, r.path))
+        return [{"path": r.path, "title": r.title, "level": r.min_level, "icon": r.icon} for r in items]
+
+
+def normalize_path(path: str) -> str:
+    path = "/" + path.strip().strip("/")
+    return re.sub(r"/{2,}", "/", path)
+
+
+def _data_queries(tenant: str, spec: Any, where: Location) -> tuple[tuple[str, Query], ...]:
+    if not spec:
+        return ()
+    if not isinstance(spec, dict):
+        raise MbsiteError("'data' must map names to queries", where)
+    return tuple((str(name), Query.parse(tenant, q, Location(file=where.file, pointer=f"{where.pointer or ''}/data/{name}")))
+                 for name, q in spec.items())
+
+
+def _row_route(tenant: str, row: PageRow) -> Route:
+    where = Location(file=f"page_configs:{row.id}")
+    params = row.params
+    return Route(
+        tenant=tenant, path=normalize_path(row.path), kind="component", title=row.title or row.path,
+        source=f"page_configs row {row.id}", level=clamp_level(row.level), requires_auth=row.requires_auth,
+        package=row.package, component=row.component, tree=row.tree or None,
+        props=dict(params.get("props") or {}), queries=_data_queries(tenant, params.get("data"), where),
+        params={"expand": params["expand"]} if params.get("expand") else {},
+        description=row.description or "", revalidate=row.revalidate, tags=row.tags, sort_order=row.sort_order,
+        nav=bool(params.get("nav", row.meta.get("nav", True))) and not _PARAM_RE.search(row.path),
+        icon=row.icon, template=params.get("template"), row_id=row.id,
+    )
+
+
+def _package_route(tenant: str, page: Any) -> Route:
+    params = dict(page.params or {})
+    where = Location(file=page.source.split("#")[0], pointer=page.source.partition("#")[2] or None)
+    return Route(
+        tenant=tenant, path=normalize_path(page.path), kind="component", title=page.title or page.path,
+        source=page.source, level=page.level, requires_auth=page.requires_auth, package=page.package,
+        component=page.component, tree=page.tree, props=dict(params.get("props") or {}),
+        queries=_data_queries(tenant, params.get("data"), where),
+        params={"expand": params["expand"]} if params.get("expand") else {},
+        description=page.description or "", revalidate=page.revalidate, tags=tuple(page.tags),
+        sort_order=page.sort_order, nav=bool(params.get("nav", True)) and not _PARAM_RE.search(page.path),
+        icon=page.icon, template=params.get("template"),
+    )
+
+
+def _markdown_route(tenant: str, md: MarkdownSource) -> Route:
+    fm = md.front
+    where = Location(file=md.relpath)
+    title = fm.title or md.url.rsplit("/", 1)[-1].replace("-", " ").capitalize() or "Home"
+    return Route(
+        tenant=tenant, path=normalize_path(md.url), kind="markdown", title=title, source=md.relpath,
+        level=fm.level, requires_auth=fm.requires_auth, markdown=md, description=fm.description, date=fm.date,
+        tags=fm.tags, revalidate=fm.revalidate, sort_order=fm.sort_order, nav=fm.nav, icon=fm.icon,
+        template=fm.template, queries=_data_queries(tenant, fm.data, where),
+    )
+
+
+def _expand(table: RouteTable, route: Route, store: RecordStore) -> list[Route]:
+    """A path with :params becomes one route per record, as the page's `expand` says; else it is skipped."""
+    names = [a or b for a, b in _PARAM_RE.findall(route.path)]
+    if not names:
+        return [route]
+    expand = route.params.get("expand") or {}
+    specs = {n: expand.get(n) for n in names}
+    missing = [n for n, s in specs.items() if not isinstance(s, dict)]
+    if missing:
+        table.problems.append(Problem("warning", f"route {route.path} has parameter(s) {', '.join(missing)} with no "
+                                      f"'expand' rule in params; skipped", Location(file=route.source), "route-param"))
+        return []
+    if len(names) > 1:
+        table.problems.append(Problem("warning", f"route {route.path}: only one expanded parameter is supported; skipped",
+                                      Location(file=route.source), "route-param"))
+        return []
+    name = names[0]
+    spec = specs[name]
+    try:
+        q = Query.parse(route.tenant, spec, Location(file=route.source, pointer=f"/params/expand/{name}"))
+    except MbsiteError as exc:
+        table.problems.append(Problem.from_error(exc, "warning"))
+        return []
+    table.queries_read.add((q.package, q.entity))
+    field_name = str(spec.get("field") or "id")
+    out = []
+    for doc in store.run(q):
+        value = doc.get(field_name)
+        if value in (None, ""):
+            continue
+        seg = quote(str(value), safe="-_.~")
+        path = _PARAM_RE.sub(seg, route.path, count=1)
+        out.append(replace(route, path=path, params={name: value}, record=(q.package, q.entity, str(doc.get("id"))),
+                           title=str(doc.get("title") or doc.get("name") or route.title), nav=False))
+    return out
+
+
+def build_route_table(tenant: TenantData, sources: Sources, packages: "PackageSet", store: RecordStore) -> RouteTable:
+    """Page-config rows ∪ installed packages' pages ∪ Markdown ∪ default routes, first wins per path."""
+    table = RouteTable(tenant)
+    enabled = [p for p in tenant.enabled_packages() if p in packages]
+    for name in tenant.enabled_packages():
+        if name not in packages:
+            table.problems.append(Problem("warning", f"tenant {tenant.slug}: installed package {name!r} not found",
+                                          Location(package=name), "package-missing"))
+    candidates: list[Route] = []
+    for row in tenant.pages:
+        if not row.published:
+            continue
+        try:
+            candidates.append(_row_route(tenant.slug, row))
+        except MbsiteError as exc:
+            table.problems.append(Problem.from_error(exc))
+    for pkg_id in enabled:
+        for page in packages.get(pkg_id).pages:  # type: ignore[union-attr]
+            if not page.published:
+                continue
+            try:
+                candidates.append(_package_route(tenant.slug, page))
+            except MbsiteError as exc:
+                table.problems.append(Problem.from_error(exc))
+    for md in sources.markdown:
+        if md.front.draft or (md.front.tenants is not None and tenant.slug not in md.front.tenants):
+            continue
+        try:
+            candidates.append(_markdown_route(tenant.slug, md))
+        except MbsiteError as exc:
+            table.problems.append(Problem.from_error(exc))
+    for inst in tenant.installed:
+        if not inst.enabled or inst.package not in packages:
+            continue
+        default = inst.config.get("defaultRoute")
+        pkg = packages.get(inst.package)
+        if isinstance(default, str) and pkg is not None:
+            home = pkg.home_component()
+            if home is not None:
+                candidates.append(Route(tenant.slug, normalize_path(default), "component", pkg.name or pkg.id,
+                                        f"installed package {pkg.id} defaultRoute", level=pkg.min_level,
+                                        package=pkg.id, component=home.id, nav=False))
+    for route in candidates:
+        for r in _expand(table, route, store):
+            table.add(r)
+    _add_blog_routes(table)
+    _add_gallery_routes(table, enabled, packages)
+    return table
+
+
+def _add_blog_routes(table: RouteTable) -> None:
+    posts = [r for r in table.routes.values() if r.kind == "markdown" and r.path.startswith("/blog/")]
+    if not posts:
+        return
+    slug = table.tenant.slug
+    table.add(Route(slug, "/blog", "blog_index", "Blog", "generated blog index", nav=True, sort_order=50))
+    tags = sorted({t for p in posts for t in p.tags})
+    if tags:
+        table.add(Route(slug, "/tags", "tags", "Tags", "generated tag index"))
+    for tag in tags:
+        table.add(Route(slug, f"/tags/{tag_slug(tag)}", "tag", f"Tagged “{tag}”", "generated tag page",
+                        params={"tag": tag}))
+
+
+def tag_slug(tag: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", tag.lower()).strip("-") or "tag"
+
+
+def _add_gallery_routes(table: RouteTable, enabled: list[str], packages: "PackageSet") -> None:
+    slug = table.tenant.slug
+    for pkg_id in enabled:
+        table.add(Route(slug, f"{GALLERY_PREFIX}/{pkg_id}", "gallery", f"Components of {pkg_id}",
+                        "generated component gallery", level=ADMIN, requires_auth=True, package=pkg_id))
+    if enabled:
+        table.add(Route(slug, GALLERY_PREFIX, "gallery", "Component gallery", "generated component gallery",
+                        level=ADMIN, requires_auth=True))

@@ -1,0 +1,65 @@
+"""Route table → the tenant-level files: 404, sitemap, robots, Atom feed, _headers, _redirects, routes.json."""
+from __future__ import annotations
+
+import json
+from typing import Any
+from xml.sax.saxutils import escape as xml_escape
+
+from .routes import RouteTable
+
+ROUTES_MANIFEST = "routes.json"
+
+
+def sitemap(table: RouteTable, base_url: str) -> str:
+    urls = [r.path for r in sorted(table.routes.values(), key=lambda r: r.path) if r.min_level == 0]
+    rows = "".join(f"<url><loc>{xml_escape(base_url.rstrip('/') + p)}</loc></url>" for p in urls)
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{rows}</urlset>\n'
+
+
+def robots(base_url: str) -> str:
+    lines = ["User-agent: *", "Disallow: /api/", "Disallow: /_gallery/"]
+    lines.append(f"Sitemap: {base_url.rstrip('/')}/sitemap.xml" if base_url else "Sitemap: /sitemap.xml")
+    return "\n".join(lines) + "\n"
+
+
+def feed(table: RouteTable, base_url: str) -> str | None:
+    posts = sorted((r for r in table.routes.values() if r.kind == "markdown" and r.path.startswith("/blog/")
+                    and r.min_level == 0), key=lambda r: (r.date or "", r.path), reverse=True)[:20]
+    if not posts:
+        return None
+    base = base_url.rstrip("/")
+    updated = (posts[0].date or "1970-01-01") + "T00:00:00Z"
+    entries = "".join(
+        f"<entry><title>{xml_escape(p.title)}</title><link href=\"{xml_escape(base + p.path)}\"/>"
+        f"<id>{xml_escape(base + p.path)}</id><updated>{(p.date or '1970-01-01')}T00:00:00Z</updated>"
+        f"<summary>{xml_escape(p.description)}</summary></entry>" for p in posts)
+    return (f'<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">'
+            f"<title>{xml_escape(table.tenant.name)}</title><id>{xml_escape(base + '/')}</id>"
+            f"<updated>{updated}</updated>{entries}</feed>\n")
+
+
+def headers() -> str:
+    return ("/assets/*\n  Cache-Control: public, max-age=31536000, immutable\n"
+            "/*\n  X-Content-Type-Options: nosniff\n  Referrer-Policy: strict-origin-when-cross-origin\n"
+            "  Cache-Control: public, max-age=0, must-revalidate\n")
+
+
+def redirects(table: RouteTable) -> str:
+    lines = [f"{r.path} /login?next={r.path} 302" for r in sorted(table.routes.values(), key=lambda r: r.path)
+             if r.min_level > 0]
+    return "# Pages that need a session are served by the gate; a CDN without it sends visitors to sign in.\n" + \
+        "\n".join(lines) + ("\n" if lines else "")
+
+
+def routes_manifest(table: RouteTable, variants: dict[str, list[int]]) -> str:
+    pages: dict[str, Any] = {}
+    for path in sorted(variants):
+        r = table.routes.get(path)
+        if r is None:
+            continue
+        pages[path] = {"level": r.min_level, "requires_auth": r.requires_auth, "variants": sorted(variants[path]),
+                       "title": r.title, "kind": r.kind}
+    doc = {"tenant": table.tenant.slug, "name": table.tenant.name, "domains": list(table.tenant.domains),
+           "login": "/login" if "/login" in table.routes else None,
+           "access_denied": "/access-denied" if "/access-denied" in table.routes else None, "pages": pages}
+    return json.dumps(doc, indent=1, sort_keys=True) + "\n"

@@ -1,0 +1,140 @@
+"""Theme folders → a Jinja2 environment (site theme first, built-in default after) and hashed static assets."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2 import meta
+
+from .config import Config
+from .errors import Location, TemplateError, relpath
+
+
+@dataclass
+class Asset:
+    name: str           # style.css
+    url: str            # /assets/style.3f2a9c1d.css
+    source: Path
+    digest: str
+
+
+@dataclass
+class Theme:
+    """The loaded theme: Jinja environment, template file digests and the static assets."""
+
+    env: jinja2.Environment
+    dirs: list[Path]
+    site_dir: Path
+    template_files: dict[str, tuple[str, str]] = field(default_factory=dict)  # name → (source key, sha256)
+    assets: dict[str, Asset] = field(default_factory=dict)
+    _deps: dict[str, set[str]] = field(default_factory=dict)
+
+    def template(self, name: str) -> jinja2.Template:
+        try:
+            return self.env.get_template(name)
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateError(f"template syntax: {exc.message}", Location(file=self._key(exc.name or name),
+                                                                            line=exc.lineno)) from exc
+        except jinja2.TemplateNotFound as exc:
+            raise TemplateError(f"template not found: {exc.name}", Location(file=f"themes/{name}")) from exc
+
+    def _key(self, name: str) -> str:
+        return self.template_files.get(name, (f"themes/{name}", ""))[0]
+
+    def dependencies(self, name: str) -> set[str]:
+        """Every template a template may load (extends/include/import), itself included."""
+        if name in self._deps:
+            return self._deps[name]
+        seen: set[str] = set()
+        stack = [name]
+        while stack:
+            current = stack.pop()
+            if current in seen or current not in self.template_files:
+                continue
+            seen.add(current)
+            try:
+                src = self.env.loader.get_source(self.env, current)[0]  # type: ignore[union-attr]
+                refs = meta.find_referenced_templates(self.env.parse(src))
+            except jinja2.TemplateSyntaxError as exc:
+                raise TemplateError(f"template syntax: {exc.message}",
+                                    Location(file=self._key(current), line=exc.lineno)) from exc
+            stack.extend(r for r in refs if r)
+        self._deps[name] = seen
+        return seen
+
+    def record(self, name: str, recorder: Any) -> None:
+        for dep in self.dependencies(name):
+            key, digest = self.template_files[dep]
+            recorder.file(key, digest)
+
+    def asset_url(self, name: str) -> str:
+        asset = self.assets.get(name)
+        if asset is None:
+            raise TemplateError(f"unknown asset {name!r}", Location(file="themes/static/" + name))
+        return asset.url
+
+    def has(self, name: str) -> bool:
+        return name in self.template_files
+
+
+def _source_key(path: Path, site_dir: Path) -> str:
+    try:
+        return path.resolve().relative_to(site_dir.resolve()).as_posix()
+    except ValueError:
+        parts = path.resolve().parts
+        i = len(parts) - 1 - list(reversed(parts)).index("themes") if "themes" in parts else 0
+        return "builtin:" + "/".join(parts[i:])
+
+
+def load_theme(config: Config) -> Theme:
+    dirs = config.theme_dirs()
+    if not dirs:
+        raise TemplateError("no theme found (themes/default)", Location(file="themes/"))
+    template_dirs = [d / "templates" for d in dirs if (d / "templates").is_dir()]
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(d)) for d in template_dirs]),
+        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        auto_reload=False, cache_size=-1,
+    )
+    theme = Theme(env, dirs, config.site_dir)
+    for d in reversed(template_dirs):  # earlier dirs win
+        for path in d.rglob("*"):
+            if path.is_file():
+                name = path.relative_to(d).as_posix()
+                theme.template_files[name] = (_source_key(path, config.site_dir),
+                                              hashlib.sha256(path.read_bytes()).hexdigest())
+    for d in reversed(dirs):
+        static = d / "static"
+        if not static.is_dir():
+            continue
+        for path in static.rglob("*"):
+            if path.is_file():
+                name = path.relative_to(static).as_posix()
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                stem, dot, ext = name.rpartition(".")
+                hashed = f"{stem}.{digest[:10]}.{ext}" if dot else f"{name}.{digest[:10]}"
+                theme.assets[name] = Asset(name, f"/assets/{hashed}", path, digest)
+    env.globals["asset"] = theme.asset_url
+    return theme
+
+
+def template_error(exc: Exception, theme: Theme, fallback: str) -> TemplateError:
+    """Turn a Jinja runtime error into a TemplateError naming the template file and line.
+
+    Jinja rewrites tracebacks so that frames of templates carry the template's filename and line."""
+    by_path = {str(d / "templates" / name): key for d in theme.dirs
+               for name, (key, _) in theme.template_files.items()}
+    tb = exc.__traceback__
+    where = Location(file=theme._key(fallback))
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename in by_path:
+            where = Location(file=by_path[filename], line=tb.tb_lineno)
+        tb = tb.tb_next
+    return TemplateError(f"template: {exc}", where)
+
+
+__all__ = ["Theme", "Asset", "load_theme", "template_error", "relpath"]

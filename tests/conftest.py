@@ -1,0 +1,46 @@
+"""Shared fixtures: the repository root, the upstream fixtures folder, and a tmp_path site factory."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def upstream_dir() -> Path:
+    return Path(os.environ.get("MBSITE_UPSTREAM") or REPO.parent / "shared" / "upstream")
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def upstream() -> Path:
+    path = upstream_dir()
+    if not (path / "packages").is_dir():
+        pytest.skip(f"upstream fixtures not found (set MBSITE_UPSTREAM); looked in {path}")
+    return path
+
+
+@pytest.fixture
+def make_site(tmp_path: Path) -> Callable[..., Path]:
+    """Create a site folder from a dict of relative path → text; `demo=True` copies the bundled demo content."""
+
+    def factory(files: dict[str, str] | None = None, *, demo: bool = False, name: str = "site") -> Path:
+        site = tmp_path / name
+        site.mkdir(parents=True, exist_ok=True)
+        if demo:
+            shutil.copytree(REPO / "content", site / "content", dirs_exist_ok=True)
+        for rel, text in (files or {}).items():
+            path = site / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        return site
+
+    return factory
