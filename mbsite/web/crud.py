@@ -1,0 +1,382 @@
+"""/api/v1/{tenant}/{package}/{entity}[/{id}] → list, create (one or bulk), read, patch/put, delete (one or bulk).
+
+The hot path is Core SQL on entity_records with orjson; every write also lands in audit_log (same
+transaction), in the change feed (database triggers) and, after commit, in the tenant's webhooks.
+"""
+from __future__ import annotations
+
+import os
+import re
+import time
+from typing import Any
+
+import orjson
+from sqlalchemy import text
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..db.models import now_ms
+from ..entities import Entity
+from . import audit
+from .authz import Scope, owner_of
+from .problems import ApiError, json_response
+from .query import SqlBuilder, encode_cursor, full_sort, parse_list_query
+from .sessions import csrf_ok, principal_for
+from .validation import validate_body
+
+ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+MAX_BULK = 500
+JSON_TYPES = ("application/json", "application/merge-patch+json")
+_ROW = "SELECT data, version, created_by FROM entity_records " \
+       "WHERE tenant = :t AND package = :p AND entity = :e AND id = :id"
+# Core tables a foreign key may point at (everything else is an entity record).
+_CORE_FK = {"User": ("users", "id", "tenant"), "Tenant": ("tenants", "slug", "slug"),
+            "PageConfig": ("page_configs", "id", "tenant")}
+
+
+def new_id() -> str:
+    """Time-ordered ids (ms timestamp + random), so the default id order is creation order."""
+    return f"{int(time.time() * 1000):011x}{os.urandom(6).hex()}"
+
+
+def etag(version: int) -> str:
+    return f'"v{version}"'
+
+
+async def _scope(request: Request, op: str) -> Scope:
+    web = request.app.state.mb
+    p = request.path_params
+    principal = await principal_for(request, web.config, web.db)
+    if not csrf_ok(request, principal):
+        raise ApiError(403, "missing or wrong X-CSRF-Token", code="CSRF")
+    if web.directory.stale:
+        async with web.db.read() as conn:
+            await web.directory.refresh(conn)
+    return web.authz.scope(principal, p["tenant"], p["package"], p["entity"], op)
+
+
+async def _body(request: Request) -> Any:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype not in JSON_TYPES:
+        raise ApiError(415, "send application/json", headers={"Accept-Patch": "application/merge-patch+json"})
+    raw = await request.body()
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise ApiError(400, "invalid JSON body", code="INVALID_JSON") from None
+
+
+def _visible(entity: Entity, data: dict[str, Any], fields: tuple[str, ...] | None = None) -> dict[str, Any]:
+    hidden = entity.hidden
+    if fields is not None:
+        keep = set(fields) | {"id"}
+        return {k: v for k, v in data.items() if k in keep and k not in hidden}
+    return {k: v for k, v in data.items() if k not in hidden} if hidden else data
+
+
+def _stamp(entity: Entity, doc: dict[str, Any], tenant: str, *, created: bool) -> None:
+    """Fill the server-managed fields the entity declares (tenant id, timestamps)."""
+    now = now_ms()
+    for f in entity.fields:
+        if f.name in ("tenantId", "tenant_id"):
+            doc[f.name] = tenant
+        elif f.name in ("updatedAt", "updated_at") or (created and f.name in ("createdAt", "created_at")):
+            doc[f.name] = now if f.kind in ("integer", "number", "json") else \
+                time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now / 1000))
+
+
+def _loads(value: Any) -> dict[str, Any]:
+    return orjson.loads(value) if isinstance(value, (str, bytes)) else dict(value)
+
+
+def _dump(db: Any, doc: dict[str, Any]) -> str:
+    return orjson.dumps(doc).decode()
+
+
+def _data_param(db: Any) -> str:
+    return "CAST(:d AS jsonb)" if db.dialect == "postgresql" else ":d"
+
+
+async def _check_relations(conn: Any, db: Any, scope: Scope, doc: dict[str, Any], rid: str,
+                           errors: list[dict[str, Any]], changed: set[str] | None = None) -> None:
+    """unique and foreign-key rules, checked against the tenant's rows inside the write transaction."""
+    web_registry = scope.entity
+    for f in web_registry.fields:
+        if changed is not None and f.name not in changed:
+            continue
+        value = doc.get(f.name)
+        if value is None:
+            continue
+        if f.unique and not f.primary:
+            b = SqlBuilder(db.dialect)
+            cond = f"{b.expr(f.name)} = {b.bind(value)}"
+            found = (await conn.execute(text(
+                "SELECT 1 FROM entity_records WHERE tenant = :t AND package = :p AND entity = :e AND id <> :id "
+                f"AND {cond} LIMIT 1"),
+                {**b.params, "t": scope.tenant, "p": scope.entity.package, "e": scope.entity.name, "id": rid})).first()
+            if found:
+                errors.append({"field": f"/{f.name}", "code": "unique", "message": "is already taken"})
+        if f.foreign_key is not None and not f.primary:
+            if not await _fk_exists(conn, scope, f.foreign_key.entity, f.foreign_key.field, value):
+                errors.append({"field": f"/{f.name}", "code": "foreignKey",
+                               "message": f"no {f.foreign_key.entity} with {f.foreign_key.field} {value!r}"})
+
+
+async def _fk_exists(conn: Any, scope: Scope, target: str, field: str, value: Any) -> bool:
+    if target in _CORE_FK:
+        table, key, tenant_col = _CORE_FK[target]
+        if field not in ("id", "slug"):
+            return True  # references to other columns of core tables are not checked
+        row = await conn.execute(text(f"SELECT 1 FROM {table} WHERE {key} = :v AND {tenant_col} = :t"),
+                                 {"v": str(value), "t": scope.tenant})
+        return row.first() is not None
+    if field != "id":
+        return True
+    row = await conn.execute(text("SELECT 1 FROM entity_records WHERE tenant = :t AND entity = :e AND id = :v "
+                                  "LIMIT 1"), {"t": scope.tenant, "e": target, "v": str(value)})
+    return row.first() is not None
+
+
+def _raise_errors(errors: list[dict[str, Any]]) -> None:
+    if errors:
+        raise ApiError(422, f"{len(errors)} field(s) failed validation", errors=errors)
+
+
+def _target(scope: Scope, rid: str) -> str:
+    return f"{scope.entity.package}/{scope.entity.name}/{rid}"
+
+
+async def list_records(request: Request) -> Response:
+    web = request.app.state.mb
+    scope = await _scope(request, "read")
+    entity = scope.entity
+    q = parse_list_query(entity, request.query_params, list(request.query_params.multi_items()))
+    b = SqlBuilder(web.db.dialect)
+    b.where.append("tenant = :t AND package = :p AND entity = :e")
+    b.params.update({"t": scope.tenant, "p": entity.package, "e": entity.name})
+    if scope.owner_field:
+        uid = scope.principal.user_id
+        b.where.append(f"created_by = {b.bind_text(uid or '')}" if scope.owner_field == "createdBy" and
+                       entity.field("createdBy") is None else f"{b.expr(scope.owner_field)} = {b.bind(uid)}")
+    for flt in q.filters:
+        b.add_filter(flt)
+    count_where, count_params = " AND ".join(b.where), dict(b.params)
+    sort = full_sort(q)
+    if q.cursor is not None:
+        b.add_keyset(sort, q.cursor)
+    b.params["lim"], b.params["off"] = q.limit + 1, 0 if q.cursor is not None else q.offset
+    sql = (f"SELECT CAST(data AS TEXT) FROM entity_records WHERE {' AND '.join(b.where)} "
+           f"ORDER BY {b.order_by(sort)} LIMIT :lim OFFSET :off")
+    async with web.db.read() as conn:
+        rows = (await conn.execute(text(sql), b.params)).all()
+        total = (await conn.execute(text(f"SELECT count(*) FROM entity_records WHERE {count_where}"),
+                                    count_params)).scalar_one() if q.count else None
+    more = len(rows) > q.limit
+    rows = rows[: q.limit]
+    next_cursor = None
+    if more and rows:
+        last = _loads(rows[-1][0])
+        next_cursor = encode_cursor([last.get(name) for name, _ in sort])
+    meta = orjson.dumps({"limit": q.limit, "offset": q.offset, "nextCursor": next_cursor,
+                         **({"total": total} if total is not None else {})})
+    if not entity.hidden and q.fields is None:
+        # Nothing to strip: splice the stored JSON documents into the response without re-encoding them.
+        items = b",".join(r[0].encode() if isinstance(r[0], str) else r[0] for r in rows)
+    else:
+        items = b",".join(orjson.dumps(_visible(entity, _loads(r[0]), q.fields)) for r in rows)
+    return Response(b'{"data":[' + items + b'],"page":' + meta + b"}", media_type="application/json")
+
+
+async def get_record(request: Request) -> Response:
+    web = request.app.state.mb
+    scope = await _scope(request, "read")
+    rid = request.path_params["id"]
+    async with web.db.read() as conn:
+        row = (await conn.execute(text(_ROW), {"t": scope.tenant, "p": scope.entity.package,
+                                               "e": scope.entity.name, "id": rid})).first()
+    if row is None:
+        raise ApiError(404, "no such record")
+    data = _loads(row.data)
+    web.authz.check_row(scope, data, row.created_by)
+    fields = request.query_params.get("fields")
+    selected = tuple(f.strip() for f in fields.split(",") if f.strip()) if fields else None
+    tag = etag(row.version)
+    if request.headers.get("if-none-match") == tag:
+        return Response(status_code=304, headers={"ETag": tag})
+    return json_response(_visible(scope.entity, data, selected), headers={"ETag": tag})
+
+
+async def _insert(conn: Any, web: Any, scope: Scope, body: Any, pointer: str,
+                  errors: list[dict[str, Any]]) -> dict[str, Any] | None:
+    try:
+        doc = validate_body(scope.entity, body, partial=False)
+    except ApiError as exc:
+        errors.extend({**e, "field": pointer + e["field"]} for e in exc.errors or [])
+        return None
+    rid = body.get("id") if isinstance(body.get("id"), str) and ID_RE.match(body["id"]) else new_id()
+    web.authz.claim_owner(scope, doc)
+    _stamp(scope.entity, doc, scope.tenant, created=True)
+    doc = {"id": rid, **doc}
+    local: list[dict[str, Any]] = []
+    await _check_relations(conn, web.db, scope, doc, rid, local)
+    errors.extend({**e, "field": pointer + e["field"]} for e in local)
+    if local:
+        return None
+    now = now_ms()
+    params = {"t": scope.tenant, "p": scope.entity.package, "e": scope.entity.name, "id": rid,
+              "d": _dump(web.db, doc), "by": scope.principal.user_id, "now": now}
+    exists = (await conn.execute(text(_ROW), params)).first()
+    if exists is not None:
+        raise ApiError(409, f"a record with id {rid!r} exists", code="CONFLICT")
+    await conn.execute(text(
+        "INSERT INTO entity_records (tenant, package, entity, id, data, version, created_by, created_at, updated_at) "
+        f"VALUES (:t, :p, :e, :id, {_data_param(web.db)}, 1, :by, :now, :now)"), params)
+    await audit.record(conn, tenant=scope.tenant, actor=scope.principal.user_id, action="create",
+                       target=_target(scope, rid), after=_visible(scope.entity, doc))
+    return doc
+
+
+async def create_record(request: Request) -> Response:
+    web = request.app.state.mb
+    scope = await _scope(request, "create")
+    body = await _body(request)
+    bulk = isinstance(body, list)
+    if bulk and not 0 < len(body) <= MAX_BULK:
+        raise ApiError(422, f"a bulk create takes 1..{MAX_BULK} records", errors=[])
+    errors: list[dict[str, Any]] = []
+    created: list[dict[str, Any]] = []
+    async with web.db.write() as conn:
+        for i, item in enumerate(body if bulk else [body]):
+            if not isinstance(item, dict):
+                errors.append({"field": f"/{i}" if bulk else "", "code": "type", "message": "must be an object"})
+                continue
+            doc = await _insert(conn, web, scope, item, f"/{i}" if bulk else "", errors)
+            if doc is not None:
+                created.append(doc)
+        if errors:
+            await conn.rollback()  # all or nothing
+            _raise_errors(errors)
+    for doc in created:
+        web.webhooks.emit(scope.tenant, "record.created", {"target": _target(scope, doc["id"]),
+                                                           "record": _visible(scope.entity, doc)})
+    if bulk:
+        return json_response({"data": [_visible(scope.entity, d) for d in created]}, status=201)
+    doc = created[0]
+    return json_response(_visible(scope.entity, doc), status=201,
+                         headers={"Location": f"{request.url.path.rstrip('/')}/{doc['id']}", "ETag": etag(1)})
+
+
+async def update_record(request: Request) -> Response:
+    web = request.app.state.mb
+    scope = await _scope(request, "update")
+    rid = request.path_params["id"]
+    body = await _body(request)
+    partial = request.method == "PATCH"
+    doc = validate_body(scope.entity, body, partial=partial)
+    async with web.db.write() as conn:
+        key = {"t": scope.tenant, "p": scope.entity.package, "e": scope.entity.name, "id": rid}
+        row = (await conn.execute(text(_ROW), key)).first()
+        if row is None:
+            raise ApiError(404, "no such record")
+        old = _loads(row.data)
+        web.authz.check_row(scope, old, row.created_by)
+        match = request.headers.get("if-match")
+        if match is not None and match.strip() != "*" and etag(row.version) not in [m.strip() for m in match.split(",")]:
+            raise ApiError(412, "the record changed since you read it (ETag mismatch)",
+                           headers={"ETag": etag(row.version)})
+        if partial:
+            new = {**old, **doc}
+        else:
+            # A replacement keeps what the server manages: ids, tenant, creation time and the row's owner.
+            owners = {a.owner_field for a in scope.entity.acl.values() if a.owner_field}
+            kept = {f.name: old[f.name] for f in scope.entity.fields if f.name in old and (
+                f.generated or f.primary or f.name in ("tenantId", "createdAt", "created_at") or f.name in owners)}
+            new = {**kept, **doc}
+        new["id"] = rid
+        if scope.owner_field and owner_of(scope.owner_field, new, row.created_by) != scope.principal.user_id:
+            raise ApiError(403, f"{scope.owner_field} must stay your own id")
+        _stamp(scope.entity, new, scope.tenant, created=False)
+        errors: list[dict[str, Any]] = []
+        await _check_relations(conn, web.db, scope, new, rid, errors,
+                               changed={k for k in new if new.get(k) != old.get(k)})
+        _raise_errors(errors)
+        result = await conn.execute(text(
+            f"UPDATE entity_records SET data = {_data_param(web.db)}, version = version + 1, updated_at = :now "
+            "WHERE tenant = :t AND package = :p AND entity = :e AND id = :id AND version = :v"),
+            {**key, "d": _dump(web.db, new), "now": now_ms(), "v": row.version})
+        if result.rowcount != 1:
+            raise ApiError(412, "the record changed while updating it")
+        await audit.record(conn, tenant=scope.tenant, actor=scope.principal.user_id, action="update",
+                           target=_target(scope, rid), before=_visible(scope.entity, old),
+                           after=_visible(scope.entity, new))
+    web.webhooks.emit(scope.tenant, "record.updated", {"target": _target(scope, rid),
+                                                       "record": _visible(scope.entity, new)})
+    return json_response(_visible(scope.entity, new), headers={"ETag": etag(row.version + 1)})
+
+
+async def _delete_one(conn: Any, web: Any, scope: Scope, rid: str, if_match: str | None) -> dict[str, Any]:
+    key = {"t": scope.tenant, "p": scope.entity.package, "e": scope.entity.name, "id": rid}
+    row = (await conn.execute(text(_ROW), key)).first()
+    if row is None:
+        raise ApiError(404, f"no record {rid!r}")
+    old = _loads(row.data)
+    web.authz.check_row(scope, old, row.created_by)
+    if if_match is not None and if_match.strip() != "*" and etag(row.version) not in if_match.split(","):
+        raise ApiError(412, "the record changed since you read it (ETag mismatch)")
+    await conn.execute(text("DELETE FROM entity_records WHERE tenant = :t AND package = :p AND entity = :e "
+                            "AND id = :id"), key)
+    await audit.record(conn, tenant=scope.tenant, actor=scope.principal.user_id, action="delete",
+                       target=_target(scope, rid), before=_visible(scope.entity, old))
+    return old
+
+
+async def delete_record(request: Request) -> Response:
+    web = request.app.state.mb
+    scope = await _scope(request, "delete")
+    rid = request.path_params["id"]
+    async with web.db.write() as conn:
+        await _delete_one(conn, web, scope, rid, request.headers.get("if-match"))
+    web.webhooks.emit(scope.tenant, "record.deleted", {"target": _target(scope, rid)})
+    return Response(status_code=204)
+
+
+async def bulk_delete(request: Request) -> Response:
+    """DELETE on the collection with {"ids": [...]}: all or nothing."""
+    web = request.app.state.mb
+    scope = await _scope(request, "delete")
+    body = await _body(request)
+    ids = body.get("ids") if isinstance(body, dict) else None
+    if not isinstance(ids, list) or not 0 < len(ids) <= MAX_BULK or not all(isinstance(i, str) for i in ids):
+        raise ApiError(422, f'send {{"ids": [...]}} with 1..{MAX_BULK} ids',
+                       errors=[{"field": "/ids", "code": "type", "message": "must be a list of ids"}])
+    async with web.db.write() as conn:
+        for rid in dict.fromkeys(ids):
+            await _delete_one(conn, web, scope, rid, None)
+    for rid in dict.fromkeys(ids):
+        web.webhooks.emit(scope.tenant, "record.deleted", {"target": _target(scope, rid)})
+    return json_response({"deleted": len(dict.fromkeys(ids))})
+
+
+async def collection(request: Request) -> Response:
+    if request.method == "POST":
+        return await create_record(request)
+    if request.method == "DELETE":
+        return await bulk_delete(request)
+    return await list_records(request)
+
+
+async def item(request: Request) -> Response:
+    if request.method in ("PATCH", "PUT"):
+        return await update_record(request)
+    if request.method == "DELETE":
+        return await delete_record(request)
+    return await get_record(request)
+
+
+# One Route per path so that a 405 names every allowed method.
+routes = [
+    Route("/{tenant}/_audit", audit.list_entries, methods=["GET"]),
+    Route("/{tenant}/{package}/{entity}", collection, methods=["GET", "POST", "DELETE"]),
+    Route("/{tenant}/{package}/{entity}/{id}", item, methods=["GET", "PATCH", "PUT", "DELETE"]),
+]

@@ -1,0 +1,107 @@
+"""Session tokens ↔ database sessions ↔ the Principal of a request.
+
+Tokens are 256-bit random strings; only their SHA-256 is stored, so a leaked sessions table opens no
+account. Each login creates a fresh session (rotation); last_activity is refreshed at most once a minute
+to keep reads off the write path.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from typing import Any
+
+from sqlalchemy import text
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..config import Config
+from ..db.models import now_ms
+from ..levels import role_level
+from .authz import ANONYMOUS, Principal
+
+TOUCH_EVERY_MS = 60_000
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+_LOOKUP = text(
+    "SELECT s.id, s.user_id, s.tenant, s.csrf_token, s.expires_at, s.last_activity, u.username, u.role "
+    "FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = :h"
+)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def request_token(request: Request, config: Config) -> tuple[str | None, str]:
+    """The session token of a request and how it came: `Authorization: Bearer` or the cookie."""
+    auth = request.headers.get("authorization", "")
+    if auth[:7].lower() == "bearer ":
+        return auth[7:].strip() or None, "bearer"
+    return request.cookies.get(config.session_cookie), "cookie"
+
+
+async def principal_for(request: Request, config: Config, db: Any) -> Principal:
+    """The signed-in user of the request, or ANONYMOUS; cached on the request."""
+    cached = request.scope.get("mb.principal")
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    token, via = request_token(request, config)
+    principal = ANONYMOUS
+    if token:
+        async with db.read() as conn:
+            row = (await conn.execute(_LOOKUP, {"h": hash_token(token)})).first()
+        now = now_ms()
+        if row is not None and row.expires_at > now:
+            principal = Principal(user_id=row.user_id, tenant=row.tenant, username=row.username,
+                                  role=row.role, level=role_level(row.role), session_id=row.id,
+                                  csrf_token=row.csrf_token, via=via)
+            if now - row.last_activity > TOUCH_EVERY_MS:
+                async with db.write() as conn:
+                    await conn.execute(text("UPDATE sessions SET last_activity = :t WHERE id = :id"),
+                                       {"t": now, "id": row.id})
+    request.scope["mb.principal"] = principal
+    return principal
+
+
+def csrf_ok(request: Request, principal: Principal) -> bool:
+    """Cookie-authenticated writes must echo the session's CSRF token in X-CSRF-Token."""
+    if request.method in SAFE_METHODS or principal.via != "cookie":
+        return True
+    sent = request.headers.get(CSRF_HEADER, "")
+    return bool(sent) and bool(principal.csrf_token) and hmac.compare_digest(sent, principal.csrf_token or "")
+
+
+async def create_session(conn: Any, config: Config, user_id: str, tenant: str, request: Request) -> tuple[str, str]:
+    """Insert a new session; returns (token, csrf token). The token itself is never stored."""
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+    now = now_ms()
+    client = request.client.host if request.client else None
+    await conn.execute(text(
+        "INSERT INTO sessions (id, token_hash, user_id, tenant, csrf_token, created_at, expires_at, last_activity,"
+        " ip_address, user_agent) VALUES (:id, :h, :u, :t, :c, :now, :exp, :now, :ip, :ua)"),
+        {"id": uuid.uuid4().hex, "h": hash_token(token), "u": user_id, "t": tenant, "c": csrf, "now": now,
+         "exp": now + config.session_ttl * 1000, "ip": client,
+         "ua": (request.headers.get("user-agent") or "")[:512] or None})
+    return token, csrf
+
+
+async def delete_session(conn: Any, session_id: str) -> None:
+    await conn.execute(text("DELETE FROM sessions WHERE id = :id"), {"id": session_id})
+
+
+def _secure(request: Request) -> bool:
+    # Browsers drop Secure cookies on plain-HTTP origins; only local development runs without TLS.
+    host = (request.url.hostname or "").lower()
+    return not (request.url.scheme == "http" and host in ("localhost", "127.0.0.1", "::1"))
+
+
+def set_cookie(response: Response, request: Request, config: Config, token: str) -> None:
+    response.set_cookie(config.session_cookie, token, max_age=config.session_ttl, path="/", httponly=True,
+                        samesite="lax", secure=_secure(request))
+
+
+def clear_cookie(response: Response, request: Request, config: Config) -> None:
+    response.delete_cookie(config.session_cookie, path="/", httponly=True, samesite="lax", secure=_secure(request))
