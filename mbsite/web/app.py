@@ -104,4 +104,8 @@ def create_app(config: Config, *, include_gate: bool = True, parts: Iterable[str
         lifespan=lifespan,
     )
     app.state.mb = web
+    if "gate" in selected:
+        from .gate import attach
+
+        attach(app, config.out)
     return app

@@ -1,2 +1,159 @@
-"""stub"""
-routes: list = []
+"""GET/HEAD of a page path + the session → the public page, the private variant the user may see, 403 or a login redirect.
+
+Layout (written by the builder): `<out>/<tenant>/public/…/index.html`, `<out>/<tenant>/private/<L>/…/index.html`
+and `<out>/<tenant>/routes.json`. For a user at level U the gate serves max(v in variants, v ≤ U) and only when
+U ≥ the page's minimum level. It never serves a variant above U and fails closed: any error is a 500 problem
+or a 404, never a private file.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from .problems import problem
+from .sessions import principal_for
+
+log = logging.getLogger("mbsite.gate")
+PUBLIC_CACHE = "public, max-age=0, must-revalidate"
+PRIVATE_CACHE = "private, no-store"
+
+
+@dataclass
+class RouteTable:
+    """One tenant's routes.json, reloaded when its mtime changes."""
+
+    mtime: float = -1.0
+    login: str = "/login"
+    access_denied: str = "/access-denied"
+    pages: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+class Gate:
+    """Finds the tenant and the file for a request; holds the routes.json cache."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self._tables: dict[str, RouteTable] = {}
+
+    def routes(self, tenant: str) -> RouteTable:
+        path = self.out / tenant / "routes.json"
+        try:
+            mtime = path.stat().st_mtime
+        except FileNotFoundError:
+            return RouteTable()
+        table = self._tables.get(tenant)
+        if table is None or table.mtime != mtime:
+            data = orjson.loads(path.read_bytes())  # a broken file raises: the request fails closed (500)
+            table = RouteTable(mtime, str(data.get("login") or "/login"),
+                               str(data.get("access_denied") or "/access-denied"),
+                               {str(k): v for k, v in (data.get("pages") or {}).items() if isinstance(v, dict)})
+            self._tables[tenant] = table
+        return table
+
+    def tenant_of(self, request: Request, tenants: dict[str, list[str]]) -> tuple[str | None, str, str]:
+        """(tenant, page path, URL prefix): by Host first, then by a /<tenant>/ path prefix (local serving)."""
+        path = request.url.path
+        host = (request.headers.get("host") or "").split(":", 1)[0].lower()
+        for slug, domains in tenants.items():
+            if host in domains:
+                return slug, path, ""
+        first, _, rest = path.lstrip("/").partition("/")
+        if first in tenants and (self.out / first).is_dir():
+            return first, "/" + rest, "/" + first
+        return None, path, ""
+
+    def file_for(self, tenant: str, area: str, page: str) -> Path | None:
+        """The index.html (or asset) of `page` under public/ or private/<L>/, refusing traversal."""
+        root = (self.out / tenant / area).resolve()
+        rel = page.strip("/")
+        target = (root / rel).resolve()
+        if target != root and root not in target.parents:
+            return None
+        if target.is_dir():
+            target = target / "index.html"
+        return target if target.is_file() else None
+
+
+def _normalize(page: str) -> str | None:
+    if "\x00" in page or "\\" in page:
+        return None
+    parts = [p for p in page.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        return None
+    return "/" + "/".join(parts)
+
+
+def _page_response(path: Path, cache: str, status: int = 200) -> Response:
+    response = FileResponse(path, status_code=status, media_type="text/html; charset=utf-8") \
+        if path.suffix == ".html" else FileResponse(path, status_code=status)
+    response.headers["Cache-Control"] = cache
+    if cache == PRIVATE_CACHE:
+        response.headers["Vary"] = "Cookie"
+    return response
+
+
+def _not_found(gate: Gate, tenant: str | None) -> Response:
+    page = gate.file_for(tenant, "public", "404.html") if tenant else None
+    if page is not None:
+        return _page_response(page, PUBLIC_CACHE, status=404)
+    return problem(404, "no such page")
+
+
+async def serve(request: Request) -> Response:
+    web = request.app.state.mb
+    gate: Gate = request.app.state.gate
+    try:
+        if web.directory.stale:
+            async with web.db.read() as conn:
+                await web.directory.refresh(conn)
+        tenant, raw_page, prefix = gate.tenant_of(request, web.directory.tenants)
+        page = _normalize(raw_page)
+        if tenant is None or page is None:
+            return _not_found(gate, tenant)
+        table = gate.routes(tenant)
+        route = table.pages.get(page) or table.pages.get(page.rstrip("/") or "/")
+        if route is None:
+            static = gate.file_for(tenant, "public", page)
+            return _page_response(static, PUBLIC_CACHE) if static is not None else _not_found(gate, tenant)
+        principal = await principal_for(request, web.config, web.db)
+        # A session of another tenant does not sign anyone in here.
+        level = principal.level if principal.tenant == tenant else 0
+        needed = max(int(route.get("level") or 0), 1 if route.get("requires_auth") else 0)
+        if level < needed:
+            if level == 0:
+                target = f"{prefix}{table.login}?next={quote(prefix + page)}"
+                return RedirectResponse(target, status_code=302, headers={"Cache-Control": PRIVATE_CACHE})
+            denied = gate.file_for(tenant, "public", table.access_denied)
+            if denied is not None:
+                return _page_response(denied, PRIVATE_CACHE, status=403)
+            return problem(403, "you may not see this page", headers={"Cache-Control": PRIVATE_CACHE})
+        variants = sorted(int(v) for v in route.get("variants") or [0] if 0 <= int(v) <= level)
+        if not variants:
+            return _not_found(gate, tenant)
+        best = variants[-1]
+        file = gate.file_for(tenant, "public" if best == 0 else f"private/{best}", page)
+        if file is None:
+            log.warning("gate: %s %s variant %s listed in routes.json but missing", tenant, page, best)
+            return _not_found(gate, tenant)
+        # Pages with a minimum level or a per-level variant depend on the session: never cache them shared.
+        cache = PUBLIC_CACHE if best == 0 and needed == 0 and route.get("variants", [0]) == [0] else PRIVATE_CACHE
+        return _page_response(file, cache)
+    except Exception:  # fail closed: whatever broke, no page is served
+        log.exception("gate failed for %s", request.url.path)
+        return problem(500, "the page could not be served", headers={"Cache-Control": PRIVATE_CACHE})
+
+
+routes = [Route("/{path:path}", serve, methods=["GET"])]
+
+
+def attach(app: Any, out: Path) -> None:
+    app.state.gate = Gate(Path(os.fspath(out)))
