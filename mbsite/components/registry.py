@@ -101,8 +101,9 @@ class Element:
             classes.extend(t for t in class_name.split() if _CLASS_TOKEN.match(t))
         style_sx: dict[str, Any] = dict(sx) if sx else {}
         if REGISTRY.get(self.type, _UNKNOWN).system:
-            for key in SYSTEM_PROPS.intersection(props):
-                style_sx[key] = props[key]
+            for key in props:  # in the node's own order: set iteration order would vary between runs
+                if key in SYSTEM_PROPS:
+                    style_sx[key] = props[key]
         node_sx = props.get("sx")
         if isinstance(node_sx, dict):
             style_sx.update(node_sx)
