@@ -130,6 +130,10 @@ def render_route(model: SiteModel, route: Route, stage_root: Path) -> RouteOutco
     except MbsiteError as exc:
         outcome.failed = True
         outcome.problems.append(Problem.from_error(exc))
+    except Exception as exc:  # noqa: BLE001 - one broken page must not take the whole build down
+        outcome.failed = True
+        outcome.problems.append(Problem("error", f"internal error rendering {route.tenant} {route.path}: "
+                                        f"{type(exc).__name__}: {exc}", Location(file=route.source), "internal"))
     return outcome
 
 
@@ -223,6 +227,7 @@ class Builder:
         now = now_ms()
 
         todo: list[Route] = []
+        why: dict[tuple[str, str], str] = {}
         reasons: Counter[str] = Counter()
         keep: dict[tuple[str, str], list[OutputRow]] = {}
         for slug, table in model.tables.items():
@@ -231,6 +236,7 @@ class Builder:
                 reason = "full" if full else self._stale(route, rows, digests, dirty, now, revalidations)
                 if reason:
                     todo.append(route)
+                    why[(slug, path)] = reason
                     reasons[reason] += 1
                 elif rows:
                     keep[(slug, path)] = rows
@@ -253,6 +259,8 @@ class Builder:
                 failed.append((oc.tenant, oc.path))
                 continue
             stage.adopt(oc.files)
+            for row in oc.rows:
+                row.reason = why.get((oc.tenant, oc.path), "")
             new_rows.extend(oc.rows)
             written += len(oc.rows)
             shared += oc.shared
@@ -307,6 +315,7 @@ class Builder:
             for level in range(LEVEL_MAX + 1):
                 d[f"nav:{slug}:{level}"] = digest_of(table.nav(level))
             d[f"routes:{slug}"] = listing_digest(table)
+            d[f"tokens:{slug}"] = model.tokens_url(slug)
             for route in table.routes.values():
                 if route.markdown is not None:
                     d["file:" + route.markdown.relpath] = route.markdown.digest
@@ -358,6 +367,8 @@ class Builder:
             atom = feed(table, base)
             if atom:
                 files[f"{slug}/public/feed.xml"] = atom.encode()
+            if model.tokens.get(slug):
+                files[f"{slug}/public{model.tokens_url(slug)}"] = model.tokens[slug].encode()
             for asset in model.theme.assets.values():
                 rel = f"{slug}/public{asset.url}"
                 if not (out / rel).exists():
@@ -379,6 +390,7 @@ class Builder:
                 removed += 1
                 continue
             assets = {f"{tenant_dir.name}/public{a.url}" for a in model.theme.assets.values()}
+            assets.add(f"{tenant_dir.name}/public{model.tokens_url(tenant_dir.name)}")
             keep_names = {"404.html", "sitemap.xml", "robots.txt", "_headers", "_redirects", "feed.xml", ROUTES_MANIFEST}
             for path in tenant_dir.rglob("*"):
                 if not path.is_file():

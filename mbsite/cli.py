@@ -176,6 +176,85 @@ def init(directory: str, force: bool) -> None:
                f"Next: cd {directory} && mbsite build")
 
 
+@main.command()
+@site_option
+@click.option("--out", default=None, type=click.Path(file_okay=False), help="Output folder (default: SITE/build).")
+@db_option
+@click.option("--no-initial", is_flag=True, help="Do not build what is stale before waiting for changes.")
+def watch(site: str, out: str | None, db: str | None, no_initial: bool) -> None:
+    """Rebuild on every file change, change-feed row and due revalidation until SIGINT/SIGTERM."""
+    from .reporter import ConsoleReporter
+    from .watch import Batch, Watcher
+
+    cfg = _config(site, out, db)
+    reporter = ConsoleReporter(quiet=True)
+
+    def report(batch: Batch) -> None:
+        if batch.result is not None:
+            s = batch.result.summary
+            why = ", ".join(f"{k} {v}" for k, v in sorted(s["reasons"].items())) or "nothing stale"
+            click.echo(f"[{'+'.join(sorted(batch.causes))}] rendered {s['rendered']}, removed {s['removed']} "
+                       f"({why}) in {batch.seconds * 1000:.0f} ms", err=True)
+
+    try:
+        watcher = Watcher(cfg, reporter, on_batch=report)
+    except MbsiteError as exc:
+        raise CliError(exc) from exc
+    watcher.install_signal_handlers()
+    click.echo(f"watching {', '.join(str(p) for p in watcher.watched_paths())} and the change feed", err=True)
+    watcher.run(initial_build=not no_initial)
+    click.echo("stopped", err=True)
+
+
+@main.command()
+@click.argument("tenant")
+@click.argument("path")
+@site_option
+@db_option
+@click.option("--level", type=click.IntRange(0, 5), default=None, help="Only this level's variant.")
+@click.option("--json", "as_json", is_flag=True, help="Print the stored outputs as JSON.")
+def why(tenant: str, path: str, site: str, db: str | None, level: int | None, as_json: bool) -> None:
+    """Explain what a page depends on, why it was last rendered, and whether the next build would render it."""
+    from .explain import explain
+
+    cfg = _config(site, None, db)
+    try:
+        report = explain(cfg, tenant, path, level)
+    except MbsiteError as exc:
+        raise CliError(exc) from exc
+    click.echo(json.dumps(report, indent=1, sort_keys=True) if as_json else report["text"])
+
+
+@main.command()
+@click.argument("tenant", required=False)
+@click.argument("path", required=False)
+@site_option
+@db_option
+@click.option("--tag", default=None, help="Revalidate every output carrying this tag (e.g. entity:shop.product).")
+@click.option("--build", "run_build", is_flag=True, help="Run an incremental build right away.")
+def revalidate(tenant: str | None, path: str | None, site: str, db: str | None, tag: str | None,
+               run_build: bool) -> None:
+    """Queue an on-demand revalidation of TENANT PATH, or of every output with --tag (any tenant unless given)."""
+    from .builder import Builder, open_site_db
+    from .explain import queue_revalidation
+    from .reporter import ConsoleReporter
+
+    if not tag and not (tenant and path):
+        raise click.UsageError("give TENANT PATH, or --tag TAG [TENANT]")
+    cfg = _config(site, None, db)
+    try:
+        engine, _ = open_site_db(cfg)
+        queue_revalidation(engine, tenant, path, tag)
+        click.echo("queued" + ("" if run_build else "; the next build or the running watch loop renders it"),
+                   err=True)
+        if run_build:
+            result = Builder(cfg, ConsoleReporter(), engine=engine).run()
+            if not result.ok:
+                sys.exit(1)
+    except MbsiteError as exc:
+        raise CliError(exc) from exc
+
+
 @main.group()
 def db() -> None:
     """Database: create, upgrade and seed the schema."""

@@ -163,7 +163,7 @@ def _render_shortcode(self: Any, tokens: list[Any], idx: int, options: Any, env:
     handler: ShortcodeHandler | None = env.get("shortcode")
     if handler is None:
         return f'<div data-mb-shortcode="{escape(meta["package"])}:{escape(meta["component"])}"></div>'
-    line = meta["line"] + env.get("line_offset", 0) if meta["line"] is not None else None
+    line = meta["line"] + 1 + env.get("line_offset", 0) if meta["line"] is not None else None
     return handler(meta["package"], meta["component"], meta["args"], line)
 
 

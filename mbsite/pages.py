@@ -1,6 +1,7 @@
 """(route, level) → page HTML, rendered inside a Recorder that notes every input it reads."""
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -9,6 +10,7 @@ from markupsafe import Markup, escape
 
 from .context import PageScope, Recorder
 from .errors import Location, MbsiteError, Problem, RenderError
+from .graph import digest_of, listing_digest
 from .levels import role_name
 from .markdown import render_markdown
 from .records import RecordStore
@@ -46,6 +48,11 @@ class SiteModel:
     store: RecordStore
     records: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (tenant, path) → name → rows
     tokens: dict[str, str] = field(default_factory=dict)                           # tenant → tokens CSS
+
+    def tokens_url(self, tenant: str) -> str:
+        """Content-hashed URL of the tenant's design-token stylesheet ("" when there is none)."""
+        css = self.tokens.get(tenant, "")
+        return f"/assets/tokens.{hashlib.sha256(css.encode()).hexdigest()[:10]}.css" if css else ""
     _chrome: dict[tuple[str, int], tuple[str, str, str, Recorder, list[Problem]]] = field(default_factory=dict)
 
     def scope(self, route: Route, level: int, records: dict[str, Any]) -> PageScope:
@@ -67,6 +74,7 @@ class SiteModel:
             rec.row("tenants", tenant.slug)
             nav = self.tables[tenant.slug].nav(level)
             rec.inputs.add(f"nav:{tenant.slug}:{level}")
+            rec.digests[f"nav:{tenant.slug}:{level}"] = digest_of(nav)
             scope_route = Route(tenant.slug, "/", "component", tenant.name, "chrome")
             parts = []
             for slot, pattern in (("header", _HEADER_RE), ("footer", _FOOTER_RE)):
@@ -157,7 +165,7 @@ def render_page(model: SiteModel, route: Route, level: int) -> PageResult:
         css_parts.append(res.css)
         content = Markup(res.html)
     elif route.kind in ("blog_index", "tag", "tags"):
-        rec.inputs.add(f"routes:{route.tenant}")
+        _record_listing(rec, table)
         posts = sorted((r for r in table.routes.values() if r.kind == "markdown" and r.path.startswith("/blog/")
                         and r.min_level <= level), key=lambda r: (r.date or "", r.path), reverse=True)
         if route.kind == "tag":
@@ -181,6 +189,8 @@ def render_page(model: SiteModel, route: Route, level: int) -> PageResult:
     if route.template and not model.theme.has(route.template):
         raise RenderError(f"unknown template {route.template!r}", Location(file=route.source))
     model.theme.record(template_name, rec)
+    rec.inputs.add(f"tokens:{tenant.slug}")
+    rec.digests[f"tokens:{tenant.slug}"] = model.tokens_url(tenant.slug)
     template = model.theme.template(template_name)
     page = {"title": route.title, "description": route.description, "path": route.path, "kind": route.kind,
             "date": route.date, "tags": [{"name": t, "slug": tag_slug(t)} for t in route.tags]}
@@ -188,7 +198,7 @@ def render_page(model: SiteModel, route: Route, level: int) -> PageResult:
         html = template.render(
             site={"title": tenant.name, "tenant": tenant.slug, "nav": table.nav(level), "lang": "en",
                   "feed": any(r.kind == "blog_index" for r in table.routes.values())},
-            page=page, content=content, css=Markup("".join(css_parts)), tokens_css=Markup(model.tokens.get(tenant.slug, "")),
+            page=page, content=content, css=Markup("".join(css_parts)), tokens_href=model.tokens_url(tenant.slug),
             header=Markup(header), footer=Markup(footer), viewer={"level": level, "role": role_name(level)},
             **context)
     except MbsiteError:
@@ -201,6 +211,12 @@ def render_page(model: SiteModel, route: Route, level: int) -> PageResult:
 def render_not_found(model: SiteModel, tenant: str) -> str:
     route = Route(tenant, "/404", "notfound", "Page not found", "generated 404 page")
     return render_page(model, route, 0).html
+
+
+def _record_listing(rec: Recorder, table: RouteTable) -> None:
+    key = f"routes:{table.tenant.slug}"
+    rec.inputs.add(key)
+    rec.digests[key] = listing_digest(table)
 
 
 def _post(r: Route) -> dict[str, Any]:
@@ -219,7 +235,7 @@ def _gallery(model: SiteModel, route: Route, scope: PageScope, rec: Recorder, pr
 
     table = model.tables[route.tenant]
     if route.package is None:
-        rec.inputs.add(f"routes:{route.tenant}")
+        _record_listing(rec, table)
         items = "".join(f'<li><a href="{escape(r.path)}">{escape(r.package)}</a></li>'
                         for r in table.routes.values() if r.kind == "gallery" and r.package)
         return f'<ul class="gallery-index">{items}</ul>'

@@ -238,6 +238,7 @@ def tag_slug(tag: str) -> str:
 
 def _add_gallery_routes(table: RouteTable, enabled: list[str], packages: "PackageSet") -> None:
     slug = table.tenant.slug
+    enabled = [p for p in enabled if packages.get(p) is not None and packages.get(p).components]  # type: ignore[union-attr]
     for pkg_id in enabled:
         table.add(Route(slug, f"{GALLERY_PREFIX}/{pkg_id}", "gallery", f"Components of {pkg_id}",
                         "generated component gallery", level=ADMIN, requires_auth=True, package=pkg_id))

@@ -199,7 +199,9 @@ _PLACEHOLDER = "mb-00000000"
 
 def compile_style(sx: dict[str, Any], style: dict[str, Any] | None = None) -> tuple[str, str] | None:
     """sx (MUI conventions) + style (plain CSS) → (class name, CSS text), or None when empty. Cached."""
-    key = orjson.dumps([sx, style], option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
+    # Key order is part of the key: declaration order matters in CSS, and a sorted key would let the first
+    # order compiled in a process decide the class name for every order (output would depend on scheduling).
+    key = orjson.dumps([sx, style], option=orjson.OPT_NON_STR_KEYS, default=str)
     if key in _CACHE:
         return _CACHE[key]
     rules = _Rules()

@@ -1,0 +1,80 @@
+"""Stored graph + current sources → why a page was (or would be) rendered; queuing revalidations."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Engine, insert
+
+from .config import Config
+from .db.feed import read_changes
+from .db.models import Revalidation
+from .errors import MbsiteError
+from .graph import dirty_keys, get_state, load_outputs
+from .routes import normalize_path
+
+
+def queue_revalidation(engine: Engine, tenant: str | None, path: str | None, tag: str | None) -> None:
+    with engine.begin() as conn:
+        conn.execute(insert(Revalidation).values(tenant=tenant, path=normalize_path(path) if path else None, tag=tag))
+
+
+def _when(ms: int | None) -> str:
+    if not ms:
+        return "-"
+    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def explain(config: Config, tenant: str, path: str, level: int | None) -> dict[str, Any]:
+    from .builder import Builder, load_model, open_site_db
+
+    engine, _ = open_site_db(config)
+    path = normalize_path(path)
+    with engine.connect() as conn:
+        outputs = load_outputs(conn).get((tenant, path), [])
+        cursor = int(get_state(conn, "cursor", "0") or 0)
+        dirty = dirty_keys(read_changes(conn, cursor))
+        from sqlalchemy import select
+
+        revs = conn.execute(select(Revalidation.id, Revalidation.tenant, Revalidation.path, Revalidation.tag)).all()
+    problems: list[Any] = []
+    model = load_model(config, engine, problems)
+    table = model.tables.get(tenant)
+    if table is None:
+        raise MbsiteError(f"unknown tenant {tenant!r}")
+    route = table.routes.get(path)
+    builder = Builder(config, engine=engine)
+    next_reason = None
+    if route is not None:
+        import time
+
+        next_reason = builder._stale(route, outputs or None, builder._current_digests(model), dirty,
+                                     int(time.time() * 1000), revs)
+    rows = [o for o in outputs if level is None or o.level == level]
+    lines = [f"{tenant} {path}"]
+    if route is None:
+        lines.append("  no such route now" + (" (its stored outputs are removed by the next build)" if outputs else ""))
+    else:
+        lines.append(f"  source: {route.source}; kind {route.kind}; minimum level {route.min_level}")
+        lines.append(f"  next build: {'renders it (' + next_reason + ')' if next_reason else 'nothing to do'}")
+    if not outputs:
+        lines.append("  never built")
+    for o in rows:
+        lines.append(f"  level {o.level}: {o.file}")
+        lines.append(f"    last rendered {_when(o.rendered_at)} because: {o.reason or 'unknown'}")
+        if o.revalidate_at:
+            lines.append(f"    revalidates at {_when(o.revalidate_at)}")
+        if o.tags:
+            lines.append(f"    tags: {', '.join(o.tags)}")
+        lines.append(f"    inputs ({len(o.inputs)}):")
+        for key in o.inputs:
+            digest = o.digests.get(key)
+            lines.append(f"      {key}" + (f"  sha256:{digest[:12]}" if digest else ""))
+    shared = [lv for lv in range(route.min_level, 6) if route and lv not in {o.level for o in outputs}] if route else []
+    if shared and outputs:
+        lines.append(f"  levels served by the variant below: {', '.join(map(str, shared))}")
+    return {"tenant": tenant, "path": path, "next": next_reason, "outputs": [o.as_dict() for o in rows],
+            "text": "\n".join(lines)}
+
+
+__all__ = ["explain", "queue_revalidation", "MbsiteError"]

@@ -1,0 +1,183 @@
+"""Files + change feed + revalidation timers → a loop of incremental builds, each published atomically."""
+from __future__ import annotations
+
+import queue
+import signal
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from sqlalchemy import Engine, text
+
+from .builder import Builder, BuildResult, open_site_db
+from .config import Config, builtin_root
+from .errors import MbsiteError, Problem
+from .reporter import Reporter
+
+POLL_SECONDS = 0.02        # SQLite: how often PRAGMA data_version is read (a few microseconds each)
+DEBOUNCE_SECONDS = 0.005   # gather events that arrive together into one batch
+
+
+@dataclass
+class Batch:
+    """What woke the loop, and what the build did."""
+
+    causes: set[str] = field(default_factory=set)
+    paths: set[str] = field(default_factory=set)
+    result: BuildResult | None = None
+    error: MbsiteError | None = None
+    seconds: float = 0.0
+
+
+class Watcher:
+    """The rebuild loop of `mbsite watch` and `mbsite serve`."""
+
+    def __init__(self, config: Config, reporter: Reporter, *, on_batch: Callable[[Batch], None] | None = None,
+                 engine: Engine | None = None) -> None:
+        self.config = config
+        self.reporter = reporter
+        self.on_batch = on_batch
+        self.engine = engine or open_site_db(config)[0]
+        self.events: queue.Queue[tuple[str, str]] = queue.Queue()
+        self.stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    # -- sources of wake-ups ---------------------------------------------------------------------------------
+    def watched_paths(self) -> list[Path]:
+        site = self.config.site_dir
+        paths = [site / n for n in ("content", "packages", "themes", "schemas") if (site / n).is_dir()]
+        if (site / "mbsite.toml").is_file():
+            paths.append(site / "mbsite.toml")
+        root = builtin_root()
+        if root.resolve() != site.resolve():
+            paths += [root / n for n in ("packages", "themes") if (root / n).is_dir()]
+        return paths
+
+    def _watch_files(self) -> None:
+        from watchfiles import watch
+
+        out = self.config.out.resolve()
+        state = self.config.state_dir.resolve()
+
+        def keep(_change: object, path: str) -> bool:
+            p = Path(path).resolve()
+            return not (p.is_relative_to(out) or p.is_relative_to(state) or p.name.startswith(".")
+                        or p.name.endswith("~") or "__pycache__" in p.parts)
+
+        for changes in watch(*self.watched_paths(), watch_filter=keep, stop_event=self.stop, debounce=20,
+                             step=10, yield_on_timeout=False, rust_timeout=200):
+            for _change, path in changes:
+                self.events.put(("file", path))
+
+    def _feed_marker(self) -> tuple[int, int]:
+        with self.engine.connect() as conn:
+            seq = conn.execute(text("SELECT COALESCE(MAX(seq), 0) FROM changes")).scalar_one()
+            rev = conn.execute(text("SELECT COALESCE(MAX(id), 0) FROM revalidations")).scalar_one()
+        return int(seq), int(rev)
+
+    def _watch_sqlite(self, path: str) -> None:
+        con = sqlite3.connect(path, check_same_thread=False)
+        try:
+            version = con.execute("PRAGMA data_version").fetchone()[0]
+            marker = self._feed_marker()
+            while not self.stop.wait(POLL_SECONDS):
+                now = con.execute("PRAGMA data_version").fetchone()[0]
+                if now == version:
+                    continue
+                version = now
+                current = self._feed_marker()
+                if current != marker:  # our own build writes change data_version but never the feed
+                    marker = current
+                    self.events.put(("data", "changes"))
+        finally:
+            con.close()
+
+    def _watch_postgres(self, url: str) -> None:
+        import psycopg
+
+        dsn = url.replace("postgresql+psycopg://", "postgresql://", 1)
+        while not self.stop.is_set():
+            try:
+                with psycopg.connect(dsn, autocommit=True) as conn:
+                    conn.execute("LISTEN mbsite_changes")
+                    marker = self._feed_marker()
+                    while not self.stop.is_set():
+                        got = False
+                        for _note in conn.notifies(timeout=0.5, stop_after=1):
+                            got = True
+                        current = self._feed_marker()  # also catches revalidation rows, which do not NOTIFY
+                        if got or current != marker:
+                            marker = current
+                            self.events.put(("data", "changes"))
+            except psycopg.OperationalError as exc:
+                self.reporter.message(f"watch: database listener lost ({exc}); reconnecting")
+                self.stop.wait(1.0)
+
+    def _next_timer(self) -> float | None:
+        with self.engine.connect() as conn:
+            due = conn.execute(text("SELECT MIN(revalidate_at) FROM build_outputs")).scalar()
+        return None if due is None else max(0.0, due / 1000 - time.time())
+
+    # -- the loop ---------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._threads.append(threading.Thread(target=self._watch_files, name="mbsite-files", daemon=True))
+        url = str(self.engine.url)
+        if self.engine.dialect.name == "sqlite" and self.engine.url.database:
+            target = self._watch_sqlite
+            arg = self.engine.url.database
+        else:
+            target = self._watch_postgres
+            arg = self.engine.url.render_as_string(hide_password=False) if url else url
+        self._threads.append(threading.Thread(target=target, args=(arg,), name="mbsite-feed", daemon=True))
+        for t in self._threads:
+            t.start()
+
+    def build_once(self, batch: Batch) -> Batch:
+        started = time.perf_counter()
+        try:
+            batch.result = Builder(self.config, self.reporter, engine=self.engine).run()
+        except MbsiteError as exc:  # the last good output stays; the next change retries
+            batch.error = exc
+            self.reporter.problem(Problem.from_error(exc))
+        batch.seconds = time.perf_counter() - started
+        if self.on_batch is not None:
+            self.on_batch(batch)
+        return batch
+
+    def run(self, *, initial_build: bool = True) -> None:
+        """Build what is stale, then rebuild on every change until stop is set (SIGINT/SIGTERM set it)."""
+        self.start()
+        if initial_build:
+            self.build_once(Batch({"start"}))
+        while not self.stop.is_set():
+            timeout = self._next_timer()
+            try:
+                kind, what = self.events.get(timeout=min(timeout, 1.0) if timeout is not None else 1.0)
+            except queue.Empty:
+                due = self._next_timer()
+                if due is not None and due <= 0:
+                    self.build_once(Batch({"timer"}))
+                continue
+            batch = Batch({kind}, {what} if kind == "file" else set())
+            deadline = time.monotonic() + DEBOUNCE_SECONDS
+            while True:
+                try:
+                    kind, what = self.events.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
+                batch.causes.add(kind)
+                if kind == "file":
+                    batch.paths.add(what)
+            if self.stop.is_set():
+                break
+            self.build_once(batch)
+
+    def install_signal_handlers(self) -> None:
+        def handler(_sig: int, _frame: object) -> None:
+            self.stop.set()
+
+        signal.signal(signal.SIGINT, handler)
+        signal.signal(signal.SIGTERM, handler)

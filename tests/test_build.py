@@ -1,0 +1,228 @@
+"""End-to-end builds of the demo site: layout per level, incremental behaviour, errors, atomic publishing."""
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from lxml import html as lxml_html
+
+from mbsite.builder import Builder
+from mbsite.cli import main
+from mbsite.config import load_config
+from mbsite.reporter import BufferReporter
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def build(site: Path, *, full: bool = False, **opts: object):
+    cfg = load_config(site).with_options(workers=opts.pop("workers", 2), **opts)
+    reporter = BufferReporter()
+    result = Builder(cfg, reporter, full=full).run()
+    return result
+
+
+@pytest.fixture(scope="session")
+def built_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo site built once for the read-only tests of this module."""
+    site = tmp_path_factory.mktemp("demo")
+    shutil.copytree(REPO / "content", site / "content")
+    result = build(site, full=True)
+    assert result.summary["errors"] == 0, [str(p) for p in result.problems if p.severity == "error"]
+    return site
+
+
+@pytest.fixture
+def demo(tmp_path: Path, built_demo: Path) -> Path:
+    """A private copy of the built demo (site, database, output) that a test may change."""
+    site = tmp_path / "site"
+    shutil.copytree(built_demo, site)
+    return site
+
+
+def files_of(out: Path) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
+            if p.is_file() and ".staging" not in p.parts}
+
+
+def manifest(site: Path, tenant: str) -> dict:
+    return json.loads((site / "build" / tenant / "routes.json").read_text())
+
+
+def test_both_tenants_are_built_with_a_home_page(built_demo: Path) -> None:
+    for tenant in ("acme", "globex"):
+        home = built_demo / "build" / tenant / "public" / "index.html"
+        doc = lxml_html.fromstring(home.read_bytes())
+        assert doc.xpath("//title/text()")
+        assert "{{" not in home.read_text()
+
+
+def test_public_holds_only_level_zero_pages(built_demo: Path) -> None:
+    for tenant in ("acme", "globex"):
+        pages = manifest(built_demo, tenant)["pages"]
+        public = built_demo / "build" / tenant / "public"
+        for path, info in pages.items():
+            leaf = path.strip("/") + "/index.html" if path != "/" else "index.html"
+            if info["level"] > 0:
+                assert not (public / leaf).exists(), path
+                assert 0 not in info["variants"]
+                assert min(info["variants"]) >= info["level"]
+            else:
+                assert (public / leaf).exists(), path
+
+
+def test_private_variants_exist_for_the_levels_listed(built_demo: Path) -> None:
+    pages = manifest(built_demo, "acme")["pages"]
+    assert pages["/reports"]["level"] == 3
+    for path, info in pages.items():
+        for level in info["variants"]:
+            leaf = path.strip("/") + "/index.html" if path != "/" else "index.html"
+            base = built_demo / "build" / "acme" / ("public" if level == 0 else f"private/{level}")
+            assert (base / leaf).is_file(), (path, level)
+
+
+def test_disabled_and_missing_packages_contribute_nothing(built_demo: Path) -> None:
+    acme, globex = manifest(built_demo, "acme")["pages"], manifest(built_demo, "globex")["pages"]
+    assert "/stats" in acme and "/stats" not in globex
+
+
+def test_second_build_renders_nothing(demo: Path) -> None:
+    before = files_of(demo / "build")
+    result = build(demo)
+    assert result.summary["rendered"] == 0
+    assert files_of(demo / "build") == before
+
+
+def test_editing_a_post_rerenders_that_post_only(demo: Path) -> None:
+    post = demo / "content" / "blog" / "hello-mbsite.md"
+    post.write_text(post.read_text() + "\n\nA new closing paragraph.\n")
+    result = build(demo)
+    assert result.summary["rendered"] == 2  # the post, once per tenant
+    assert "A new closing paragraph." in (demo / "build/acme/public/blog/hello-mbsite/index.html").read_text()
+
+
+def test_deleting_a_page_removes_its_output(demo: Path) -> None:
+    (demo / "content" / "pages" / "about.md").unlink()
+    result = build(demo)
+    assert not (demo / "build/acme/public/about/index.html").exists()
+    assert "/about" not in manifest(demo, "acme")["pages"]
+    assert result.summary["removed"] >= 2
+
+
+def test_a_row_change_through_sql_rerenders_the_pages_that_show_it(demo: Path) -> None:
+    con = sqlite3.connect(demo / ".mbsite" / "mbsite.sqlite3")
+    rid, name = con.execute("SELECT id, json_extract(data, '$.name') FROM entity_records "
+                            "WHERE tenant='acme' AND package='shop' AND entity='product' LIMIT 1").fetchone()
+    con.execute("UPDATE entity_records SET data = json_set(data, '$.name', 'Renamed Widget 9000') "
+                "WHERE tenant='acme' AND id=?", (rid,))
+    con.commit()
+    con.close()
+    result = build(demo)
+    assert 0 < result.summary["rendered"] < 40
+    assert result.summary["reasons"].get("data", 0) >= 1
+    assert "Renamed Widget 9000" in (demo / "build/acme/public/products/index.html").read_text()
+    assert "Renamed Widget 9000" not in (demo / "build/globex/public/products/index.html").read_text()
+
+
+def test_incremental_equals_full_after_edits(demo: Path, tmp_path: Path) -> None:
+    (demo / "content" / "blog" / "fresh.md").write_text("---\ntitle: Fresh\ndate: 2030-01-01\ntags: [new-tag]\n---\nHi\n")
+    con = sqlite3.connect(demo / ".mbsite" / "mbsite.sqlite3")
+    con.execute("UPDATE page_configs SET title = 'Our Team' WHERE tenant='acme' AND path='/team'")
+    con.execute("DELETE FROM entity_records WHERE tenant='globex' AND rowid IN "
+                "(SELECT rowid FROM entity_records WHERE tenant='globex' LIMIT 1)")
+    con.commit()
+    con.close()
+    build(demo)
+    incremental = files_of(demo / "build")
+    clean = tmp_path / "clean"
+    shutil.copytree(demo, clean)
+    shutil.rmtree(clean / "build")
+    build(clean, full=True)
+    assert files_of(clean / "build") == incremental
+
+
+def test_broken_template_names_file_and_line_and_keeps_output(demo: Path) -> None:
+    theme = demo / "themes" / "default" / "templates"
+    theme.mkdir(parents=True)
+    (theme / "page.html").write_text('{% extends "base.html" %}\n{% block content %}\n{{ page.nope.deeper }}\n'
+                                     '{% endblock %}\n')
+    before = (demo / "build/acme/public/about/index.html").read_bytes()
+    result = build(demo)
+    errors = [p for p in result.problems if p.severity == "error"]
+    assert errors and all(p.location.file == "themes/default/templates/page.html" for p in errors)
+    assert {p.location.line for p in errors} == {3}
+    assert (demo / "build/acme/public/about/index.html").read_bytes() == before
+    (theme / "page.html").unlink()
+    assert build(demo).summary["errors"] == 0
+
+
+def test_strict_mode_publishes_nothing_on_error(demo: Path) -> None:
+    (demo / "content" / "pages" / "bad.md").write_text("---\ntitle: [oops\n---\nx\n")
+    post = demo / "content" / "blog" / "hello-mbsite.md"
+    post.write_text(post.read_text() + "\nchanged\n")
+    before = files_of(demo / "build")
+    result = build(demo, strict=True)
+    assert result.summary["errors"] >= 1
+    assert files_of(demo / "build") == before
+
+
+def test_cli_build_json_summary_and_exit_codes(demo: Path) -> None:
+    runner = CliRunner()
+    ok = runner.invoke(main, ["build", "--site", str(demo), "--json"])
+    assert ok.exit_code == 0, ok.output
+    summary = json.loads(ok.stdout.strip().splitlines()[-1])
+    assert {"pages", "variants_written", "variants_shared", "warnings", "errors", "seconds"} <= set(summary)
+    (demo / "content" / "pages" / "bad.md").write_text("---\ntags: 3\n---\nx\n")
+    bad = runner.invoke(main, ["build", "--site", str(demo)])
+    assert bad.exit_code == 1
+    assert "content/pages/bad.md:2: front matter: 'tags' must be a list" in bad.output
+
+
+def test_render_prints_one_page(built_demo: Path) -> None:
+    result = CliRunner().invoke(main, ["render", "acme", "/about", "--site", str(built_demo)])
+    assert result.exit_code == 0, result.output
+    assert "<html" in result.stdout
+    denied = CliRunner().invoke(main, ["render", "acme", "/reports", "--site", str(built_demo), "--level", "1"])
+    assert denied.exit_code == 1 and "needs level 3" in denied.output
+
+
+def test_init_then_build_round_trip(tmp_path: Path) -> None:
+    runner = CliRunner()
+    site = tmp_path / "new"
+    made = runner.invoke(main, ["init", str(site)])
+    assert made.exit_code == 0, made.output
+    built = runner.invoke(main, ["build", "--site", str(site), "--json"])
+    assert built.exit_code == 0, built.output
+    assert (site / "build" / "main" / "public" / "index.html").is_file()
+    assert (site / "build" / "main" / "public" / "blog" / "hello-world" / "index.html").is_file()
+    again = runner.invoke(main, ["init", str(site)])
+    assert again.exit_code == 1 and "not empty" in again.output
+
+
+def test_check_reports_broken_internal_links(demo: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(main, ["check", "--site", str(demo)]).exit_code == 0
+    page = demo / "build/acme/public/about/index.html"
+    page.write_text(page.read_text().replace("</main>", '<a href="/no/such/page">x</a></main>'))
+    result = runner.invoke(main, ["check", "--site", str(demo)])
+    assert result.exit_code == 1
+    assert "acme/public/about/index.html: broken internal link to /no/such/page" in result.output
+
+
+def test_output_does_not_depend_on_hash_seed(built_demo: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    outs = []
+    for seed in ("1", "2"):
+        site = tmp_path / f"s{seed}"
+        shutil.copytree(built_demo, site)
+        shutil.rmtree(site / "build")
+        env = {**__import__("os").environ, "PYTHONHASHSEED": seed}
+        subprocess.run([sys.executable, "-m", "mbsite.cli", "build", "--site", str(site), "--full"], env=env,
+                       check=True, capture_output=True)
+        outs.append(files_of(site / "build"))
+    assert outs[0] == outs[1]

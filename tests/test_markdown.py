@@ -1,0 +1,86 @@
+"""Front matter, Markdown rendering, shortcodes, and literal template-like text."""
+from __future__ import annotations
+
+import pytest
+from lxml import html as lxml_html
+
+from mbsite.errors import DataError
+from mbsite.markdown import parse_shortcode_args, render_markdown, split_front_matter
+
+
+def test_front_matter_fields_and_body_line() -> None:
+    fm, body, line = split_front_matter(
+        "---\ntitle: Hi\ndate: 2025-02-03\ntags: [a, b]\nlevel: 7\ndraft: true\nrevalidate: 60\n---\nBody\n", "x.md")
+    assert (fm.title, fm.date, fm.tags, fm.level, fm.draft, fm.revalidate) == ("Hi", "2025-02-03", ("a", "b"), 5, True, 60)
+    assert body == "Body\n"
+    assert line == 9
+
+
+@pytest.mark.parametrize("text, message, line", [
+    ("---\ntitle: [unclosed\n---\n", "front matter", 2),
+    ("---\ntitle: x\n", "no closing '---'", 1),
+    ("---\ntitle: x\ntags: nope\n---\n", "'tags' must be a list", 3),
+    ("---\n- a\n- b\n---\n", "expected a mapping", 2),
+], ids=["yaml", "unclosed", "type", "not-mapping"])
+def test_front_matter_errors_have_lines(text: str, message: str, line: int) -> None:
+    with pytest.raises(DataError) as info:
+        split_front_matter(text, "content/blog/x.md")
+    assert message in str(info.value)
+    assert info.value.location.file == "content/blog/x.md"
+    assert info.value.location.line == line
+
+
+def test_tables_footnotes_anchors_and_highlighting() -> None:
+    html = render_markdown("## A heading\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\nNote[^1].\n\n[^1]: Here.\n\n"
+                           "```python\nx = 1\n```\n")
+    doc = lxml_html.fromstring(f"<div>{html}</div>")
+    assert doc.xpath("//h2/@id") == ["a-heading"]
+    assert doc.xpath("//td/text()") == ["1", "2"]
+    assert doc.xpath("//section[@class='footnotes']//li/@id") == ["fn1"]
+    assert doc.xpath("//pre[@class='highlight']//span[@class='n']/text()") == ["x"]
+
+
+def test_highlighting_can_be_switched_off() -> None:
+    html = render_markdown("```python\nx = 1\n```\n", highlight_code=False)
+    assert '<code class="language-python">x = 1\n</code>' in html
+
+
+def test_template_like_text_stays_literal() -> None:
+    src = ("Use `{{ title }}` and `{% raw %}` here.\n\n```jinja\n{{ page.title }} {% if x %}\n"
+           "{{< component a:b >}}\n```\n\nPlain {{ not_a_template }} text.\n")
+    calls: list[str] = []
+    html = render_markdown(src, shortcode=lambda p, c, a, l: calls.append(f"{p}:{c}") or "X")
+    assert calls == []
+    text = lxml_html.fromstring(f"<div>{html}</div>").text_content()
+    for literal in ("{{ title }}", "{% raw %}", "{{ page.title }}", "{{< component a:b >}}", "{{ not_a_template }}"):
+        assert literal in text
+
+
+def test_shortcodes_block_and_inline_with_lines() -> None:
+    seen: list[tuple[str, str, dict, int | None]] = []
+
+    def handler(pkg: str, comp: str, args: dict, line: int | None) -> str:
+        seen.append((pkg, comp, args, line))
+        return "<aside>sc</aside>"
+
+    html = render_markdown('Intro\n\n{{< component mb_blog_widgets:callout title="Hi there" n=3 ok=true >}}\n\n'
+                           'Inline {{< component p:c x=\'y\' >}} end.\n', shortcode=handler, line_offset=4)
+    assert seen == [("mb_blog_widgets", "callout", {"title": "Hi there", "n": 3, "ok": True}, 7),
+                    ("p", "c", {"x": "y"}, None)]
+    assert html.count("<aside>sc</aside>") == 2
+
+
+def test_raw_html_in_markdown_is_escaped() -> None:
+    html = render_markdown('<script>alert(1)</script>\n\n[x](javascript:alert(1))\n')
+    assert "<script>" not in html
+    assert 'href="javascript' not in html
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('a="b c" n=2', {"a": "b c", "n": 2}),
+    ("flag=false x='q'", {"flag": False, "x": "q"}),
+    ('s="with \\"quote\\""', {"s": 'with "quote"'}),
+    ("word=plain", {"word": "plain"}),
+], ids=["string-number", "bool-single", "escaped", "bare"])
+def test_shortcode_args(text: str, expected: dict) -> None:
+    assert parse_shortcode_args(text) == expected
