@@ -109,3 +109,12 @@ def create_app(config: Config, *, include_gate: bool = True, parts: Iterable[str
 
         attach(app, config.out)
     return app
+
+
+def function_app(*parts: str) -> Starlette:
+    """One function as a standalone ASGI app, configured from MBSITE_SITE (or the cwd) and its mbsite.toml."""
+    import os
+
+    from ..config import load_config
+
+    return create_app(load_config(os.environ.get("MBSITE_SITE") or "."), parts=parts)

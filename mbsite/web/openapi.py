@@ -109,7 +109,7 @@ def entity_paths(e: Entity, tenant_param: dict[str, Any]) -> dict[str, Any]:
                      "requestBody": {"required": True, **_json({"oneOf": [inp, {"type": "array", "items": inp,
                                                                                 "minItems": 1, "maxItems": 500}]})},
                      "responses": _responses({"201": {"description": "created", **_json(
-                         {"oneOf": [ref, {"type": "object", "properties": {"data": {"type": "array", "items": ref}}}]})}},
+                         {"anyOf": [ref, {"type": "object", "required": ["data"], "properties": {"data": {"type": "array", "items": ref}}}]})}},
                          409, 413, 415, 422)},
             "delete": {"tags": tag, "summary": f"Delete several {e.name} (all or nothing)",
                        "requestBody": {"required": True, **_json({"type": "object", "required": ["ids"], "properties": {
