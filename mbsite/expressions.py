@@ -5,6 +5,9 @@ closures (cached by source text), so a component rendered many times parses each
 Nothing here can reach Python attributes: member access reads dict keys, list indexes and
 ``.length`` only; calls are limited to ``Math.*``, a few pure string/array methods and
 conversions. Any other call or arrow function yields an inert :class:`Action` marker.
+
+The module is longer than most on purpose: value semantics, tokenizer, parser and compiler are the
+whole sandbox, and keeping them in one file keeps that boundary reviewable in one read.
 """
 from __future__ import annotations
 
