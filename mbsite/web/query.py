@@ -253,6 +253,10 @@ class SqlBuilder:
         parts = []
         for name, desc in sort:
             e = self.expr(name)
+            if name == "id":
+                # Never null; a bare column lets the primary key (tenant, package, entity, id) give the order.
+                parts.append(f"id {'DESC' if desc else 'ASC'}")
+                continue
             null = f"({e} IS NULL)"
             # Put nulls last ascending / first descending on both dialects so cursors agree with the order.
             parts.append(f"{null} {'DESC' if desc else 'ASC'}, {e} {'DESC' if desc else 'ASC'}")

@@ -1,0 +1,160 @@
+"""Benchmark of the CRUD API: uvicorn on 127.0.0.1 against a 10,000-row table, measured with wrk.
+
+    python benchmarks/bench_api.py [--rows 10000] [--duration 10] [--connections 32] [--workers 1]
+
+Builds a throwaway site (SQLite) in a temp folder, seeds the rows, starts uvicorn, signs in for a Bearer
+token and runs wrk for: GET one record, a list of 20 with one filter, and POST. Prints req/s and
+p50/p95/p99 per scenario. Needs `wrk` (Debian: apt-get install wrk).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from sqlalchemy import text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from mbsite.db.engine import ensure_schema, open_engine  # noqa: E402
+from mbsite.passwords import hash_password  # noqa: E402
+
+ENTITY = """\
+entity: Item
+package: bench
+fields:
+  id: { type: cuid, primary: true, generated: true }
+  title: { type: string, required: true, max_length: 200 }
+  category: { type: enum, values: [a, b, c, d, e] }
+  price: { type: number, min: 0 }
+  stock: { type: integer, min: 0, default: 0 }
+acl:
+  read: { public: true }
+  create: { user: true }
+  update: { admin: true }
+  delete: { admin: true }
+"""
+POST_LUA = """wrk.method = "POST"
+wrk.body = '{"title": "benchmark item", "category": "c", "price": 9.5, "stock": 3}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer %s"
+"""
+
+
+def make_site(folder: Path, rows: int) -> None:
+    (folder / "schemas" / "entities").mkdir(parents=True)
+    (folder / "schemas" / "entities" / "bench.yaml").write_text(ENTITY)
+    limits = ", ".join(f'{k} = "100000000/minute"' for k in ("read", "write", "login"))
+    (folder / "mbsite.toml").write_text(f"[functions]\nrate_limits = {{ {limits} }}\n")
+    engine = open_engine(f"sqlite:///{folder / '.mbsite' / 'mbsite.sqlite3'}")
+    ensure_schema(engine)
+    rnd = random.Random(1)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO tenants (slug, name, domains, settings, created_at) VALUES "
+                          "('acme', 'Acme', '[]', '{}', 0)"))
+        conn.execute(text("INSERT INTO users (id, tenant, username, role, created_at) VALUES "
+                          "('u1', 'acme', 'admin', 'admin', 0)"))
+        conn.execute(text("INSERT INTO credentials (user_id, password_hash, changed_at) VALUES ('u1', :h, 0)"),
+                     {"h": hash_password("bench")})
+        conn.execute(text("INSERT INTO entity_records (tenant, package, entity, id, data, version, created_at, "
+                          "updated_at) VALUES ('acme', 'bench', 'Item', :id, :d, 1, 0, 0)"), [
+            {"id": f"item{i:05d}", "d": json.dumps({"id": f"item{i:05d}", "title": f"Item {i}",
+                                                     "category": rnd.choice("abcde"),
+                                                     "price": round(rnd.uniform(1, 100), 2), "stock": i % 50})}
+            for i in range(rows)])
+    engine.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wrk(url: str, duration: int, connections: int, script: Path | None = None) -> dict[str, float]:
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", url]
+    if script:
+        cmd[1:1] = ["-s", str(script)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}  # type: ignore[union-attr]
+    for pct in ("50", "90", "99"):
+        m = re.search(rf"\s{pct}%\s+([\d.]+)(us|ms|s)", out)
+        if m:
+            value = float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+            result[f"p{pct}"] = value
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    result["errors"] = float(non2xx.group(1)) if non2xx else 0.0
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=10_000)
+    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--workers", type=int, default=1)
+    args = ap.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk not found: apt-get install wrk")
+    folder = Path(tempfile.mkdtemp(prefix="mbsite-bench-"))
+    make_site(folder, args.rows)
+    port = free_port()
+    env = {**os.environ, "MBSITE_SITE": str(folder), "PYTHONPATH": str(ROOT)}
+    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "functions.crud:app", "--host", "127.0.0.1",
+                               "--port", str(port), "--workers", str(args.workers), "--log-level", "warning",
+                               "--no-access-log"], cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT)})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(base + "/api/v1/openapi.json")
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        auth = subprocess.Popen([sys.executable, "-m", "uvicorn", "functions.auth:app", "--host", "127.0.0.1",
+                                 "--port", str(port + 1 if port < 65000 else port - 1), "--log-level", "warning"],
+                                cwd=ROOT, env=env)
+        # The login runs on the CRUD app's own process? No: it is another function, with the same database.
+        auth_base = f"http://127.0.0.1:{port + 1 if port < 65000 else port - 1}"
+        for _ in range(100):
+            try:
+                r = httpx.post(auth_base + "/api/auth/login?token=1",
+                               json={"tenant": "acme", "username": "admin", "password": "bench"})
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        token = r.json()["token"]
+        auth.terminate()
+        script = folder / "post.lua"
+        script.write_text(POST_LUA % token)
+        scenarios = {
+            "GET one record": (f"{base}/api/v1/acme/bench/item/item04242", None),
+            "list 20, one filter": (f"{base}/api/v1/acme/bench/item?category=c&limit=20", None),
+            "POST create": (f"{base}/api/v1/acme/bench/item", script),
+        }
+        print(f"rows={args.rows} duration={args.duration}s connections={args.connections} workers={args.workers}")
+        print(f"{'scenario':22} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+        for name, (url, lua) in scenarios.items():
+            wrk(url, 2, args.connections, lua)  # warm-up
+            r = wrk(url, args.duration, args.connections, lua)
+            print(f"{name:22} {r['rps']:8.0f} {r.get('p50', 0):8.2f} {r.get('p90', 0):8.2f} "
+                  f"{r.get('p99', 0):8.2f} {r['errors']:8.0f}")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
