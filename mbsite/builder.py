@@ -282,11 +282,16 @@ class Builder:
         for key, rows in old.items():
             now_files = {r.file for r in final.get(key, [])}
             stale_files |= {r.file for r in rows if r.file not in now_files}
-        self._tenant_files(model, stage, final)
-        stage.publish(order_last=(ROUTES_MANIFEST,))
-        removed = sum(1 for f in sorted(stale_files) if remove_output(out, f))
+        self._tenant_files(model, stage, final, force=full)
         if full:
-            removed += self._sweep(out, model, final)
+            for key in failed:
+                for row in final.get(key, []):
+                    stage.link_from(row.file)
+            removed = self._removed_tenants(out, model) + len(stale_files)
+            stage.swap(sorted(model.tables))
+        else:
+            stage.publish(order_last=(ROUTES_MANIFEST,))
+            removed = sum(1 for f in sorted(stale_files) if remove_output(out, f))
         with engine.begin() as conn:
             save_outputs(conn, set(rendered_keys) | set(removed_keys) | set(failed),
                          [r for k in set(rendered_keys) | set(failed) for r in final.get(k, [])])
@@ -348,7 +353,8 @@ class Builder:
         return None
 
     # -- tenant-level files and sweeping -------------------------------------------------------------------
-    def _tenant_files(self, model: SiteModel, stage: Stage, final: dict[tuple[str, str], list[OutputRow]]) -> None:
+    def _tenant_files(self, model: SiteModel, stage: Stage, final: dict[tuple[str, str], list[OutputRow]],
+                      *, force: bool = False) -> None:
         out = self.config.out
         base = self.config.base_url
         for slug, table in model.tables.items():
@@ -371,35 +377,20 @@ class Builder:
                 files[f"{slug}/public{model.tokens_url(slug)}"] = model.tokens[slug].encode()
             for asset in model.theme.assets.values():
                 rel = f"{slug}/public{asset.url}"
-                if not (out / rel).exists():
+                if force or not (out / rel).exists():
                     files[rel] = asset.source.read_bytes()
             for rel, data in files.items():
                 target = out / rel
-                if not target.is_file() or target.read_bytes() != data:
+                if force or not target.is_file() or target.read_bytes() != data:
                     stage.write(rel, data)
 
-    def _sweep(self, out: Path, model: SiteModel, final: dict[tuple[str, str], list[OutputRow]]) -> int:
-        """After a full build: delete files of ours that no output claims (lost state, removed tenants)."""
-        expected = {r.file for rows in final.values() for r in rows}
+    def _removed_tenants(self, out: Path, model: SiteModel) -> int:
+        """Delete the output folders of tenants that no longer exist (only folders that mbsite wrote)."""
         removed = 0
         for tenant_dir in sorted(p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            if not (tenant_dir / ROUTES_MANIFEST).is_file() and tenant_dir.name not in model.tables:
-                continue  # not a tenant folder of ours
-            if tenant_dir.name not in model.tables:
+            if tenant_dir.name not in model.tables and (tenant_dir / ROUTES_MANIFEST).is_file():
                 shutil.rmtree(tenant_dir)
                 removed += 1
-                continue
-            assets = {f"{tenant_dir.name}/public{a.url}" for a in model.theme.assets.values()}
-            assets.add(f"{tenant_dir.name}/public{model.tokens_url(tenant_dir.name)}")
-            keep_names = {"404.html", "sitemap.xml", "robots.txt", "_headers", "_redirects", "feed.xml", ROUTES_MANIFEST}
-            for path in tenant_dir.rglob("*"):
-                if not path.is_file():
-                    continue
-                rel = path.relative_to(out).as_posix()
-                if rel in expected or rel in assets or (path.name in keep_names and path.parent in (
-                        tenant_dir, tenant_dir / "public")):
-                    continue
-                removed += int(remove_output(out, rel))
         return removed
 
     def _finish(self, started: float, problems: list[Problem], reasons: Counter[str], written: int, shared: int,

@@ -197,7 +197,7 @@ def render_page(model: SiteModel, route: Route, level: int) -> PageResult:
     try:
         html = template.render(
             site={"title": tenant.name, "tenant": tenant.slug, "nav": table.nav(level), "lang": "en",
-                  "feed": any(r.kind == "blog_index" for r in table.routes.values())},
+                  "feed": table.has_blog},
             page=page, content=content, css=Markup("".join(css_parts)), tokens_href=model.tokens_url(tenant.slug),
             header=Markup(header), footer=Markup(footer), viewer={"level": level, "role": role_name(level)},
             **context)

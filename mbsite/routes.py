@@ -58,6 +58,7 @@ class RouteTable:
     routes: dict[str, Route] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     queries_read: set[tuple[str, str]] = field(default_factory=set)   # (package, entity) read to expand paths
+    _nav: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
 
     def add(self, route: Route) -> None:
         existing = self.routes.get(route.path)
@@ -67,12 +68,20 @@ class RouteTable:
                 f"and by {route.source}; the first wins", Location(file=route.source.split("#")[0]), "route-conflict"))
             return
         self.routes[route.path] = route
+        self._nav.clear()
 
     def nav(self, level: int) -> list[dict[str, Any]]:
-        """Navigation entries visible at a level, in sort order."""
-        items = [r for r in self.routes.values() if r.nav and r.min_level <= level]
-        items.sort(key=lambda r: (r.sort_order, r.path))
-        return [{"path": r.path, "title": r.title, "level": r.min_level, "icon": r.icon} for r in items]
+        """Navigation entries visible at a level, in sort order (computed once per level)."""
+        if level not in self._nav:
+            items = [r for r in self.routes.values() if r.nav and r.min_level <= level]
+            items.sort(key=lambda r: (r.sort_order, r.path))
+            self._nav[level] = [{"path": r.path, "title": r.title, "level": r.min_level, "icon": r.icon}
+                                for r in items]
+        return self._nav[level]
+
+    @property
+    def has_blog(self) -> bool:
+        return "/blog" in self.routes and self.routes["/blog"].kind == "blog_index"
 
 
 def normalize_path(path: str) -> str:

@@ -1,10 +1,50 @@
 """Rendered bytes → files under the output folder, staged first and published with atomic renames."""
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import shutil
 import time
 from pathlib import Path
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _libc() -> ctypes.CDLL | None:
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    except OSError:
+        return None
+
+
+_LIBC = _libc()
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux renameat2 RENAME_EXCHANGE); False when the system cannot."""
+    fn = getattr(_LIBC, "renameat2", None) if _LIBC is not None else None
+    if fn is None:
+        return False
+    rc = fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    return rc == 0
+
+
+def swap_in(new: Path, target: Path) -> None:
+    """Make the folder `new` appear at `target` in one step; the previous folder is deleted afterwards."""
+    if target.exists():
+        if not exchange(new, target):
+            # No renameat2 (another OS or filesystem): two renames, a window of microseconds without the folder.
+            old = target.with_name(f".{target.name}.old-{os.getpid()}")
+            os.rename(target, old)
+            os.rename(new, target)
+            shutil.rmtree(old, ignore_errors=True)
+            return
+        shutil.rmtree(new, ignore_errors=True)  # `new` now holds the previous folder
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(new, target)
 
 
 def page_file(tenant: str, path: str, level: int) -> str:
@@ -42,6 +82,25 @@ class Stage:
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(self.root / rel, target)
         self.discard()
+
+    def swap(self, tenants: list[str]) -> None:
+        """Full build: each staged tenant folder replaces the published one in a single atomic exchange."""
+        for slug in tenants:
+            staged = self.root / slug
+            if staged.is_dir():
+                swap_in(staged, self.out / slug)
+        self.discard()
+
+    def link_from(self, rel: str) -> None:
+        """Carry an already published file into this stage unchanged (a page whose render failed)."""
+        src, dst = self.out / rel, self.root / rel
+        if src.is_file():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(src, dst)
+            except OSError:
+                shutil.copy2(src, dst)
+            self.files.add(rel)
 
     def discard(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
