@@ -145,7 +145,8 @@ async def upload(request: Request) -> Response:
             status = 201
         else:
             status = 200  # same bytes uploaded again: the existing asset
-    web.webhooks.emit(tenant, "media.created", {"id": digest}) if status == 201 else None
+    if status == 201:
+        web.webhooks.emit(tenant, "media.created", {"id": digest})
     return json_response(_asset(row, tenant), status=status, headers={"Location": f"/api/media/{tenant}/{digest}"})
 
 
