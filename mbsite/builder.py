@@ -307,7 +307,7 @@ class Builder:
     def _config_digest(self) -> str:
         path = self.config.site_dir / "mbsite.toml"
         data = path.read_bytes() if path.is_file() else b""
-        return digest_of([data.decode("utf-8", "replace"), self.config.highlight, self.config.strict, "v1"])
+        return digest_of([data.decode("utf-8", "replace"), self.config.highlight, self.config.strict, "v2"])
 
     def _current_digests(self, model: SiteModel) -> dict[str, str]:
         d: dict[str, str] = {}
@@ -316,6 +316,8 @@ class Builder:
                 d["file:" + key] = digest
         for key, digest in model.theme.template_files.values():
             d["file:" + key] = digest
+        for name, asset in model.theme.assets.items():
+            d["asset:" + name] = asset.url
         for slug, table in model.tables.items():
             for level in range(LEVEL_MAX + 1):
                 d[f"nav:{slug}:{level}"] = digest_of(table.nav(level))

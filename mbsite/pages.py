@@ -191,6 +191,9 @@ def render_page(model: SiteModel, route: Route, level: int) -> PageResult:
     model.theme.record(template_name, rec)
     rec.inputs.add(f"tokens:{tenant.slug}")
     rec.digests[f"tokens:{tenant.slug}"] = model.tokens_url(tenant.slug)
+    for name, asset in model.theme.assets.items():  # asset('…') puts the content-hashed URL into the HTML
+        rec.inputs.add(f"asset:{name}")
+        rec.digests[f"asset:{name}"] = asset.url
     template = model.theme.template(template_name)
     page = {"title": route.title, "description": route.description, "path": route.path, "kind": route.kind,
             "date": route.date, "tags": [{"name": t, "slug": tag_slug(t)} for t in route.tags]}
