@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
+from .entities import snake_case
 from .errors import DataError, Location
 
 
@@ -33,6 +34,7 @@ class Query:
             package, entity = entity.split(".", 1)
         if not package or not entity:
             raise DataError("a data query needs 'package' and 'entity'", where)
+        entity = snake_case(entity)  # records are stored under the entity's snake_case name (Product → product)
         flt = spec.get("filter") or {}
         if not isinstance(flt, dict):
             raise DataError("query 'filter' must be a mapping of field → value", where)

@@ -10,6 +10,7 @@ import yaml
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from ..entities import snake_case
 from ..errors import DataError, Location, relpath
 from ..levels import ROLE_LEVELS, clamp_level
 from ..passwords import hash_password
@@ -105,7 +106,7 @@ def _package_data(s: Session, rec: dict[str, Any], where: Location) -> None:
 
 def _record(s: Session, rec: dict[str, Any], where: Location) -> None:
     tenant = str(_need(rec, "tenant", where))
-    package, entity = str(_need(rec, "package", where)), str(_need(rec, "entity", where))
+    package, entity = str(_need(rec, "package", where)), snake_case(str(_need(rec, "entity", where)))
     data = rec.get("data")
     if not isinstance(data, dict):
         raise DataError("'data' must be a mapping", where)

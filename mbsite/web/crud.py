@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ..entities import snake_case
 from ..db.models import now_ms
 from ..entities import Entity
 from . import audit
@@ -114,7 +115,7 @@ async def _check_relations(conn: Any, db: Any, scope: Scope, doc: dict[str, Any]
             found = (await conn.execute(text(
                 "SELECT 1 FROM entity_records WHERE tenant = :t AND package = :p AND entity = :e AND id <> :id "
                 f"AND {cond} LIMIT 1"),
-                {**b.params, "t": scope.tenant, "p": scope.entity.package, "e": scope.entity.name, "id": rid})).first()
+                {**b.params, "t": scope.tenant, "p": scope.entity.package, "e": scope.entity.slug, "id": rid})).first()
             if found:
                 errors.append({"field": f"/{f.name}", "code": "unique", "message": "is already taken"})
         if f.foreign_key is not None and not f.primary:
@@ -134,7 +135,7 @@ async def _fk_exists(conn: Any, scope: Scope, target: str, field: str, value: An
     if field != "id":
         return True
     row = await conn.execute(text("SELECT 1 FROM entity_records WHERE tenant = :t AND entity = :e AND id = :v "
-                                  "LIMIT 1"), {"t": scope.tenant, "e": target, "v": str(value)})
+                                  "LIMIT 1"), {"t": scope.tenant, "e": snake_case(target), "v": str(value)})
     return row.first() is not None
 
 
@@ -144,7 +145,7 @@ def _raise_errors(errors: list[dict[str, Any]]) -> None:
 
 
 def _target(scope: Scope, rid: str) -> str:
-    return f"{scope.entity.package}/{scope.entity.name}/{rid}"
+    return f"{scope.entity.package}/{scope.entity.slug}/{rid}"
 
 
 async def list_records(request: Request) -> Response:
@@ -154,7 +155,7 @@ async def list_records(request: Request) -> Response:
     q = parse_list_query(entity, request.query_params, list(request.query_params.multi_items()))
     b = SqlBuilder(web.db.dialect)
     b.where.append("tenant = :t AND package = :p AND entity = :e")
-    b.params.update({"t": scope.tenant, "p": entity.package, "e": entity.name})
+    b.params.update({"t": scope.tenant, "p": entity.package, "e": entity.slug})
     if scope.owner_field:
         uid = scope.principal.user_id
         b.where.append(f"created_by = {b.bind_text(uid or '')}" if scope.owner_field == "createdBy" and
@@ -194,7 +195,7 @@ async def get_record(request: Request) -> Response:
     rid = request.path_params["id"]
     async with web.db.read() as conn:
         row = (await conn.execute(text(_ROW), {"t": scope.tenant, "p": scope.entity.package,
-                                               "e": scope.entity.name, "id": rid})).first()
+                                               "e": scope.entity.slug, "id": rid})).first()
     if row is None:
         raise ApiError(404, "no such record")
     data = _loads(row.data)
@@ -224,7 +225,7 @@ async def _insert(conn: Any, web: Any, scope: Scope, body: Any, pointer: str,
     if local:
         return None
     now = now_ms()
-    params = {"t": scope.tenant, "p": scope.entity.package, "e": scope.entity.name, "id": rid,
+    params = {"t": scope.tenant, "p": scope.entity.package, "e": scope.entity.slug, "id": rid,
               "d": _dump(web.db, doc), "by": scope.principal.user_id, "now": now}
     exists = (await conn.execute(text(_ROW), params)).first()
     if exists is not None:
@@ -275,7 +276,7 @@ async def update_record(request: Request) -> Response:
     partial = request.method == "PATCH"
     doc = validate_body(scope.entity, body, partial=partial)
     async with web.db.write() as conn:
-        key = {"t": scope.tenant, "p": scope.entity.package, "e": scope.entity.name, "id": rid}
+        key = {"t": scope.tenant, "p": scope.entity.package, "e": scope.entity.slug, "id": rid}
         row = (await conn.execute(text(_ROW), key)).first()
         if row is None:
             raise ApiError(404, "no such record")
@@ -316,7 +317,7 @@ async def update_record(request: Request) -> Response:
 
 
 async def _delete_one(conn: Any, web: Any, scope: Scope, rid: str, if_match: str | None) -> dict[str, Any]:
-    key = {"t": scope.tenant, "p": scope.entity.package, "e": scope.entity.name, "id": rid}
+    key = {"t": scope.tenant, "p": scope.entity.package, "e": scope.entity.slug, "id": rid}
     row = (await conn.execute(text(_ROW), key)).first()
     if row is None:
         raise ApiError(404, f"no record {rid!r}")

@@ -64,7 +64,7 @@ async def matrix(template_site: Path, tmp_path_factory: pytest.TempPathFactory) 
 async def _fresh(api: Api, tenant: str, entity: str, data: dict) -> str:
     """A new ownerless row to update or delete, written straight to the database."""
     rid = f"m{next(_ids)}"
-    pkg, name = ("notes", "Note") if entity == "note" else ("vault", "Ledger")
+    pkg, name = ("notes", "note") if entity == "note" else ("vault", "ledger")  # stored snake_case
     async with api.app.state.mb.db.write() as conn:
         await conn.execute(text("INSERT INTO entity_records (tenant, package, entity, id, data, version, created_at, "
                                 "updated_at) VALUES (:t, :p, :e, :id, :d, 1, 0, 0)"),

@@ -180,9 +180,9 @@ async def test_writes_enter_feed_and_audit(api: Api) -> None:
     async with state.db.read() as conn:
         rows = (await conn.execute(text("SELECT tbl, row_key, op FROM changes WHERE tbl = 'entity_records' "
                                         "AND tenant = 'acme' ORDER BY seq DESC LIMIT 1"))).all()
-    assert rows == [("entity_records", f"notes/Note/{rid}", "insert")]
+    assert rows == [("entity_records", f"notes/note/{rid}", "insert")]
     r = await api.client.get("/api/v1/acme/_audit")
     assert r.status_code == 200
     entry = r.json()["data"][0]
-    assert entry["action"] == "create" and entry["actor"] == "acme-admin" and entry["target"] == f"notes/Note/{rid}"
+    assert entry["action"] == "create" and entry["actor"] == "acme-admin" and entry["target"] == f"notes/note/{rid}"
     assert "secret" not in entry["after"]
