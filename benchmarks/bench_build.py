@@ -1,0 +1,266 @@
+"""Benchmark: full builds of generated sites, mbsite side by side with Hugo, in one run.
+
+    python benchmarks/bench_build.py [--pages 4000] [--tenants 4] [--per-tenant 420] [--reps 3]
+                                     [--engines markdown-it,pyromark] [--work DIR] [--no-hugo] [--json FILE]
+
+Cases:
+  * N Markdown pages (benchmarks/gensite.py), built by `mbsite build --full --json` and by `hugo --quiet`,
+    with fenced-code highlighting on (Pygments / Hugo's Chroma) and off, for each Markdown engine given
+    (an engine whose package is not installed is skipped);
+  * T tenants x P component pages, every page rendered for levels 0..5 (about 10,000 outputs): the first
+    build (creates and seeds the SQLite database) and full rebuilds.
+
+Every timed run is one process started from the shell's point of view: the wall time includes interpreter
+start, imports, loading, rendering, writing and publishing. The output folder is emptied before each run
+(not timed), so every run builds from scratch for both tools. One untimed warm-up run precedes the timed
+repetitions of each case; the table shows the median. Memory: the peak of the whole process tree (the
+builder and its forked workers), sampled every 20 ms from /proc as the sum of PSS (shared pages counted
+once) and as the sum of RSS (shared pages counted in every process: an upper bound).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import gensite  # noqa: E402
+
+ENGINE_PACKAGES = {"markdown-it": "markdown_it", "pyromark": "pyromark"}
+
+
+# -- measuring one process tree ------------------------------------------------------------------------------
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as fh:
+                out.extend(int(c) for c in fh.read().split())
+    except OSError:
+        pass
+    return out
+
+
+def _tree(pid: int) -> list[int]:
+    todo, seen = [pid], []
+    while todo:
+        p = todo.pop()
+        seen.append(p)
+        todo.extend(_children(p))
+    return seen
+
+
+def _mem_kb(pid: int) -> tuple[int, int]:
+    """(PSS, RSS) of one process in KiB, (0, 0) when it is gone."""
+    pss = rss = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    pss = int(line.split()[1])
+                elif line.startswith("Rss:"):
+                    rss = int(line.split()[1])
+    except OSError:
+        pass
+    return pss, rss
+
+
+@dataclass
+class Run:
+    seconds: float
+    pss_mb: float
+    rss_mb: float
+    stdout: str
+
+
+def run_measured(cmd: list[str], *, env: dict[str, str] | None = None) -> Run:
+    peak = {"pss": 0, "rss": 0}
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.02):
+            pss = rss = 0
+            for p in _tree(proc.pid):
+                a, b = _mem_kb(p)
+                pss += a
+                rss += b
+            peak["pss"] = max(peak["pss"], pss)
+            peak["rss"] = max(peak["rss"], rss)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = proc.communicate()
+    seconds = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err.decode()[-2000:]}")
+    return Run(seconds, peak["pss"] / 1024, peak["rss"] / 1024, out.decode())
+
+
+@dataclass
+class Case:
+    name: str
+    tool: str
+    runs: list[Run] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def median(self) -> float:
+        return statistics.median(r.seconds for r in self.runs)
+
+    def row(self) -> dict[str, object]:
+        return {"case": self.name, "tool": self.tool, "median_s": round(self.median, 2),
+                "runs_s": [round(r.seconds, 2) for r in self.runs],
+                "peak_pss_mb": round(max(r.pss_mb for r in self.runs)),
+                "peak_rss_sum_mb": round(max(r.rss_mb for r in self.runs)),
+                "note": self.note}
+
+
+def repeat(case: Case, cmd: list[str], reps: int, before: "callable[[], None]", *, warmup: bool = True) -> Case:
+    if warmup:
+        before()
+        run_measured(cmd)
+    for _ in range(reps):
+        before()
+        case.runs.append(run_measured(cmd))
+    return case
+
+
+# -- site configuration ---------------------------------------------------------------------------------------
+
+def mbsite_config(site: Path, *, highlight: bool, engine: str) -> None:
+    (site / "mbsite.toml").write_text(f'[build]\nhighlight = {str(highlight).lower()}\nmarkdown_engine = "{engine}"\n')
+
+
+def hugo_config(hugo: Path, *, highlight: bool) -> None:
+    cfg = hugo / "hugo.toml"
+    text = re.sub(r"\n\[markup\.highlight\][^\[]*", "", cfg.read_text())
+    if not highlight:
+        text = text.rstrip("\n") + "\n\n[markup.highlight]\ncodeFences = false\n"
+    cfg.write_text(text)
+
+
+def emptied(path: Path) -> "callable[[], None]":
+    def clear() -> None:
+        shutil.rmtree(path, ignore_errors=True)
+    return clear
+
+
+def mbsite_cmd(site: Path) -> list[str]:
+    exe = shutil.which("mbsite")
+    base = [exe] if exe else [sys.executable, "-m", "mbsite.cli"]
+    return [*base, "build", "--full", "--json", "--site", str(site)]
+
+
+def summary_of(run: Run) -> dict[str, object]:
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+# -- main -----------------------------------------------------------------------------------------------------
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pages", type=int, default=4000)
+    ap.add_argument("--tenants", type=int, default=4)
+    ap.add_argument("--per-tenant", type=int, default=420)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--engines", default="markdown-it,pyromark")
+    ap.add_argument("--work", type=Path, default=None, help="folder for the generated sites (default: a temp dir)")
+    ap.add_argument("--no-hugo", action="store_true")
+    ap.add_argument("--skip", default="", help="comma-separated: markdown,components")
+    ap.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
+    args = ap.parse_args()
+
+    work = args.work or Path(tempfile.mkdtemp(prefix="mbsite-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    hugo = None if args.no_hugo else shutil.which("hugo")
+    skip = set(filter(None, args.skip.split(",")))
+    engines = []
+    for name in filter(None, args.engines.split(",")):
+        if importlib.util.find_spec(ENGINE_PACKAGES.get(name, name.replace("-", "_"))) is None:
+            print(f"skipping engine {name}: its package is not installed (pip install -e '.[fast]')", file=sys.stderr)
+        else:
+            engines.append(name)
+    cases: list[Case] = []
+    info: list[str] = [f"cpus: {os.cpu_count()}", f"python: {sys.version.split()[0]}"]
+    if hugo:
+        info.append("hugo: " + subprocess.run([hugo, "version"], capture_output=True, text=True).stdout.strip())
+
+    if "markdown" not in skip:
+        md = work / "md"
+        print(f"generating {args.pages} Markdown pages in {md} ...", file=sys.stderr)
+        gensite.markdown_site(md, args.pages, hugo=bool(hugo))
+        for highlight in (True, False):
+            label = f"{args.pages} Markdown pages, highlighting {'on' if highlight else 'off'}"
+            for engine in engines:
+                mbsite_config(md, highlight=highlight, engine=engine)
+                case = repeat(Case(label, f"mbsite ({engine})"), mbsite_cmd(md), args.reps, emptied(md / "build"))
+                s = summary_of(case.runs[-1])
+                case.note = f"{s['variants_written']} files written, {s['variants_shared']} shared"
+                cases.append(case)
+                print(json.dumps(case.row()), file=sys.stderr)
+            if hugo:
+                hugo_config(md / "hugo", highlight=highlight)
+                out = work / "hugo-out"
+                cmd = [hugo, "--quiet", "-s", str(md / "hugo"), "-d", str(out)]
+                case = repeat(Case(label, "hugo"), cmd, args.reps, emptied(out))
+                case.note = f"{sum(1 for _ in out.rglob('*.html'))} html files"
+                cases.append(case)
+                print(json.dumps(case.row()), file=sys.stderr)
+
+    if "components" not in skip:
+        comp = work / "comp"
+        print(f"generating {args.tenants} x {args.per_tenant} component pages in {comp} ...", file=sys.stderr)
+        gensite.component_site(comp, args.tenants, args.per_tenant)
+        label = f"{args.tenants} tenants x {args.per_tenant} component pages x 6 levels"
+
+        def fresh() -> None:
+            shutil.rmtree(comp / "build", ignore_errors=True)
+            shutil.rmtree(comp / ".mbsite", ignore_errors=True)
+
+        first = repeat(Case(label + ", first build (creates + seeds the database)", "mbsite"), mbsite_cmd(comp),
+                       args.reps, fresh, warmup=False)
+        s = summary_of(first.runs[-1])
+        first.note = f"{s['variants_written']} files written"
+        cases.append(first)
+        print(json.dumps(first.row()), file=sys.stderr)
+        full = repeat(Case(label + ", full rebuild", "mbsite"), mbsite_cmd(comp), args.reps, emptied(comp / "build"))
+        s = summary_of(full.runs[-1])
+        full.note = f"{s['variants_written']} files written"
+        cases.append(full)
+        print(json.dumps(full.row()), file=sys.stderr)
+
+    print("; ".join(info))
+    print()
+    print("| case | tool | median s | runs s | peak PSS MB | peak RSS sum MB | note |")
+    print("|---|---|---|---|---|---|---|")
+    for c in cases:
+        r = c.row()
+        print(f"| {r['case']} | {r['tool']} | {r['median_s']:.2f} | {', '.join(f'{x:.2f}' for x in r['runs_s'])} | "
+              f"{r['peak_pss_mb']} | {r['peak_rss_sum_mb']} | {r['note']} |")
+    if args.json:
+        args.json.write_text(json.dumps({"info": info, "rows": [c.row() for c in cases]}, indent=2))
+    if args.work is None:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
