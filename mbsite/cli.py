@@ -207,6 +207,44 @@ def watch(site: str, out: str | None, db: str | None, no_initial: bool) -> None:
 
 
 @main.command()
+@site_option
+@click.option("--out", default=None, type=click.Path(file_okay=False), help="Output folder (default: SITE/build).")
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the landing page in the default browser.")
+@click.option("--no-watch", is_flag=True, help="Build once and serve; do not rebuild on changes.")
+def serve(site: str, out: str | None, db: str | None, host: str, port: int, open_browser: bool,
+          no_watch: bool) -> None:
+    """Live preview: every tenant, the functions and the gate; open pages update after each rebuild."""
+    from .serve import Preview, PreviewReporter, Published, describe
+
+    cfg = _config(site, out, db)
+
+    def report(p: Published) -> None:
+        click.echo(describe(p, cfg.site_dir), err=True)
+
+    try:
+        preview = Preview(cfg, PreviewReporter(), watch=not no_watch, on_published=report)
+        preview.start()
+    except MbsiteError as exc:
+        raise CliError(exc) from exc
+    urls = preview.urls(host, port)
+    click.echo("serving " + "\n        ".join(urls), err=True)
+    click.echo("watching files and the change feed; Ctrl+C stops" if not no_watch else "not watching (--no-watch)",
+               err=True)
+    if open_browser:
+        import threading
+        import webbrowser
+
+        threading.Timer(0.5, webbrowser.open, args=(urls[0],)).start()
+    try:
+        preview.server(host, port).run()
+    finally:
+        preview.stop()
+
+
+@main.command()
 @click.argument("tenant")
 @click.argument("path")
 @site_option

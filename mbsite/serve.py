@@ -1,0 +1,708 @@
+"""Built output + functions + the rebuild loop → one live-preview ASGI app (`mbsite serve`).
+
+Pages go through the gate, so a session sees its level's variant. Every HTML response gets a small live
+script that only this app adds: the files under the output folder never contain it. After each published
+batch the hub asks, for every open page, which file the gate would serve it now: the same bytes → nothing;
+bytes that differ only in content-hashed asset URLs → swap the stylesheets; anything else → reload. Build
+errors reach every open page as an overlay that the next good build clears.
+
+Tenants are served under `/<tenant>/` and by Host (`acme.localhost:8000`, which browsers resolve to
+loopback). Built pages link root-relative (`/blog/x`); an unprefixed request is resolved against the tenant
+of the page it came from (Referer) or of the last page previewed (a cookie) and redirected under its prefix.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import difflib
+import hashlib
+import html
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, AsyncIterator, Callable
+from urllib.parse import parse_qs, quote, urlsplit
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .config import Config
+from .errors import Problem, relpath
+from .reporter import ConsoleReporter, Reporter
+from .watch import Batch, Watcher
+from .web.gate import Gate, serve as gate_serve
+
+PREVIEW_COOKIE = "mb_preview_tenant"
+PING_SECONDS = 15.0
+MAX_PROBLEMS = 20
+_ASSET = re.compile(rb"(/assets/[^\"'\s<>?#]*?)\.[0-9a-f]{10}((?:\.[A-Za-z0-9]+)?)(?=[\"'\s<>?#)]|$)")
+_STYLESHEET = re.compile(rb"<link\b[^>]*\brel=\"stylesheet\"[^>]*>", re.I)
+_HREF = re.compile(rb"\bhref=\"([^\"]+)\"")
+_HEAD_END = re.compile(rb"</head\s*>", re.I)
+
+
+def asset_shape(data: bytes) -> str:
+    """A digest of a page that ignores content hashes in asset URLs: equal shapes differ only in stylesheets."""
+    return hashlib.sha256(_ASSET.sub(rb"\1\2", data)).hexdigest()
+
+
+def stylesheets(data: bytes) -> list[str]:
+    return [m.group(1).decode() for tag in _STYLESHEET.findall(data) if (m := _HREF.search(tag))]
+
+
+def page_path(raw: str) -> str:
+    return "/" + "/".join(p for p in raw.split("/") if p not in ("", "."))
+
+
+# -- the hub: open pages ↔ published batches ------------------------------------------------------------------
+
+@dataclass(eq=False)
+class Viewer:
+    """One open page: what it shows (tenant, page, the viewer's level, the served file's digest)."""
+
+    tenant: str | None
+    page: str
+    level: int
+    digest: str
+    shape: str | None
+    queue: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
+
+
+@dataclass
+class Published:
+    """A batch as `serve` saw it: the build, the variants whose bytes changed, and what open pages were told."""
+
+    batch: Batch
+    changed: list[tuple[str, str, int]] = field(default_factory=list)
+    reloaded: int = 0
+    restyled: int = 0
+
+
+def _event(name: str, data: Any) -> str:
+    return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+def batch_problems(batch: Batch, site_dir: Path) -> list[dict[str, Any]]:
+    """The errors of a batch for the overlay: deduplicated, at most MAX_PROBLEMS."""
+    found = [Problem.from_error(batch.error)] if batch.error is not None else []
+    if batch.result is not None:
+        found += [p for p in batch.result.problems if p.severity == "error"]
+    out: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
+    for p in found:
+        key = (str(p.location), p.message)
+        if key in seen:
+            continue
+        seen.add(key)
+        loc = p.location
+        file = relpath(loc.file, site_dir) if loc.file and not loc.file.startswith("builtin:") else loc.file
+        out.append({"message": p.message, "file": file, "line": loc.line, "column": loc.column,
+                    "where": str(loc), "code": p.code})
+        if len(out) == MAX_PROBLEMS:
+            break
+    return out
+
+
+class LiveHub:
+    """Tells open pages what a published batch means for them: nothing, a stylesheet swap, a reload, errors."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.gate = Gate(config.out)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.problems: list[dict[str, Any]] = []
+        self.last: dict[str, Any] = {}
+        self.shapes: dict[str, str] = {}     # digest of a served file → its asset shape
+        self._viewers: set[Viewer] = set()
+        self._lock = threading.Lock()
+        self._building = False
+
+    # registration (event loop) ---------------------------------------------------------------------------
+    def register(self, viewer: Viewer) -> bool:
+        """Add a page; True when no build is running, so the caller should compare it with the output now."""
+        with self._lock:
+            self._viewers.add(viewer)
+            return not self._building
+
+    def unregister(self, viewer: Viewer) -> None:
+        with self._lock:
+            self._viewers.discard(viewer)
+
+    @property
+    def viewers(self) -> int:
+        return len(self._viewers)
+
+    def remember(self, digest: str, data: bytes) -> str:
+        if digest not in self.shapes:
+            if len(self.shapes) >= 4096:
+                self.shapes.pop(next(iter(self.shapes)))
+            self.shapes[digest] = asset_shape(data)
+        return self.shapes[digest]
+
+    # what the gate would serve now -----------------------------------------------------------------------
+    def locate(self, tenant: str, page: str, level: int) -> Path | None:
+        """The file the gate serves for (tenant, page) to a viewer at `level`, or None for a redirect.
+
+        Mirrors the selection in web/gate.py: the highest variant not above the level, the access-denied page
+        for a signed-in viewer below the page's level, the tenant's 404 page for unknown paths."""
+        gate = self.gate
+        try:
+            table = gate.routes(tenant)
+        except ValueError:  # routes.json being rewritten or broken: the page will hear from the next batch
+            return None
+        route = table.pages.get(page) or table.pages.get(page.rstrip("/") or "/")
+        not_found = gate.file_for(tenant, "public", "404.html")
+        if route is None:
+            return gate.file_for(tenant, "public", page) or not_found
+        needed = max(int(route.get("level") or 0), 1 if route.get("requires_auth") else 0)
+        if level < needed:
+            return gate.file_for(tenant, "public", table.access_denied) if level > 0 else None
+        variants = sorted(int(v) for v in route.get("variants") or [0] if 0 <= int(v) <= level)
+        if not variants:
+            return not_found
+        return gate.file_for(tenant, "public" if variants[-1] == 0 else f"private/{variants[-1]}", page)
+
+    def verdict(self, viewer: Viewer) -> str | None:
+        """The event an open page needs after the output changed: None, `css` or `reload`."""
+        if viewer.tenant is None:
+            return None
+        file = self.locate(viewer.tenant, viewer.page, viewer.level)
+        try:
+            data = file.read_bytes() if file is not None else b""
+        except OSError:
+            data = b""
+        digest = hashlib.sha256(data).hexdigest() if file is not None else "none"
+        if digest == viewer.digest:
+            return None
+        if file is not None and viewer.shape is not None and asset_shape(data) == viewer.shape:
+            viewer.digest = digest
+            self.remember(digest, data)
+            return _event("css", {"hrefs": stylesheets(data), "hash": digest})
+        return _event("reload", {})
+
+    # batches (watcher thread) ----------------------------------------------------------------------------
+    def begin(self) -> None:
+        with self._lock:
+            self._building = True
+
+    def publish(self, batch: Batch) -> tuple[int, int]:
+        """After a batch is published: update the overlay state and tell every open page; (reloads, swaps)."""
+        with self._lock:
+            self._building = False
+            viewers = list(self._viewers)
+        problems = batch_problems(batch, self.config.site_dir)
+        messages: list[tuple[Viewer, str]] = []
+        if problems != self.problems:
+            self.problems = problems
+            messages += [(v, _event("problems", problems)) for v in viewers]
+        reloads = swaps = 0
+        for v in viewers:
+            msg = self.verdict(v)
+            if msg is not None:
+                messages.append((v, msg))
+                reloads += msg.startswith("event: reload")
+                swaps += msg.startswith("event: css")
+        self.last = {"causes": sorted(batch.causes), "ms": round(batch.seconds * 1000, 1), "errors": len(problems),
+                     "summary": batch.result.summary if batch.result else None, "at": time.time()}
+        self._send(messages)
+        return reloads, swaps
+
+    def close(self) -> None:
+        """End every event stream (the server is shutting down)."""
+        with self._lock:
+            viewers = list(self._viewers)
+        self._send([(v, None) for v in viewers])
+
+    def _send(self, messages: list[tuple[Viewer, str | None]]) -> None:
+        loop = self.loop
+        if loop is None or loop.is_closed() or not messages:
+            return
+        for viewer, msg in messages:
+            with contextlib.suppress(RuntimeError):  # the loop closed under us: nobody is listening
+                loop.call_soon_threadsafe(viewer.queue.put_nowait, msg)
+
+
+# -- the rebuild loop, reporting to the hub ------------------------------------------------------------------
+
+def _outputs(engine: Any) -> dict[tuple[str, str, int], str]:
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT tenant, path, level, html_hash FROM build_outputs")).all()
+    return {(r[0], r[1], int(r[2])): r[3] for r in rows}
+
+
+class PreviewWatcher(Watcher):
+    """The `mbsite watch` loop, telling the hub when a build starts and after it is published."""
+
+    def __init__(self, config: Config, reporter: Reporter, hub: LiveHub,
+                 on_published: Callable[[Published], None] | None = None) -> None:
+        super().__init__(config, reporter, on_batch=self._published)
+        self.hub = hub
+        self.on_published = on_published
+        self._before: dict[tuple[str, str, int], str] = {}
+
+    def build_once(self, batch: Batch) -> Batch:
+        self.hub.begin()
+        self._before = _outputs(self.engine)
+        return super().build_once(batch)
+
+    def _published(self, batch: Batch) -> None:
+        after = _outputs(self.engine)
+        changed = sorted(k for k in set(after) | set(self._before) if after.get(k) != self._before.get(k))
+        reloads, swaps = self.hub.publish(batch)
+        if self.on_published is not None:
+            self.on_published(Published(batch, changed, reloads, swaps))
+
+
+class PreviewReporter(ConsoleReporter):
+    """Problems as `file:line: message` while building; the per-batch line comes from `describe`."""
+
+    def __init__(self) -> None:
+        super().__init__(quiet=True)
+
+    def finish(self, summary: dict[str, Any]) -> None:
+        pass
+
+
+def describe(p: Published, site_dir: Path) -> str:
+    """One line per rebuild for the terminal: why, what, how long."""
+    b = p.batch
+    why: list[str] = []
+    if b.paths:
+        names = sorted(relpath(x, site_dir) for x in b.paths)
+        why.append(", ".join(names[:3]) + (f" +{len(names) - 3}" if len(names) > 3 else ""))
+    why += [{"data": "database change", "timer": "revalidate timer", "start": "start-up"}.get(c, c)
+            for c in sorted(b.causes - {"file"})]
+    if b.error is not None:
+        what = f"build failed: {b.error}"
+    else:
+        pages = sorted({(t, path) for t, path, _ in p.changed})
+        shown = ", ".join(f"{t} {path}" for t, path in pages[:4]) + (f" +{len(pages) - 4}" if len(pages) > 4 else "")
+        what = f"{len(pages)} page{'s' * (len(pages) != 1)} changed ({shown})" if pages else "no page changed"
+        errors = b.result.summary.get("errors", 0) if b.result else 0
+        if errors:
+            what += f", {errors} error{'s' * (errors != 1)}"
+    told = f" · {p.reloaded} reloaded, {p.restyled} restyled" if p.reloaded or p.restyled else ""
+    return f"{time.strftime('%H:%M:%S')} {' + '.join(why) or 'rebuild'} → {what} · {b.seconds * 1000:.0f} ms{told}"
+
+
+# -- responses --------------------------------------------------------------------------------------------
+
+LIVE_JS = r"""(() => {
+const me = JSON.parse(document.currentScript.dataset.mbsite);
+const q = () => new URLSearchParams({t: me.tenant || "", p: me.page, l: me.level, h: me.hash});
+const stem = (u) => { const m = /\/assets\/(.*?)\.[0-9a-f]{10}((?:\.[A-Za-z0-9]+)?)$/.exec(new URL(u, location.href).pathname);
+  return m ? m[1] + m[2] : null; };
+function swap(hrefs) {
+  const fresh = new Map(hrefs.map((h) => [stem(h), h]));
+  for (const link of document.querySelectorAll('link[rel="stylesheet"]')) {
+    const next = fresh.get(stem(link.href));
+    if (!next || stem(link.href) === null || new URL(link.href).pathname.endsWith(next)) continue;
+    const copy = link.cloneNode();
+    copy.href = me.prefix + next;
+    copy.onload = copy.onerror = () => link.remove();  // swap after load: no flash of unstyled content
+    link.after(copy);
+  }
+}
+function overlay(list) {
+  let el = document.getElementById("mbsite-overlay");
+  if (!list.length) { if (el) el.remove(); return; }
+  if (!el) {
+    el = document.createElement("div");
+    el.id = "mbsite-overlay"; el.setAttribute("role", "alertdialog"); el.setAttribute("aria-label", "Build errors");
+    el.style.cssText = "position:fixed;inset:0;z-index:2147483647;overflow:auto;background:rgba(20,0,0,.86);" +
+      "color:#fff;font:14px/1.5 ui-monospace,monospace;padding:2rem";
+    document.body.appendChild(el);
+  }
+  const box = document.createElement("div");
+  const h = document.createElement("h2");
+  h.textContent = "mbsite: the last build has errors (the page shows the last good output)";
+  h.style.cssText = "color:#ff8a80;font-size:16px;margin:0 0 1rem";
+  const close = document.createElement("button");
+  close.textContent = "Dismiss"; close.onclick = () => el.remove();
+  box.append(h);
+  for (const p of list) {
+    const row = document.createElement("pre");
+    row.style.cssText = "white-space:pre-wrap;margin:0 0 1rem;padding:.75rem;background:#300;border-left:4px solid #ff5252";
+    const where = document.createElement("strong");
+    where.className = "mbsite-where";
+    where.textContent = (p.file || "") + (p.line != null ? ":" + p.line : "") + (p.column != null ? ":" + p.column : "");
+    row.append(where, document.createTextNode((where.textContent ? "\n" : "") + p.message));
+    box.append(row);
+  }
+  box.append(close);
+  el.replaceChildren(box);
+}
+let es = null;
+function connect() {
+  es = new EventSource("/_mbsite/events?" + q());
+  es.addEventListener("reload", () => { es.close(); location.reload(); });
+  es.addEventListener("css", (e) => { const d = JSON.parse(e.data); me.hash = d.hash; swap(d.hrefs); });
+  es.addEventListener("problems", (e) => overlay(JSON.parse(e.data)));
+  es.onerror = () => { es.close(); setTimeout(connect, 500); };  // the server restarted: catch up on reconnect
+}
+window.__mbsite = me;
+connect();
+})();"""
+
+
+def inject(data: bytes, info: dict[str, Any]) -> bytes:
+    """The page with the live script before </head> (or at the end when there is no head)."""
+    attr = html.escape(json.dumps(info, separators=(",", ":")), quote=True)
+    tag = f'<script data-mbsite="{attr}">{LIVE_JS}</script>'.encode()
+    m = _HEAD_END.search(data)
+    return data[:m.start()] + tag + data[m.start():] if m else data + tag
+
+
+def _shell(title: str, body: str, status: int = 200) -> bytes:
+    return (f"<!doctype html><html lang=en><head><meta charset=utf-8><meta name=viewport content='width=device-width,"
+            f"initial-scale=1'><title>{html.escape(title)} · mbsite serve</title><style>body{{font:16px/1.6 system-ui,"
+            f"sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#1c2330}}code{{background:#f1f3f7;"
+            f"padding:0 .25rem}}li{{margin:.2rem 0}}.lv{{color:#5b6577;font-size:.85em}}</style></head>"
+            f"<body>{body}</body></html>").encode()
+
+
+def _tenant_of_referer(request: Request, tenants: dict[str, list[str]]) -> str | None:
+    ref = request.headers.get("referer")
+    if not ref:
+        return None
+    url = urlsplit(ref)
+    if url.netloc != request.headers.get("host"):
+        return None
+    first = url.path.lstrip("/").split("/", 1)[0]
+    return first if first in tenants else None
+
+
+async def _tenants(request: Request) -> dict[str, list[str]]:
+    web = request.app.state.mb
+    if web.directory.stale:
+        async with web.db.read() as conn:
+            await web.directory.refresh(conn)
+    return web.directory.tenants  # type: ignore[no-any-return]
+
+
+async def page(request: Request) -> Response:
+    """Every GET that is not an API call: landing page, tenant pages through the gate, or a redirect."""
+    hub: LiveHub = request.app.state.hub
+    tenants = await _tenants(request)
+    tenant, raw, prefix = hub.gate.tenant_of(request, tenants)
+    if tenant is None:
+        # A root-relative link of a page under /<tenant>/: send it under the same prefix.
+        target = _tenant_of_referer(request, tenants)
+        if target is None and request.url.path != "/":
+            cookie = request.cookies.get(PREVIEW_COOKIE)
+            target = cookie if cookie in tenants else None
+        if target is not None:
+            query = f"?{request.url.query}" if request.url.query else ""
+            return RedirectResponse(f"/{target}{quote(request.url.path)}{query}", status_code=302,
+                                    headers={"Cache-Control": "no-store"})
+        if request.url.path == "/":
+            return _live(hub, _shell("Preview", landing(request, hub, tenants)), None, "/", 0, "")
+        return HTMLResponse(_shell("Not found", not_found_body(request, tenants)), status_code=404,
+                            headers={"Cache-Control": "no-store"})
+    response = await gate_serve(request)
+    if not isinstance(response, FileResponse) or not str(response.path).endswith(".html"):
+        return response
+    served = Path(response.path).read_bytes()
+    principal = request.scope.get("mb.principal")
+    level = principal.level if principal is not None and principal.tenant == tenant else 0
+    body = served
+    if response.status_code == 404:
+        body = served.replace(b"<main", _missing_note(hub, tenant, page_path(raw), prefix) + b"<main", 1)
+    out = _live(hub, body, tenant, page_path(raw), level, prefix, served=served, status=response.status_code)
+    if "vary" in response.headers:
+        out.headers["vary"] = response.headers["vary"]
+    if prefix:
+        out.set_cookie(PREVIEW_COOKIE, tenant, path="/", httponly=True, samesite="lax")
+    return out
+
+
+def _live(hub: LiveHub, data: bytes, tenant: str | None, page_: str, level: int, prefix: str,
+          *, served: bytes | None = None, status: int = 200) -> Response:
+    """`data` with the live script; the page is identified by the digest of the file as built (`served`)."""
+    raw = served if served is not None else data
+    digest = hashlib.sha256(raw).hexdigest()
+    hub.remember(digest, raw)
+    info = {"tenant": tenant, "page": page_, "level": level, "prefix": prefix, "hash": digest}
+    return Response(inject(data, info), status_code=status, media_type="text/html; charset=utf-8",
+                    headers={"Cache-Control": "no-store"})
+
+
+def _missing_note(hub: LiveHub, tenant: str, page_: str, prefix: str) -> bytes:
+    known = sorted(hub.gate.routes(tenant).pages)
+    near = difflib.get_close_matches(page_, known, n=5, cutoff=0.5)
+    links = "".join(f' <a href="{html.escape(prefix + p)}">{html.escape(prefix + p)}</a>' for p in near)
+    note = (f'<div id="mbsite-missing" style="font:14px system-ui,sans-serif;background:#fff8e1;color:#3e2f00;'
+            f'padding:.75rem 1rem;border-bottom:1px solid #e0c060">mbsite serve: tenant <b>{html.escape(tenant)}</b> '
+            f'has no page at <code>{html.escape(page_)}</code>.{" Close matches:" + links if near else ""} '
+            f'<a href="/">All tenants</a></div>')
+    return note.encode()
+
+
+def landing(request: Request, hub: LiveHub, tenants: dict[str, list[str]]) -> str:
+    port = f":{request.url.port}" if request.url.port else ""
+    parts = ["<h1>mbsite preview</h1>"]
+    last = hub.last
+    if last:
+        s = last.get("summary") or {}
+        parts.append(f"<p>Last build: {s.get('pages', '?')} pages, {last['errors']} errors, {last['ms']} ms. "
+                     "Pages reload by themselves when their output changes.</p>")
+    for slug in sorted(tenants):
+        table = hub.gate.routes(slug)
+        if not table.pages:
+            continue
+        hosts = "".join(f' · <a href="http://{html.escape(d)}{port}/">{html.escape(d)}{port}</a>'
+                        for d in tenants[slug] if d == "localhost" or d.endswith(".localhost"))
+        items = []
+        for path, info in sorted(table.pages.items()):
+            if path.startswith(("/_gallery/", "/tags/")):
+                continue
+            lv = max(int(info.get("level") or 0), 1 if info.get("requires_auth") else 0)
+            badge = f' <span class="lv">level {lv}</span>' if lv else ""
+            items.append(f'<li><a href="/{slug}{html.escape(path)}">{html.escape(path)}</a> '
+                         f'{html.escape(str(info.get("title") or ""))}{badge}</li>')
+        parts.append(f'<h2><a href="/{slug}/">{html.escape(slug)}</a></h2><p><code>/{slug}/</code>{hosts} · '
+                     f'<a href="/{slug}{html.escape(table.login)}">sign in</a> · {len(table.pages)} pages</p>'
+                     f'<ul>{"".join(items)}</ul>')
+    if len(parts) == 1 + bool(last):
+        parts.append("<p>Nothing is built yet.</p>")
+    parts.append('<p>API: <a href="/api/v1/docs">/api/v1/docs</a></p>')
+    return "".join(parts)
+
+
+def not_found_body(request: Request, tenants: dict[str, list[str]]) -> str:
+    links = "".join(f'<li><a href="/{s}{html.escape(request.url.path)}">/{html.escape(s)}'
+                    f'{html.escape(request.url.path)}</a></li>' for s in sorted(tenants))
+    return (f"<h1>Not found</h1><p><code>{html.escape(request.url.path)}</code> belongs to no tenant. "
+            f"Pages live under <code>/&lt;tenant&gt;/</code>. Try:</p><ul>{links}</ul>"
+            f'<p><a href="/">All tenants</a></p>')
+
+
+async def events(request: Request) -> Response:
+    """Server-Sent Events for one open page: `problems`, `css` and `reload`."""
+    hub: LiveHub = request.app.state.hub
+    q = request.query_params
+    try:
+        level = min(5, max(0, int(q.get("l") or 0)))
+    except ValueError:
+        level = 0
+    digest = q.get("h") or ""
+    viewer = Viewer(q.get("t") or None, page_path(q.get("p") or "/"), level, digest, hub.shapes.get(digest))
+    check = hub.register(viewer)
+
+    async def stream() -> AsyncIterator[str]:
+        try:
+            yield "retry: 500\n\n"
+            if hub.problems:
+                yield _event("problems", hub.problems)
+            if check:  # a batch may have been published between serving the page and this connection
+                msg = await asyncio.to_thread(hub.verdict, viewer)
+                if msg is not None:
+                    yield msg
+            while True:
+                try:
+                    item = await asyncio.wait_for(viewer.queue.get(), PING_SECONDS)
+                except TimeoutError:
+                    yield ": ping\n\n"
+                    continue
+                if item is None:
+                    return
+                yield item
+        finally:
+            hub.unregister(viewer)
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+async def status(request: Request) -> Response:
+    hub: LiveHub = request.app.state.hub
+    return JSONResponse({"last": hub.last, "problems": hub.problems, "viewers": hub.viewers},
+                        headers={"Cache-Control": "no-store"})
+
+
+# -- sign-in forms --------------------------------------------------------------------------------------------
+
+class FormAuth:
+    """Browser forms posting to /api/auth/login|logout land on a page instead of a JSON body.
+
+    Login: 2xx becomes 303 to the page that asked for it (`next` of the login page's URL) or the tenant's home;
+    an error becomes a short HTML page. Logout: a same-origin form carries no CSRF header, so it gets the
+    session's token added (the Origin check and the SameSite=Lax cookie already rule out other sites)."""
+
+    def __init__(self, app: ASGIApp, config: Config) -> None:
+        self.app = app
+        self.config = config
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        headers = Headers(scope=scope)
+        ctype = headers.get("content-type", "").split(";")[0].strip().lower()
+        if (scope["type"] != "http" or scope["method"] != "POST" or path not in ("/api/auth/login", "/api/auth/logout")
+                or ctype not in ("application/x-www-form-urlencoded", "multipart/form-data")):
+            await self.app(scope, receive, send)
+            return
+        referer = urlsplit(headers.get("referer", ""))
+        host = headers.get("host", "")
+        same_origin = referer.netloc == host and headers.get("origin", f"http://{host}").split("://", 1)[-1] == host
+        request = Request(scope)
+        tenants = scope["app"].state.mb.directory.tenants if "app" in scope else {}
+        first = referer.path.lstrip("/").split("/", 1)[0] if same_origin else ""
+        home = f"/{first}/" if first in tenants else "/"
+        target = home
+        if path.endswith("/login"):
+            nxt = (parse_qs(referer.query).get("next") or [""])[0] if same_origin else ""
+            if nxt.startswith("/") and not nxt.startswith("//") and "\\" not in nxt:
+                target = nxt
+        elif same_origin:
+            from .web.sessions import principal_for
+
+            web = scope["app"].state.mb
+            principal = await principal_for(request, web.config, web.db)
+            if principal.csrf_token:
+                scope = {**scope, "headers": [*scope["headers"], (b"x-csrf-token", principal.csrf_token.encode())]}
+        state: dict[str, Any] = {"redirect": False, "status": 200, "body": b""}
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                state["status"] = message["status"]
+                if 200 <= message["status"] < 300:
+                    state["redirect"] = True
+                    kept = [(k, v) for k, v in message["headers"] if k.lower() == b"set-cookie"]
+                    await send({"type": "http.response.start", "status": 303,
+                                "headers": kept + [(b"location", target.encode()), (b"cache-control", b"no-store"),
+                                                   (b"content-length", b"0")]})
+                return
+            if message["type"] == "http.response.body":
+                if not state["redirect"]:
+                    state["body"] += message.get("body", b"")
+                if not message.get("more_body", False):
+                    if state["redirect"]:
+                        await send({"type": "http.response.body", "body": b""})
+                    else:
+                        await _form_error(send, state["status"], state["body"], home)
+
+        await self.app(scope, receive, capture)
+
+
+async def _form_error(send: Send, status: int, body: bytes, back: str) -> None:
+    try:
+        detail = str(json.loads(body).get("detail") or "")
+    except (ValueError, AttributeError):
+        detail = ""
+    page_ = _shell("Sign-in failed", f"<h1>That did not work</h1><p>{html.escape(detail or f'HTTP {status}')}</p>"
+                   f'<p><a href="javascript:history.back()">Back</a> · <a href="{html.escape(back)}">Home</a></p>')
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(page_)).encode()),
+                            (b"cache-control", b"no-store")]})
+    await send({"type": "http.response.body", "body": page_})
+
+
+# -- the app -------------------------------------------------------------------------------------------------
+
+def create_serve_app(config: Config, hub: LiveHub | None = None) -> Starlette:
+    """The live-preview app: functions under /api/, the event stream under /_mbsite/, pages everywhere else."""
+    from .web.app import create_app
+
+    hub = hub or LiveHub(config)
+    functions = create_app(config, include_gate=False)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        hub.loop = asyncio.get_running_loop()
+        async with functions.router.lifespan_context(functions):
+            yield
+        hub.loop = None
+
+    app = Starlette(routes=[
+        Route("/_mbsite/events", events, methods=["GET"]),
+        Route("/_mbsite/status", status, methods=["GET"]),
+        Route("/api/{rest:path}", FormAuth(functions, config)),
+        Route("/{path:path}", page, methods=["GET", "HEAD"]),
+    ], lifespan=lifespan)
+    app.state.hub = hub
+    app.state.mb = functions.state.mb
+    app.state.gate = hub.gate
+    return app
+
+
+class Preview:
+    """`mbsite serve`: the hub, the app, and the rebuild loop (or one build with watch=False)."""
+
+    def __init__(self, config: Config, reporter: Reporter, *, watch: bool = True,
+                 on_published: Callable[[Published], None] | None = None) -> None:
+        self.config = config
+        self.hub = LiveHub(config)
+        self.watcher = PreviewWatcher(config, reporter, self.hub, on_published)  # creates and seeds a new database
+        self.app = create_serve_app(config, self.hub)
+        self.watch = watch
+        self.ready = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Build what is stale (blocking), then keep rebuilding in a background thread when watching."""
+        if not self.watch:
+            self.watcher.build_once(Batch({"start"}))
+            self.ready.set()
+            return
+
+        def loop() -> None:
+            try:
+                self.watcher.run(initial_build=True)
+            finally:
+                self.ready.set()  # never leave start() waiting, even if the loop died
+
+        original = self.watcher.on_published
+
+        def first(p: Published) -> None:
+            self.ready.set()
+            if original is not None:
+                original(p)
+
+        self.watcher.on_published = first
+        self._thread = threading.Thread(target=loop, name="mbsite-serve-watch", daemon=True)
+        self._thread.start()
+        self.ready.wait()
+
+    def stop(self) -> None:
+        self.hub.close()
+        self.watcher.stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def urls(self, host: str, port: int) -> list[str]:
+        """The landing page, then each built tenant under its prefix and its *.localhost domains."""
+        base = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+        lines = [f"{base}/"]
+        out = self.config.out
+        for routes in sorted(out.glob("*/routes.json")) if out.is_dir() else []:
+            try:
+                domains = json.loads(routes.read_bytes()).get("domains") or []
+            except ValueError:
+                domains = []
+            local = [f"http://{d}:{port}/" for d in domains if d == "localhost" or str(d).endswith(".localhost")]
+            lines.append(f"{base}/{routes.parent.name}/" + (f"  ({', '.join(local)})" if local else ""))
+        return lines
+
+    def server(self, host: str, port: int) -> Any:
+        import uvicorn
+
+        hub = self.hub
+
+        class Server(uvicorn.Server):
+            def handle_exit(self, sig: int, frame: Any) -> None:
+                hub.close()  # end the event streams, or shutdown waits for them
+                super().handle_exit(sig, frame)
+
+        return Server(uvicorn.Config(self.app, host=host, port=port, log_level="warning", lifespan="on",
+                                     timeout_graceful_shutdown=2, access_log=False))
+
+
+__all__ = ["Preview", "PreviewReporter", "LiveHub", "Published", "create_serve_app", "describe", "inject", "asset_shape"]
