@@ -68,8 +68,10 @@ def open_site_db(config: Config) -> tuple[Engine, bool]:
 
 def load_model(config: Config, engine: Engine, problems: list[Problem]) -> SiteModel:
     from .components import ComponentRenderer, tokens_css
+    from .markdown import check_engine
     from .packages import load_packages
 
+    check_engine(config.markdown_engine)  # an unknown engine is one clear error, not one per page
     packages = load_packages(config.package_dirs(), strict=config.strict, root=config.site_dir)
     problems.extend(packages.problems)
     sources = load_sources(config, engine)

@@ -153,7 +153,7 @@ def render_page(model: SiteModel, route: Route, level: int) -> PageResult:
             return res.html
 
         body = render_markdown(md.body, highlight_code=model.config.highlight, shortcode=shortcode,
-                               line_offset=md.body_line - 1)
+                               line_offset=md.body_line - 1, engine=model.config.markdown_engine)
         content = Markup(body)
     elif route.kind == "component":
         if route.tree is not None:

@@ -1,50 +1,200 @@
-"""A site's database URL → async engines for the functions (reads, and serialized writes on SQLite)."""
+"""A site's database URL → the connections the functions use: `read()`, `read(offload=True)` and `write()`.
+
+SQLite: statements run on plain `sqlite3` connections in WAL mode. A short read takes microseconds, less
+than a hop to a driver thread costs, so it runs right on the event loop, on a query-only connection of
+the loop's thread. Reads that may scan a table (counts, sorts on JSON fields) ask for `offload=True` and
+run in a worker thread on a pooled connection. Writes take one connection under an asyncio lock (so they
+queue without blocking the loop), start with BEGIN IMMEDIATE, and, when another process holds the write
+lock, retry with an async back-off instead of sleeping inside SQLite. The writer does not checkpoint the
+WAL itself; a worker thread does, now and then, so no request waits for an fsync.
+
+PostgreSQL: SQLAlchemy's asyncio engine on psycopg, as before; both kinds of connection accept plain SQL
+strings with `:name` parameters (or `text()` clauses) and return rows with attribute access.
+"""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import sqlite3
+import threading
+import time
+from collections import namedtuple
+from functools import lru_cache
+from typing import Any, Iterator
 
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy import TextClause, text
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from ..config import Config
 from ..db.engine import async_url, ensure_schema, open_engine, resolve_url
 
-
-def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
-    # Autocommit at the driver level so that SQLAlchemy's "begin" event decides how transactions start.
-    dbapi_conn.isolation_level = None
-    cur = dbapi_conn.cursor()
-    for pragma in ("foreign_keys=ON", "journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=10000"):
-        cur.execute(f"PRAGMA {pragma}")
-    cur.close()
+BUSY_RETRY_S = 10.0          # how long a write waits for another process's write lock
+CHECKPOINT_EVERY_S = 1.0     # at most one WAL checkpoint per second, and only after writes
 
 
-class Database:
-    """One site's database as the functions see it: `read()` and `write()` connections.
+class _Dialect:
+    def __init__(self, name: str) -> None:
+        self.name = name
 
-    On SQLite a write transaction starts with BEGIN IMMEDIATE on a one-connection engine: writers queue in
-    the pool instead of failing with SQLITE_BUSY when a deferred transaction tries to upgrade its lock.
-    On PostgreSQL both are the same engine.
-    """
 
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.dialect = "postgresql" if url.startswith("postgresql") else "sqlite"
-        aurl = async_url(url)
-        if self.dialect == "sqlite":
-            self.engine = create_async_engine(aurl, pool_size=8, max_overflow=8)
-            self.write_engine = create_async_engine(aurl, pool_size=1, max_overflow=0, pool_timeout=60)
-            for eng, begin in ((self.engine, "BEGIN"), (self.write_engine, "BEGIN IMMEDIATE")):
-                event.listen(eng.sync_engine, "connect", _sqlite_connect)
-                event.listen(eng.sync_engine, "begin", _begin_with(begin))
-        else:
-            self.engine = create_async_engine(aurl, pool_size=10, max_overflow=10, pool_pre_ping=True)
-            self.write_engine = self.engine
+_SQLITE = _Dialect("sqlite")
 
-    @classmethod
-    def from_config(cls, config: Config) -> "Database":
-        return cls(resolve_url(config.site_dir, config.database_url))
+
+@lru_cache(maxsize=256)
+def _row_class(names: tuple[str, ...]) -> Any:
+    return namedtuple("Row", names, rename=True)  # type: ignore[misc]
+
+
+class Rows:
+    """The rows of one statement, fetched at once (the subset of SQLAlchemy's Result the functions use)."""
+
+    __slots__ = ("_rows", "rowcount")
+
+    def __init__(self, rows: list[Any], rowcount: int) -> None:
+        self._rows = rows
+        self.rowcount = rowcount
+
+    def first(self) -> Any:
+        return self._rows[0] if self._rows else None
+
+    def all(self) -> list[Any]:
+        return self._rows
+
+    def one(self) -> Any:
+        if len(self._rows) != 1:
+            raise LookupError(f"expected one row, got {len(self._rows)}")
+        return self._rows[0]
+
+    def scalar(self) -> Any:
+        return self._rows[0][0] if self._rows else None
+
+    def scalar_one(self) -> Any:
+        return self.one()[0]
+
+    def scalars(self) -> "Rows":
+        return Rows([r[0] for r in self._rows], self.rowcount)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._rows)
+
+
+def _sql(stmt: Any) -> str:
+    return stmt.text if isinstance(stmt, TextClause) else stmt  # type: ignore[no-any-return]
+
+
+def _run(conn: sqlite3.Connection, sql: str, params: Any) -> Rows:
+    cur = conn.execute(sql, params or ())
+    desc = cur.description
+    if desc is None:
+        return Rows([], cur.rowcount)
+    rows = cur.fetchall()
+    if rows:
+        cls = _row_class(tuple(d[0] for d in desc))
+        new = tuple.__new__
+        rows = [new(cls, r) for r in rows]
+    return Rows(rows, cur.rowcount)
+
+
+class SqliteConn:
+    """A sqlite3 connection behind the async `execute` the endpoints call; `offload` runs it in a thread."""
+
+    dialect = _SQLITE
+
+    def __init__(self, raw: sqlite3.Connection, offload: bool = False) -> None:
+        self.raw = raw
+        self.offload = offload
+
+    async def execute(self, stmt: Any, params: Any = None) -> Rows:
+        if self.offload:
+            return await asyncio.to_thread(_run, self.raw, _sql(stmt), params)
+        return _run(self.raw, _sql(stmt), params)
+
+    async def rollback(self) -> None:
+        if self.raw.in_transaction:
+            self.raw.execute("ROLLBACK")
+
+    async def commit(self) -> None:
+        if self.raw.in_transaction:
+            self.raw.execute("COMMIT")
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    msg = str(exc)
+    return "locked" in msg or "busy" in msg
+
+
+class _Read:
+    __slots__ = ("_db", "_conn")
+
+    def __init__(self, db: "SqliteDatabase") -> None:
+        self._db = db
+
+    async def __aenter__(self) -> SqliteConn:
+        self._conn = self._db.loop_reader()
+        return self._conn
+
+    async def __aexit__(self, *exc: Any) -> None:
+        return None
+
+
+class _OffloadRead:
+    def __init__(self, db: "SqliteDatabase") -> None:
+        self._db = db
+
+    async def __aenter__(self) -> SqliteConn:
+        self._raw = self._db.pooled()
+        return SqliteConn(self._raw, offload=True)
+
+    async def __aexit__(self, *exc: Any) -> None:
+        self._db.release(self._raw)
+
+
+class _Write:
+    __slots__ = ("_db", "_conn")
+
+    def __init__(self, db: "SqliteDatabase") -> None:
+        self._db = db
+
+    async def __aenter__(self) -> SqliteConn:
+        db = self._db
+        await db.lock.acquire()
+        try:
+            raw = db.writer()
+            deadline = time.monotonic() + BUSY_RETRY_S
+            delay = 0.001
+            while True:
+                try:
+                    raw.execute("BEGIN IMMEDIATE")
+                    break
+                except sqlite3.OperationalError as exc:
+                    # Another process (the build loop, a CLI command) writes: wait without blocking the loop.
+                    if not _is_busy(exc) or time.monotonic() > deadline:
+                        raise
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 0.05)
+        except BaseException:
+            db.lock.release()
+            raise
+        self._conn = SqliteConn(raw)
+        return self._conn
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        db = self._db
+        raw = self._conn.raw
+        try:
+            if raw.in_transaction:
+                raw.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+        except BaseException:
+            if raw.in_transaction:
+                raw.execute("ROLLBACK")
+            raise
+        finally:
+            db.lock.release()
+        if exc_type is None:
+            db.wrote()
+
+
+class _Schema:
+    url: str
 
     async def prepare(self) -> None:
         """Create tables and change-feed triggers if missing (sync engine, off the event loop)."""
@@ -56,24 +206,162 @@ class Database:
                 engine.dispose()
         await asyncio.to_thread(run)
 
-    def read(self) -> Any:
-        """`async with db.read() as conn:` a connection for queries (autobegin, rolled back on exit)."""
-        return self.engine.connect()
+
+class SqliteDatabase(_Schema):
+    """SQLite as the functions see it (see the module docstring)."""
+
+    dialect = "sqlite"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.path = url.split("///", 1)[1] if "///" in url else ":memory:"
+        self.lock = asyncio.Lock()
+        self._readers: dict[int, SqliteConn] = {}
+        self._pool: list[sqlite3.Connection] = []
+        self._all: list[sqlite3.Connection] = []
+        self._writer: sqlite3.Connection | None = None
+        self._guard = threading.Lock()
+        self._checkpoint_task: asyncio.Task[None] | None = None
+        self._dirty = False
+
+    def _connect(self, *, query_only: bool, busy_ms: int) -> sqlite3.Connection:
+        # Autocommit at the driver level: transactions are started explicitly (BEGIN IMMEDIATE for writes).
+        raw = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, cached_statements=256)
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", f"busy_timeout={busy_ms}"):
+            raw.execute(f"PRAGMA {pragma}")
+        if query_only:
+            raw.execute("PRAGMA query_only=ON")
+        with self._guard:
+            self._all.append(raw)
+        return raw
+
+    def loop_reader(self) -> SqliteConn:
+        """The query-only connection of the calling thread (the event loop's), opened on first use."""
+        key = threading.get_ident()
+        conn = self._readers.get(key)
+        if conn is None:
+            # Readers never wait on writers in WAL mode; a short busy timeout covers WAL-index recovery.
+            conn = self._readers[key] = SqliteConn(self._connect(query_only=True, busy_ms=200))
+        return conn
+
+    def pooled(self) -> sqlite3.Connection:
+        with self._guard:
+            if self._pool:
+                return self._pool.pop()
+        return self._connect(query_only=True, busy_ms=10_000)
+
+    def release(self, raw: sqlite3.Connection) -> None:
+        with self._guard:
+            self._pool.append(raw)
+
+    def writer(self) -> sqlite3.Connection:
+        if self._writer is None:
+            raw = self._connect(query_only=False, busy_ms=0)
+            raw.execute("PRAGMA wal_autocheckpoint=0")
+            self._writer = raw
+        return self._writer
+
+    def wrote(self) -> None:
+        self._dirty = True
+        if self._checkpoint_task is None or self._checkpoint_task.done():
+            self._checkpoint_task = asyncio.get_running_loop().create_task(self._checkpoint_later())
+
+    async def _checkpoint_later(self) -> None:
+        await asyncio.sleep(CHECKPOINT_EVERY_S)
+        if self._dirty:
+            self._dirty = False
+            raw = self.pooled()
+            try:
+                # PASSIVE: copies what it can without waiting for readers or blocking writers.
+                await asyncio.to_thread(raw.execute, "PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error:
+                pass  # the next one will catch up; SQLite checkpoints on close as well
+            finally:
+                self.release(raw)
+
+    def read(self, offload: bool = False) -> Any:
+        """`async with db.read() as conn:` autocommit reads; `offload=True` for reads that may scan."""
+        return _OffloadRead(self) if offload else _Read(self)
 
     def write(self) -> Any:
-        """`async with db.write() as conn:` one transaction, committed on success."""
-        return self.write_engine.begin()
+        """`async with db.write() as conn:` one transaction, committed on success, rolled back on error."""
+        return _Write(self)
+
+    async def dispose(self) -> None:
+        task = self._checkpoint_task
+        if task is not None and not task.done():
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+        with self._guard:
+            conns, self._all, self._pool = self._all, [], []
+        self._readers.clear()
+        self._writer = None
+        for raw in conns:
+            raw.close()
+
+
+@lru_cache(maxsize=1024)
+def _text(sql: str) -> TextClause:
+    return text(sql)
+
+
+class PgConn:
+    """An AsyncConnection that also takes plain SQL strings (compiled once into cached `text()` clauses)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+        self.dialect = conn.dialect
+
+    async def execute(self, stmt: Any, params: Any = None) -> Any:
+        return await self._conn.execute(_text(stmt) if isinstance(stmt, str) else stmt, params)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+
+class _PgContext:
+    def __init__(self, cm: Any) -> None:
+        self._cm = cm
+
+    async def __aenter__(self) -> PgConn:
+        return PgConn(await self._cm.__aenter__())
+
+    async def __aexit__(self, *exc: Any) -> Any:
+        return await self._cm.__aexit__(*exc)
+
+
+class PgDatabase(_Schema):
+    """PostgreSQL: one async engine (psycopg) for reads and writes."""
+
+    dialect = "postgresql"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = create_async_engine(async_url(url), pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+    def read(self, offload: bool = False) -> Any:
+        return _PgContext(self.engine.connect())
+
+    def write(self) -> Any:
+        return _PgContext(self.engine.begin())
 
     async def dispose(self) -> None:
         await self.engine.dispose()
-        if self.write_engine is not self.engine:
-            await self.write_engine.dispose()
 
 
-def _begin_with(statement: str) -> Any:
-    def begin(conn: Any) -> None:
-        conn.exec_driver_sql(statement)
-    return begin
+class Database:
+    """`Database.from_config(config)` → the SqliteDatabase or PgDatabase of the site's URL."""
+
+    @staticmethod
+    def open(url: str) -> "SqliteDatabase | PgDatabase":
+        return PgDatabase(url) if url.startswith("postgresql") else SqliteDatabase(url)
+
+    @classmethod
+    def from_config(cls, config: Config) -> "SqliteDatabase | PgDatabase":
+        return cls.open(resolve_url(config.site_dir, config.database_url))
 
 
-__all__ = ["Database", "AsyncConnection", "AsyncEngine"]
+__all__ = ["Database", "SqliteDatabase", "PgDatabase", "Rows"]
