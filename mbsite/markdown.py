@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import json
 import re
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from markdown_it.rules_block import StateBlock
 from markdown_it.rules_inline import StateInline
 from markupsafe import escape
 
-from .errors import DataError, Location
+from .errors import ConfigError, DataError, Location
 from .levels import clamp_level
 
 # libyaml's loader when PyYAML was built with it (about 10x faster), else the pure-Python safe loader.
@@ -66,6 +67,11 @@ def split_front_matter(text: str, file: str) -> tuple[FrontMatter, str, int]:
     try:
         data = yaml.load(raw, Loader=_YamlLoader) or {}
     except yaml.YAMLError as exc:
+        if _YamlLoader is not yaml.SafeLoader:  # libyaml's marks can point past the error: ask the Python loader
+            try:
+                yaml.load(raw, Loader=yaml.SafeLoader)
+            except yaml.YAMLError as precise:
+                exc = precise
         mark = getattr(exc, "problem_mark", None)
         raise DataError(f"front matter: {getattr(exc, 'problem', None) or exc}",
                         Location(file=file, line=(mark.line + 2) if mark else 1,
@@ -234,9 +240,41 @@ def markdown_engine(highlight_code: bool = True) -> MarkdownIt:
     return make_markdown(highlight_code=highlight_code)
 
 
-def render_markdown(body: str, *, highlight_code: bool = True, shortcode: ShortcodeHandler | None = None,
-                    line_offset: int = 0) -> str:
+ENGINES = ("markdown-it", "pyromark")
+_ENGINE_PACKAGES = {"pyromark": "pyromark"}
+
+
+def check_engine(engine: str) -> None:
+    """Raise a ConfigError naming `build.markdown_engine` when the engine is unknown or not installed."""
+    if engine not in ENGINES:
+        raise ConfigError(f"build.markdown_engine: unknown Markdown engine {engine!r} "
+                          f"(choose one of {', '.join(ENGINES)})", Location(file="mbsite.toml"))
+    package = _ENGINE_PACKAGES.get(engine)
+    if package is not None and importlib.util.find_spec(package) is None:
+        raise ConfigError(f"build.markdown_engine: engine {engine!r} needs the {package!r} package "
+                          f"(pip install 'mbsite[fast]')", Location(file="mbsite.toml"))
+
+
+@lru_cache(maxsize=8)
+def _renderer(engine: str) -> Callable[..., str]:
+    check_engine(engine)
+    if engine == "pyromark":
+        from .markdown_pyromark import render
+
+        return render
+    return _render_markdown_it
+
+
+def _render_markdown_it(body: str, *, highlight_code: bool = True, shortcode: ShortcodeHandler | None = None,
+                        line_offset: int = 0) -> str:
     env: dict[str, Any] = {"line_offset": line_offset}
     if shortcode is not None:
         env["shortcode"] = shortcode
     return markdown_engine(highlight_code).render(body, env)
+
+
+def render_markdown(body: str, *, highlight_code: bool = True, shortcode: ShortcodeHandler | None = None,
+                    line_offset: int = 0, engine: str = "markdown-it") -> str:
+    """Markdown body → HTML with the configured engine (`build.markdown_engine`); every engine writes the same
+    constructs: tables, strikethrough, footnotes, heading anchors, highlighted code, shortcodes outside code."""
+    return _renderer(engine)(body, highlight_code=highlight_code, shortcode=shortcode, line_offset=line_offset)

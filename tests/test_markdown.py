@@ -1,11 +1,27 @@
 """Front matter, Markdown rendering, shortcodes, and literal template-like text."""
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import pytest
 from lxml import html as lxml_html
 
-from mbsite.errors import DataError
-from mbsite.markdown import parse_shortcode_args, render_markdown, split_front_matter
+from mbsite.errors import ConfigError, DataError
+from mbsite.markdown import ENGINES, parse_shortcode_args, render_markdown, split_front_matter
+
+REPO = Path(__file__).resolve().parent.parent
+_ENGINE_MODULES = {"markdown-it": "markdown_it", "pyromark": "pyromark"}
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    """Every Markdown engine (`build.markdown_engine`); an optional one is skipped when not installed."""
+    name = request.param
+    if importlib.util.find_spec(_ENGINE_MODULES[name]) is None:
+        pytest.skip(f"Markdown engine {name!r}: package {_ENGINE_MODULES[name]!r} not installed "
+                    f"(pip install -e '.[fast]')")
+    return name
 
 
 def test_front_matter_fields_and_body_line() -> None:
@@ -30,9 +46,9 @@ def test_front_matter_errors_have_lines(text: str, message: str, line: int) -> N
     assert info.value.location.line == line
 
 
-def test_tables_footnotes_anchors_and_highlighting() -> None:
+def test_tables_footnotes_anchors_and_highlighting(engine: str) -> None:
     html = render_markdown("## A heading\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\nNote[^1].\n\n[^1]: Here.\n\n"
-                           "```python\nx = 1\n```\n")
+                           "```python\nx = 1\n```\n", engine=engine)
     doc = lxml_html.fromstring(f"<div>{html}</div>")
     assert doc.xpath("//h2/@id") == ["a-heading"]
     assert doc.xpath("//td/text()") == ["1", "2"]
@@ -40,23 +56,23 @@ def test_tables_footnotes_anchors_and_highlighting() -> None:
     assert doc.xpath("//pre[@class='highlight']//span[@class='n']/text()") == ["x"]
 
 
-def test_highlighting_can_be_switched_off() -> None:
-    html = render_markdown("```python\nx = 1\n```\n", highlight_code=False)
+def test_highlighting_can_be_switched_off(engine: str) -> None:
+    html = render_markdown("```python\nx = 1\n```\n", highlight_code=False, engine=engine)
     assert '<code class="language-python">x = 1\n</code>' in html
 
 
-def test_template_like_text_stays_literal() -> None:
+def test_template_like_text_stays_literal(engine: str) -> None:
     src = ("Use `{{ title }}` and `{% raw %}` here.\n\n```jinja\n{{ page.title }} {% if x %}\n"
            "{{< component a:b >}}\n```\n\nPlain {{ not_a_template }} text.\n")
     calls: list[str] = []
-    html = render_markdown(src, shortcode=lambda p, c, a, l: calls.append(f"{p}:{c}") or "X")
+    html = render_markdown(src, shortcode=lambda p, c, a, l: calls.append(f"{p}:{c}") or "X", engine=engine)
     assert calls == []
     text = lxml_html.fromstring(f"<div>{html}</div>").text_content()
     for literal in ("{{ title }}", "{% raw %}", "{{ page.title }}", "{{< component a:b >}}", "{{ not_a_template }}"):
         assert literal in text
 
 
-def test_shortcodes_block_and_inline_with_lines() -> None:
+def test_shortcodes_block_and_inline_with_lines(engine: str) -> None:
     seen: list[tuple[str, str, dict, int | None]] = []
 
     def handler(pkg: str, comp: str, args: dict, line: int | None) -> str:
@@ -64,14 +80,15 @@ def test_shortcodes_block_and_inline_with_lines() -> None:
         return "<aside>sc</aside>"
 
     html = render_markdown('Intro\n\n{{< component mb_blog_widgets:callout title="Hi there" n=3 ok=true >}}\n\n'
-                           'Inline {{< component p:c x=\'y\' >}} end.\n', shortcode=handler, line_offset=4)
+                           'Inline {{< component p:c x=\'y\' >}} end.\n', shortcode=handler, line_offset=4,
+                           engine=engine)
     assert seen == [("mb_blog_widgets", "callout", {"title": "Hi there", "n": 3, "ok": True}, 7),
                     ("p", "c", {"x": "y"}, None)]
     assert html.count("<aside>sc</aside>") == 2
 
 
-def test_raw_html_in_markdown_is_escaped() -> None:
-    html = render_markdown('<script>alert(1)</script>\n\n[x](javascript:alert(1))\n')
+def test_raw_html_in_markdown_is_escaped(engine: str) -> None:
+    html = render_markdown('<script>alert(1)</script>\n\n[x](javascript:alert(1))\n', engine=engine)
     assert "<script>" not in html
     assert 'href="javascript' not in html
 
@@ -84,3 +101,37 @@ def test_raw_html_in_markdown_is_escaped() -> None:
 ], ids=["string-number", "bool-single", "escaped", "bare"])
 def test_shortcode_args(text: str, expected: dict) -> None:
     assert parse_shortcode_args(text) == expected
+
+
+def test_shortcodes_in_code_and_escaped_are_not_recognised(engine: str) -> None:
+    calls: list[str] = []
+    src = ("`{{< component a:b >}}`\n\n    {{< component c:d >}}\n\n~~~\n{{< component e:f >}}\n~~~\n\n"
+           "\\{{< component g:h >}}\n\nx {{< component i:j t=\"*not em*\" >}} y\n\n- {{< component k:l >}}\n")
+    html = render_markdown(src, shortcode=lambda p, c, a, l: calls.append(f"{p}:{c}:{a}:{l}") or "<b>X</b>",
+                           engine=engine)
+    assert calls == ["i:j:{'t': '*not em*'}:None", "k:l:{}:13"]
+    assert html.count("<b>X</b>") == 2
+    assert "<em>" not in html
+
+
+def test_unknown_engine_is_a_config_error() -> None:
+    with pytest.raises(ConfigError) as info:
+        render_markdown("x", engine="no-such-engine")
+    assert "build.markdown_engine" in str(info.value)
+    assert "no-such-engine" in str(info.value)
+
+
+def test_engines_write_the_same_html(engine: str) -> None:
+    """The demo content, rendered by every engine, with and without highlighting: the same HTML."""
+    files = sorted((REPO / "content").rglob("*.md"))
+    assert files
+    samples = [split_front_matter(f.read_text(), str(f))[1] for f in files] + [
+        "# H1\n\n## Dup\n\n## Dup\n\n### A `code` & more!\n\nRef[^a] and again[^a].\n\n[^a]: First.\n\n"
+        "| a | b |\n|:--|--:|\n| 1 |\n\n1. a\n   - b\n2. c\n\n5. five\n\n- x\n\n- y\n\n> quote\n\n---\n\n"
+        "![img *alt*](/i.png \"T\") [l](/ü?a=1&b=2 'tt') <https://a.b/c> <a@b.c> line  \nbreak ~~s~~ &copy;\n\n"
+        "    indented\n\n```unknownlang\nx < y\n```\n\nText <span>inline</span>\n",
+    ]
+    for body in samples:
+        for highlight in (True, False):
+            assert render_markdown(body, highlight_code=highlight, engine=engine) == \
+                render_markdown(body, highlight_code=highlight), body[:60]
