@@ -1,0 +1,258 @@
+"""`mbsite serve` at the ASGI level: pages through the gate with the live script, tenant prefixes, sign-in forms,
+and the hub's verdicts (nothing / stylesheet swap / reload) after real incremental builds."""
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+from typing import AsyncIterator
+
+import httpx
+import pytest
+
+from mbsite.builder import Builder
+from mbsite.config import Config, builtin_root
+from mbsite.errors import Location, TemplateError
+from mbsite.serve import LiveHub, Published, Viewer, asset_shape, create_serve_app, describe, inject
+from mbsite.watch import Batch
+
+REPO = Path(__file__).resolve().parent.parent
+PASSWORD = "mbsite-demo"
+
+
+@pytest.fixture(scope="module")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo content with a theme override folder, built once per module (tests copy it)."""
+    site = tmp_path_factory.mktemp("serve") / "site"
+    shutil.copytree(REPO / "content", site / "content")
+    static = site / "themes" / "default" / "static"
+    static.mkdir(parents=True)
+    shutil.copy(builtin_root() / "themes" / "default" / "static" / "style.css", static / "style.css")
+    from mbsite.passwords import hash_password
+
+    one = hash_password(PASSWORD)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("mbsite.db.seed.hash_password", lambda _pw: one)  # argon2 per seeded user is the slow part
+        result = Builder(Config(site_dir=site)).run()
+    assert result.ok, result.problems
+    return site
+
+
+@pytest.fixture
+def site(built_site: Path, tmp_path: Path) -> Config:
+    root = tmp_path / "site"
+    shutil.copytree(built_site, root)
+    return Config(site_dir=root)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+async def client(site: Config) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_serve_app(site)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as c:
+            yield c
+
+
+# -- pages, prefixes, landing and 404 ----------------------------------------------------------------------
+
+@pytest.mark.anyio
+async def test_pages_get_the_live_script_but_the_output_does_not(client: httpx.AsyncClient, site: Config) -> None:
+    r = await client.get("/acme/about")
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    assert "data-mbsite=" in r.text and "/_mbsite/events" in r.text
+    assert r.text.index("data-mbsite=") < r.text.index("</head>")
+    on_disk = (site.out / "acme" / "public" / "about" / "index.html").read_bytes()
+    assert b"mbsite-overlay" not in on_disk and b"_mbsite" not in on_disk
+    assert hashlib.sha256(on_disk).hexdigest() in r.text  # the page is identified by the digest of its file
+    assert r.cookies.get("mb_preview_tenant") == "acme"
+
+
+@pytest.mark.anyio
+async def test_landing_page_lists_tenants(client: httpx.AsyncClient) -> None:
+    r = await client.get("/")
+    assert r.status_code == 200
+    for needle in ('href="/acme/"', 'href="/globex/"', "acme.localhost:8000", 'href="/acme/login"', "/acme/admin"):
+        assert needle in r.text
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("headers", "cookies", "location"), [
+    ({"referer": "http://127.0.0.1:8000/acme/blog"}, {}, "/acme/products?x=1"),
+    ({"referer": "http://127.0.0.1:8000/globex/"}, {"mb_preview_tenant": "acme"}, "/globex/products?x=1"),
+    ({}, {"mb_preview_tenant": "globex"}, "/globex/products?x=1"),
+], ids=["referer", "referer-beats-cookie", "cookie"])
+async def test_root_relative_links_keep_the_tenant(client: httpx.AsyncClient, headers: dict[str, str],
+                                                   cookies: dict[str, str], location: str) -> None:
+    client.cookies.update(cookies)
+    r = await client.get("/products?x=1", headers=headers)
+    assert r.status_code == 302 and r.headers["location"] == location
+
+
+@pytest.mark.anyio
+async def test_home_link_from_a_tenant_page_and_the_landing_page(client: httpx.AsyncClient) -> None:
+    r = await client.get("/", headers={"referer": "http://127.0.0.1:8000/acme/about"})
+    assert r.status_code == 302 and r.headers["location"] == "/acme/"
+    client.cookies.set("mb_preview_tenant", "acme")
+    assert (await client.get("/")).status_code == 200  # typed in: the landing page, whatever the cookie says
+
+
+@pytest.mark.anyio
+async def test_assets_resolve_against_the_referring_tenant(client: httpx.AsyncClient, site: Config) -> None:
+    css = next((site.out / "acme" / "public" / "assets").glob("style.*.css")).name
+    r = await client.get(f"/assets/{css}", headers={"referer": "http://127.0.0.1:8000/acme/about"},
+                         follow_redirects=True)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/css")
+    assert "data-mbsite" not in r.text
+
+
+@pytest.mark.anyio
+async def test_host_based_tenant_needs_no_prefix(client: httpx.AsyncClient) -> None:
+    r = await client.get("/about", headers={"host": "acme.localhost:8000"})
+    assert r.status_code == 200 and "Acme" in r.text and '"prefix":""' in r.text.replace("&quot;", '"')
+
+
+@pytest.mark.anyio
+async def test_useful_404s(client: httpx.AsyncClient) -> None:
+    r = await client.get("/acme/abuot")
+    assert r.status_code == 404 and 'id="mbsite-missing"' in r.text and 'href="/acme/about"' in r.text
+    assert "data-mbsite=" in r.text  # a missing page reloads once the page exists
+    client.cookies.clear()  # no tenant previewed yet: nothing to resolve the path against
+    r = await client.get("/nowhere/at/all")
+    assert r.status_code == 404 and 'href="/acme/nowhere/at/all"' in r.text and 'href="/globex/' in r.text
+
+
+@pytest.mark.anyio
+async def test_private_pages_redirect_to_the_prefixed_login(client: httpx.AsyncClient) -> None:
+    r = await client.get("/acme/admin")
+    assert r.status_code == 302 and r.headers["location"] == "/acme/login?next=/acme/admin"
+
+
+# -- sign-in forms -----------------------------------------------------------------------------------------
+
+@pytest.mark.anyio
+async def test_form_login_lands_on_next_and_shows_the_level(client: httpx.AsyncClient) -> None:
+    form = {"tenant": "acme", "username": "admin", "password": PASSWORD}
+    r = await client.post("/api/auth/login", data=form, headers={
+        "referer": "http://127.0.0.1:8000/acme/login?next=%2Facme%2Fadmin", "origin": "http://127.0.0.1:8000"})
+    assert r.status_code == 303 and r.headers["location"] == "/acme/admin"
+    assert "mb_session" in r.headers["set-cookie"]
+    page = await client.get("/acme/admin")
+    assert page.status_code == 200 and "Administration" in page.text and '"level":3' in page.text.replace("&quot;", '"')
+    # sign out with the header's form: no CSRF header, same origin → back to the tenant's home
+    out = await client.post("/api/auth/logout", content=b"", headers={
+        "content-type": "application/x-www-form-urlencoded",  # what a browser sends for a form without fields
+        "referer": "http://127.0.0.1:8000/acme/admin", "origin": "http://127.0.0.1:8000"})
+    assert out.status_code == 303 and out.headers["location"] == "/acme/"
+    assert (await client.get("/acme/admin")).status_code == 302
+
+
+@pytest.mark.anyio
+async def test_form_login_without_next_goes_home_and_errors_are_html(client: httpx.AsyncClient) -> None:
+    ref = {"referer": "http://127.0.0.1:8000/globex/login", "origin": "http://127.0.0.1:8000"}
+    bad = await client.post("/api/auth/login", data={"tenant": "globex", "username": "admin", "password": "nope"},
+                            headers=ref)
+    assert bad.status_code == 401 and bad.headers["content-type"].startswith("text/html")
+    assert "wrong tenant, username or password" in bad.text
+    ok = await client.post("/api/auth/login", data={"tenant": "globex", "username": "user", "password": PASSWORD},
+                           headers=ref)
+    assert ok.status_code == 303 and ok.headers["location"] == "/globex/"
+
+
+@pytest.mark.anyio
+async def test_login_next_must_stay_on_this_site(client: httpx.AsyncClient) -> None:
+    r = await client.post("/api/auth/login", data={"tenant": "acme", "username": "user", "password": PASSWORD},
+                          headers={"referer": "http://127.0.0.1:8000/acme/login?next=//evil.example/x"})
+    assert r.status_code == 303 and r.headers["location"] == "/acme/"
+
+
+@pytest.mark.anyio
+async def test_json_api_is_untouched(client: httpx.AsyncClient) -> None:
+    r = await client.post("/api/auth/login", json={"tenant": "acme", "username": "admin", "password": PASSWORD})
+    assert r.status_code == 200 and r.json()["level"] == 3
+    assert (await client.get("/api/v1/acme/shop/product?limit=1")).status_code == 200
+    assert (await client.post("/api/auth/logout")).status_code == 403  # API clients still need the CSRF header
+
+
+# -- the hub: what a published batch means for an open page ----------------------------------------------
+
+def _viewer(hub: LiveHub, tenant: str, page: str, level: int = 0) -> Viewer:
+    file = hub.locate(tenant, page, level)
+    assert file is not None
+    data = file.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    return Viewer(tenant, page, level, digest, hub.remember(digest, data))
+
+
+def test_markdown_edit_reloads_only_its_pages(site: Config) -> None:
+    hub = LiveHub(site)
+    about, products, admin = (_viewer(hub, "acme", "/about"), _viewer(hub, "acme", "/products"),
+                              _viewer(hub, "acme", "/admin", 3))
+    md = site.content_dir / "pages" / "about.md"
+    md.write_text(md.read_text() + "\nA brand new paragraph.\n")
+    Builder(site).run()
+    assert hub.verdict(about) is not None and hub.verdict(about).startswith("event: reload")  # type: ignore[union-attr]
+    assert hub.verdict(products) is None and hub.verdict(admin) is None
+
+
+def test_stylesheet_edit_swaps_instead_of_reloading(site: Config) -> None:
+    hub = LiveHub(site)
+    about = _viewer(hub, "acme", "/about")
+    admin = _viewer(hub, "acme", "/admin", 4)
+    css = site.site_dir / "themes" / "default" / "static" / "style.css"
+    css.write_text(css.read_text() + "\nbody { outline: 1px solid red; }\n")
+    Builder(site).run()
+    msg = hub.verdict(about)
+    assert msg is not None and msg.startswith("event: css")
+    new_href = next((site.out / "acme" / "public" / "assets").glob("style.*.css"), None)
+    assert new_href is not None
+    hashed = hashlib.sha256(css.read_bytes()).hexdigest()[:10]
+    assert f"/assets/style.{hashed}.css" in msg and "/assets/tokens." in msg
+    assert hub.verdict(about) is None  # the viewer now holds the new digest
+    assert (hub.verdict(admin) or "").startswith("event: css")
+
+
+def test_level_change_and_new_page_reload(site: Config) -> None:
+    hub = LiveHub(site)
+    missing = Viewer("acme", "/brand-new", 0, hashlib.sha256(
+        (site.out / "acme" / "public" / "404.html").read_bytes()).hexdigest(), None)
+    assert hub.verdict(missing) is None
+    (site.content_dir / "pages" / "brand-new.md").write_text("---\ntitle: Brand new\ntenants: [acme]\n---\nHello\n")
+    Builder(site).run()
+    assert (hub.verdict(missing) or "").startswith("event: reload")
+
+
+def test_publish_sends_problems_then_clears_them(site: Config) -> None:
+    hub = LiveHub(site)
+    err = TemplateError("template syntax: unexpected end", Location(file="themes/default/templates/page.html", line=3))
+    hub.publish(Batch({"file"}, error=err))
+    assert hub.problems == [{"message": "template syntax: unexpected end", "file": "themes/default/templates/page.html",
+                             "line": 3, "column": None, "where": "themes/default/templates/page.html:3",
+                             "code": "template"}]
+    hub.publish(Batch({"file"}, result=Builder(site).run()))
+    assert hub.problems == []
+
+
+def test_inject_and_asset_shape() -> None:
+    page = b'<html><head><link rel="stylesheet" href="/assets/style.0123456789.css"></head><body></body></html>'
+    out = inject(page, {"tenant": "acme", "page": "/", "level": 0, "prefix": "/acme", "hash": "x"})
+    assert out.count(b"<script") == 1 and out.index(b"<script") < out.index(b"</head>")
+    assert b"&quot;tenant&quot;:&quot;acme&quot;" in out
+    assert inject(b"<p>no head</p>", {}).startswith(b"<p>no head</p><script")
+    other = page.replace(b"0123456789", b"abcdefabcd")
+    assert asset_shape(page) == asset_shape(other)
+    assert asset_shape(page) != asset_shape(other.replace(b"<body>", b"<body>x"))
+
+
+def test_describe_line(site: Config) -> None:
+    batch = Batch({"file"}, {str(site.content_dir / "pages" / "about.md")}, seconds=0.042)
+    line = describe(Published(batch, [("acme", "/about", 0), ("acme", "/about", 1), ("globex", "/about", 0)], 1, 0),
+                    site.site_dir)
+    assert "content/pages/about.md → 2 pages changed (acme /about, globex /about) · 42 ms · 1 reloaded" in line
+    failed = describe(Published(Batch({"data"}, error=TemplateError("boom", Location(file="x.html")))), site.site_dir)
+    assert "database change → build failed: x.html: boom" in failed
