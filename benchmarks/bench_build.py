@@ -164,8 +164,8 @@ def emptied(path: Path) -> "callable[[], None]":
 
 
 def mbsite_cmd(site: Path) -> list[str]:
-    exe = shutil.which("mbsite")
-    base = [exe] if exe else [sys.executable, "-m", "mbsite.cli"]
+    exe = Path(sys.executable).with_name("mbsite")  # the console script next to this interpreter (no shims)
+    base = [str(exe)] if exe.is_file() else [sys.executable, "-m", "mbsite.cli"]
     return [*base, "build", "--full", "--json", "--site", str(site)]
 
 
