@@ -23,7 +23,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator, Callable, Iterator
 from urllib.parse import parse_qs, quote, urlsplit
 
 from sqlalchemy import text
@@ -676,6 +676,28 @@ class Preview:
         self.watcher.stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+    @contextlib.contextmanager
+    def serving(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+        """Build, watch and serve in background threads (tests, benchmarks); yields the base URL."""
+        self.start()
+        server = self.server(host, port)
+        thread = threading.Thread(target=server.run, name="mbsite-serve-http", daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not server.started and thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if not server.started:
+            self.stop()
+            raise RuntimeError(f"the preview server did not start on {host}:{port}")
+        bound = server.servers[0].sockets[0].getsockname()[1]
+        try:
+            yield f"http://{host}:{bound}"
+        finally:
+            self.hub.close()
+            server.should_exit = True
+            thread.join(timeout=5)
+            self.stop()
 
     def urls(self, host: str, port: int) -> list[str]:
         """The landing page, then each built tenant under its prefix and its *.localhost domains."""

@@ -3,9 +3,12 @@ and the hub's verdicts (nothing / stylesheet swap / reload) after real increment
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 import shutil
+import sqlite3
 from pathlib import Path
-from typing import AsyncIterator
+from typing import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -13,7 +16,8 @@ import pytest
 from mbsite.builder import Builder
 from mbsite.config import Config, builtin_root
 from mbsite.errors import Location, TemplateError
-from mbsite.serve import LiveHub, Published, Viewer, asset_shape, create_serve_app, describe, inject
+from mbsite.reporter import BufferReporter
+from mbsite.serve import LiveHub, Preview, Published, Viewer, asset_shape, create_serve_app, describe, inject
 from mbsite.watch import Batch
 
 REPO = Path(__file__).resolve().parent.parent
@@ -256,3 +260,60 @@ def test_describe_line(site: Config) -> None:
     assert "content/pages/about.md → 2 pages changed (acme /about, globex /about) · 42 ms · 1 reloaded" in line
     failed = describe(Published(Batch({"data"}, error=TemplateError("boom", Location(file="x.html")))), site.site_dir)
     assert "database change → build failed: x.html: boom" in failed
+
+
+# -- the whole loop over a real socket: watcher → hub → event stream ------------------------------------------
+
+def _events(lines: Iterator[str]) -> Iterator[tuple[str, str]]:
+    name = ""
+    for line in lines:
+        if line.startswith("event: "):
+            name = line[7:]
+        elif line.startswith("data: ") and name:
+            yield name, line[6:]
+            name = ""
+
+
+def _next_event(stream: Iterator[tuple[str, str]], wanted: str) -> str:
+    for name, data in stream:
+        if name == wanted:
+            return data
+    raise AssertionError(f"the stream ended before a {wanted!r} event")
+
+
+def test_event_stream_over_a_socket(site: Config) -> None:
+    templates = site.site_dir / "themes" / "default" / "templates"
+    templates.mkdir(parents=True)
+    good = (builtin_root() / "themes" / "default" / "templates" / "page.html").read_text()
+    (templates / "page.html").write_text(good)
+    lines: list[str] = []
+    preview = Preview(site, BufferReporter(), on_published=lambda p: lines.append(describe(p, site.site_dir)))
+    with preview.serving() as base, httpx.Client(base_url=base, timeout=15) as http:
+        served = http.get("/acme/about").text
+        digest = re.search(r"&quot;hash&quot;:&quot;([0-9a-f]{64})", served)
+        assert digest is not None
+        params = {"t": "acme", "p": "/about", "l": "0", "h": digest.group(1)}
+        with http.stream("GET", "/_mbsite/events", params=params) as r:
+            assert r.headers["content-type"].startswith("text/event-stream")
+            stream = _events(r.iter_lines())
+            (templates / "page.html").write_text(good.replace("{% endblock %}", "{% endblock", 1))
+            problems = json.loads(_next_event(stream, "problems"))
+            assert problems and problems[0]["file"] == "themes/default/templates/page.html" and problems[0]["line"]
+            (templates / "page.html").write_text(good)
+            assert json.loads(_next_event(stream, "problems")) == []
+            md = site.content_dir / "pages" / "about.md"
+            md.write_text(md.read_text() + "\nNew words.\n")
+            assert _next_event(stream, "reload") == "{}"
+        # a row changed with plain SQL reaches the page through the change feed
+        served = http.get("/acme/products").text
+        digest = re.search(r"&quot;hash&quot;:&quot;([0-9a-f]{64})", served)
+        assert digest is not None
+        params = {"t": "acme", "p": "/products", "l": "0", "h": digest.group(1)}
+        with http.stream("GET", "/_mbsite/events", params=params) as r:
+            stream = _events(r.iter_lines())
+            with sqlite3.connect(site.state_dir / "mbsite.sqlite3") as con:
+                con.execute("UPDATE entity_records SET data = json_set(data, '$.name', 'Rocket Skates Mk II') "
+                            "WHERE id = 'rocket-skates'")
+            assert _next_event(stream, "reload") == "{}"
+        assert "Rocket Skates Mk II" in http.get("/acme/products").text
+    assert any("database change → " in line and "acme /products" in line for line in lines), lines
