@@ -17,7 +17,8 @@ from starlette.routing import Route
 from ..levels import role_level
 from ..passwords import dummy_hash, verify_password
 from .problems import ApiError, json_response
-from .sessions import clear_cookie, create_session, csrf_ok, delete_session, principal_for, set_cookie
+from .sessions import (clear_cookie, create_session, csrf_ok, delete_session, forget_session, principal_for,
+                       set_cookie)
 
 _USER = text("SELECT u.id, u.role, c.password_hash FROM users u LEFT JOIN credentials c ON c.user_id = u.id "
              "WHERE u.tenant = :t AND u.username = :u")
@@ -65,6 +66,8 @@ async def login(request: Request) -> Response:
         if old.session_id:  # rotation: the pre-login session (if any) dies
             await delete_session(conn, old.session_id)
         token, csrf = await create_session(conn, web.config, row.id, creds["tenant"], request)
+    if old.session_id:
+        forget_session(web.db, old.session_id)
     body = {"tenant": creds["tenant"], "username": creds["username"], "role": row.role,
             "level": role_level(row.role), "csrfToken": csrf}
     if request.query_params.get("token") in ("1", "true"):
@@ -84,6 +87,7 @@ async def logout(request: Request) -> Response:
     if principal.session_id:
         async with web.db.write() as conn:
             await delete_session(conn, principal.session_id)
+        forget_session(web.db, principal.session_id)
     response = Response(status_code=204)
     clear_cookie(response, request, web.config)
     return response

@@ -1,15 +1,17 @@
-"""A site's database URL → the connections the functions use: `read()`, `read(offload=True)` and `write()`.
+"""A site's database URL → the connections the functions use: `read()` and `write()`.
 
 SQLite: statements run on plain `sqlite3` connections in WAL mode. A short read takes microseconds, less
 than a hop to a driver thread costs, so it runs right on the event loop, on a query-only connection of
-the loop's thread. Reads that may scan a table (counts, sorts on JSON fields) ask for `offload=True` and
-run in a worker thread on a pooled connection. Writes take one connection under an asyncio lock (so they
-queue without blocking the loop), start with BEGIN IMMEDIATE, and, when another process holds the write
-lock, retry with an async back-off instead of sleeping inside SQLite. The writer does not checkpoint the
-WAL itself; a worker thread does, now and then, so no request waits for an fsync.
+the loop's thread. A read that turns out long (a scan for an unselective filter, a count, a sort on a
+JSON field) is stopped by SQLite's progress handler once it has used its time slice and run again in a
+worker thread on a pooled connection, so the loop is never blocked for more than about a millisecond.
+Writes take one connection under an asyncio lock (they queue without blocking the loop), start with
+BEGIN IMMEDIATE and, when another process holds the write lock, retry with an async back-off instead of
+sleeping inside SQLite. The writer does not checkpoint the WAL itself; a worker thread does, at most once
+a second after writes, so no request waits for that fsync.
 
-PostgreSQL: SQLAlchemy's asyncio engine on psycopg, as before; both kinds of connection accept plain SQL
-strings with `:name` parameters (or `text()` clauses) and return rows with attribute access.
+PostgreSQL: SQLAlchemy's asyncio engine on psycopg. Both kinds of connection accept plain SQL strings
+with `:name` parameters (or `text()` clauses) and return rows with attribute access.
 """
 from __future__ import annotations
 
@@ -28,6 +30,8 @@ from ..config import Config
 from ..db.engine import async_url, ensure_schema, open_engine, resolve_url
 
 BUSY_RETRY_S = 10.0          # how long a write waits for another process's write lock
+LOOP_SLICE_S = 0.001         # how long a statement may run on the event loop before it moves to a thread
+_PROGRESS_OPS = 4000         # SQLite VM instructions between two looks at the clock (~0.1 ms)
 CHECKPOINT_EVERY_S = 1.0     # at most one WAL checkpoint per second, and only after writes
 
 
@@ -94,19 +98,55 @@ def _run(conn: sqlite3.Connection, sql: str, params: Any) -> Rows:
     return Rows(rows, cur.rowcount)
 
 
+class _Slice:
+    """The progress handler of a loop-side connection: interrupts a SELECT past its time slice."""
+
+    __slots__ = ("deadline",)
+
+    def __init__(self) -> None:
+        self.deadline = float("inf")
+
+    def __call__(self) -> bool:
+        return time.perf_counter() > self.deadline
+
+
 class SqliteConn:
-    """A sqlite3 connection behind the async `execute` the endpoints call; `offload` runs it in a thread."""
+    """A sqlite3 connection behind the async `execute` the endpoints call.
+
+    SELECTs run on the loop within a time slice; one that overruns is run again in a thread (on a pooled
+    connection for reads; on this one for the writer, which nobody else uses while its lock is held).
+    Interrupting a SELECT leaves the surrounding transaction intact. Other statements are not timed: an
+    interrupted write would roll back the whole transaction.
+    """
 
     dialect = _SQLITE
 
-    def __init__(self, raw: sqlite3.Connection, offload: bool = False) -> None:
+    def __init__(self, db: "SqliteDatabase", raw: sqlite3.Connection, writer: bool = False) -> None:
+        self.db = db
         self.raw = raw
-        self.offload = offload
+        self.writer = writer
+        self.slice = _Slice()
+        raw.set_progress_handler(self.slice, _PROGRESS_OPS)
 
     async def execute(self, stmt: Any, params: Any = None) -> Rows:
-        if self.offload:
-            return await asyncio.to_thread(_run, self.raw, _sql(stmt), params)
-        return _run(self.raw, _sql(stmt), params)
+        sql = _sql(stmt)
+        if sql[:6].upper() != "SELECT":
+            return _run(self.raw, sql, params)
+        self.slice.deadline = time.perf_counter() + LOOP_SLICE_S
+        try:
+            return _run(self.raw, sql, params)
+        except sqlite3.OperationalError as exc:
+            if str(exc) != "interrupted":
+                raise
+        finally:
+            self.slice.deadline = float("inf")
+        if self.writer:
+            return await asyncio.to_thread(_run, self.raw, sql, params)
+        raw = self.db.pooled()
+        try:
+            return await asyncio.to_thread(_run, raw, sql, params)
+        finally:
+            self.db.release(raw)
 
     async def rollback(self) -> None:
         if self.raw.in_transaction:
@@ -136,18 +176,6 @@ class _Read:
         return None
 
 
-class _OffloadRead:
-    def __init__(self, db: "SqliteDatabase") -> None:
-        self._db = db
-
-    async def __aenter__(self) -> SqliteConn:
-        self._raw = self._db.pooled()
-        return SqliteConn(self._raw, offload=True)
-
-    async def __aexit__(self, *exc: Any) -> None:
-        self._db.release(self._raw)
-
-
 class _Write:
     __slots__ = ("_db", "_conn")
 
@@ -158,7 +186,8 @@ class _Write:
         db = self._db
         await db.lock.acquire()
         try:
-            raw = db.writer()
+            conn = db.writer()
+            raw = conn.raw
             deadline = time.monotonic() + BUSY_RETRY_S
             delay = 0.001
             while True:
@@ -174,8 +203,8 @@ class _Write:
         except BaseException:
             db.lock.release()
             raise
-        self._conn = SqliteConn(raw)
-        return self._conn
+        self._conn = conn
+        return conn
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         db = self._db
@@ -193,8 +222,44 @@ class _Write:
             db.wrote()
 
 
+class TTLCache:
+    """A small dict whose entries live `ttl` seconds (session lookups: one query per token per TTL)."""
+
+    def __init__(self, ttl: float, max_size: int = 10_000) -> None:
+        self.ttl = ttl
+        self.max_size = max_size
+        self._items: dict[Any, tuple[float, Any]] = {}
+
+    def get(self, key: Any) -> Any:
+        hit = self._items.get(key)
+        if hit is None:
+            return None
+        if time.monotonic() >= hit[0]:
+            del self._items[key]
+            return None
+        return hit[1]
+
+    def put(self, key: Any, value: Any) -> None:
+        if len(self._items) >= self.max_size:
+            self._items.clear()  # bounded; the next requests simply query again
+        self._items[key] = (time.monotonic() + self.ttl, value)
+
+    def drop_where(self, predicate: Any) -> None:
+        for key in [k for k, (_, v) in self._items.items() if predicate(v)]:
+            del self._items[key]
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
+SESSION_CACHE_S = 2.0
+
+
 class _Schema:
+    """What both databases share: schema creation and the session cache."""
+
     url: str
+    session_cache: TTLCache
 
     async def prepare(self) -> None:
         """Create tables and change-feed triggers if missing (sync engine, off the event loop)."""
@@ -214,12 +279,13 @@ class SqliteDatabase(_Schema):
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self.session_cache = TTLCache(SESSION_CACHE_S)
         self.path = url.split("///", 1)[1] if "///" in url else ":memory:"
         self.lock = asyncio.Lock()
         self._readers: dict[int, SqliteConn] = {}
         self._pool: list[sqlite3.Connection] = []
         self._all: list[sqlite3.Connection] = []
-        self._writer: sqlite3.Connection | None = None
+        self._writer: SqliteConn | None = None
         self._guard = threading.Lock()
         self._checkpoint_task: asyncio.Task[None] | None = None
         self._dirty = False
@@ -241,7 +307,7 @@ class SqliteDatabase(_Schema):
         conn = self._readers.get(key)
         if conn is None:
             # Readers never wait on writers in WAL mode; a short busy timeout covers WAL-index recovery.
-            conn = self._readers[key] = SqliteConn(self._connect(query_only=True, busy_ms=200))
+            conn = self._readers[key] = SqliteConn(self, self._connect(query_only=True, busy_ms=200))
         return conn
 
     def pooled(self) -> sqlite3.Connection:
@@ -254,11 +320,11 @@ class SqliteDatabase(_Schema):
         with self._guard:
             self._pool.append(raw)
 
-    def writer(self) -> sqlite3.Connection:
+    def writer(self) -> SqliteConn:
         if self._writer is None:
             raw = self._connect(query_only=False, busy_ms=0)
             raw.execute("PRAGMA wal_autocheckpoint=0")
-            self._writer = raw
+            self._writer = SqliteConn(self, raw, writer=True)
         return self._writer
 
     def wrote(self) -> None:
@@ -279,9 +345,9 @@ class SqliteDatabase(_Schema):
             finally:
                 self.release(raw)
 
-    def read(self, offload: bool = False) -> Any:
-        """`async with db.read() as conn:` autocommit reads; `offload=True` for reads that may scan."""
-        return _OffloadRead(self) if offload else _Read(self)
+    def read(self) -> Any:
+        """`async with db.read() as conn:` autocommit reads (each statement sees the latest commit)."""
+        return _Read(self)
 
     def write(self) -> Any:
         """`async with db.write() as conn:` one transaction, committed on success, rolled back on error."""
@@ -340,9 +406,10 @@ class PgDatabase(_Schema):
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self.session_cache = TTLCache(SESSION_CACHE_S)
         self.engine = create_async_engine(async_url(url), pool_size=10, max_overflow=10, pool_pre_ping=True)
 
-    def read(self, offload: bool = False) -> Any:
+    def read(self) -> Any:
         return _PgContext(self.engine.connect())
 
     def write(self) -> Any:
@@ -364,4 +431,4 @@ class Database:
         return cls.open(resolve_url(config.site_dir, config.database_url))
 
 
-__all__ = ["Database", "SqliteDatabase", "PgDatabase", "Rows"]
+__all__ = ["Database", "SqliteDatabase", "PgDatabase", "Rows", "TTLCache"]

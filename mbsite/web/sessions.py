@@ -2,7 +2,9 @@
 
 Tokens are 256-bit random strings; only their SHA-256 is stored, so a leaked sessions table opens no
 account. Each login creates a fresh session (rotation); last_activity is refreshed at most once a minute
-to keep reads off the write path.
+to keep reads off the write path. A looked-up session is kept for SESSION_CACHE_S (2 s) per token hash;
+logout and rotation drop it at once in this process (another process may honour it until its entry ages
+out), and expiry is checked on every request.
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import text
@@ -25,10 +28,16 @@ TOUCH_EVERY_MS = 60_000
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-_LOOKUP = text(
-    "SELECT s.id, s.user_id, s.tenant, s.csrf_token, s.expires_at, s.last_activity, u.username, u.role "
-    "FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = :h"
-)
+_LOOKUP = ("SELECT s.id, s.user_id, s.tenant, s.csrf_token, s.expires_at, s.last_activity, u.username, u.role "
+           "FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = :h")
+_TOUCH = "UPDATE sessions SET last_activity = :t WHERE id = :id"
+
+
+@dataclass
+class _Cached:
+    principal: Principal        # as seen through the cookie; `via` is replaced per request
+    expires_at: int
+    last_activity: int
 
 
 def hash_token(token: str) -> str:
@@ -44,26 +53,38 @@ def request_token(request: Request, config: Config) -> tuple[str | None, str]:
 
 
 async def principal_for(request: Request, config: Config, db: Any) -> Principal:
-    """The signed-in user of the request, or ANONYMOUS; cached on the request."""
+    """The signed-in user of the request, or ANONYMOUS; cached on the request and, briefly, per token."""
     cached = request.scope.get("mb.principal")
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     token, via = request_token(request, config)
     principal = ANONYMOUS
     if token:
-        async with db.read() as conn:
-            row = (await conn.execute(_LOOKUP, {"h": hash_token(token)})).first()
+        key = hash_token(token)
+        entry: _Cached | None = db.session_cache.get(key)
+        if entry is None:
+            async with db.read() as conn:
+                row = (await conn.execute(_LOOKUP, {"h": key})).first()
+            if row is not None:
+                entry = _Cached(Principal(user_id=row.user_id, tenant=row.tenant, username=row.username,
+                                          role=row.role, level=role_level(row.role), session_id=row.id,
+                                          csrf_token=row.csrf_token, via="cookie"),
+                                row.expires_at, row.last_activity)
+                db.session_cache.put(key, entry)
         now = now_ms()
-        if row is not None and row.expires_at > now:
-            principal = Principal(user_id=row.user_id, tenant=row.tenant, username=row.username,
-                                  role=row.role, level=role_level(row.role), session_id=row.id,
-                                  csrf_token=row.csrf_token, via=via)
-            if now - row.last_activity > TOUCH_EVERY_MS:
+        if entry is not None and entry.expires_at > now:
+            principal = entry.principal if via == "cookie" else replace(entry.principal, via=via)
+            if now - entry.last_activity > TOUCH_EVERY_MS:
+                entry.last_activity = now
                 async with db.write() as conn:
-                    await conn.execute(text("UPDATE sessions SET last_activity = :t WHERE id = :id"),
-                                       {"t": now, "id": row.id})
+                    await conn.execute(_TOUCH, {"t": now, "id": entry.principal.session_id})
     request.scope["mb.principal"] = principal
     return principal
+
+
+def forget_session(db: Any, session_id: str) -> None:
+    """Drop a session from this process's cache (logout, rotation)."""
+    db.session_cache.drop_where(lambda entry: entry.principal.session_id == session_id)
 
 
 def csrf_ok(request: Request, principal: Principal) -> bool:
