@@ -67,7 +67,7 @@ def open_site_db(config: Config) -> tuple[Engine, bool]:
 
 
 def load_model(config: Config, engine: Engine, problems: list[Problem]) -> SiteModel:
-    from .components import ComponentRenderer, tokens_css
+    from .components import ComponentRenderer
     from .markdown import check_engine
     from .packages import load_packages
 
@@ -84,11 +84,16 @@ def load_model(config: Config, engine: Engine, problems: list[Problem]) -> SiteM
         problems.extend(table.problems)
         tables[tenant.slug] = table
     renderer = ComponentRenderer(packages, type_template=_type_templates(theme))
-    model = SiteModel(config, packages, renderer, theme, tables, store)
+    model = SiteModel(config, packages, renderer, theme, tables, store, sources=sources)
     for tenant in sources.tenants:
-        enabled = [p for p in (packages.get(i) for i in tenant.enabled_packages()) if p is not None]
-        model.tokens[tenant.slug] = tokens_css(enabled)
+        model.tokens[tenant.slug] = tenant_tokens(packages, tenant)
     return model
+
+
+def tenant_tokens(packages: Any, tenant: Any) -> str:
+    from .components import tokens_css
+
+    return tokens_css([p for p in (packages.get(i) for i in tenant.enabled_packages()) if p is not None])
 
 
 def _type_templates(theme: Any) -> Any:
@@ -194,8 +199,24 @@ def render_all(model: SiteModel, routes: list[Route], stage: Stage, workers: int
 
 # -- the build -----------------------------------------------------------------------------------------------
 
+@dataclass
+class Plan:
+    """What one build will do: the routes to render (with why), the routes to drop, and the bookkeeping."""
+
+    todo: list[Route]
+    why: dict[tuple[str, str], str]
+    removed: list[tuple[str, str]]
+    full: bool
+    high: int
+    revalidation_ids: list[int]
+
+
 class Builder:
-    """One build of a site: full, or incremental from the stored graph and the change feed."""
+    """Builds a site: full, or incremental from the stored graph and the change feed.
+
+    One Builder can run many times (the watch loop keeps one): after the first run it keeps the loaded
+    sources, the dependency graph and an index from input key to outputs in memory, and each later run only
+    reloads what the batch touched and renders the outputs whose inputs changed."""
 
     def __init__(self, config: Config, reporter: Reporter | None = None, *, full: bool = False,
                  engine: Engine | None = None) -> None:
@@ -203,52 +224,97 @@ class Builder:
         self.reporter = reporter or BufferReporter()
         self.full = full
         self._engine = engine
+        self.model: SiteModel | None = None
+        self.graph: dict[tuple[str, str], list[OutputRow]] = {}
+        self.index: dict[str, set[tuple[str, str]]] = {}
+        self.digests: dict[str, str] = {}
+        self.cursor = -1
+        self.generation = ""
 
-    def run(self) -> BuildResult:
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = open_site_db(self.config)[0]
+        return self._engine
+
+    def run(self, paths: set[str] | None = None) -> BuildResult:
+        """Build; `paths` (files that changed, from a watcher) allows the warm path when state is in memory."""
         started = time.perf_counter()
         problems: list[Problem] = []
         out = self.config.out
         out.mkdir(parents=True, exist_ok=True)
         clean_stale_stages(out)
-        engine = self._engine or open_site_db(self.config)[0]
-        with engine.connect() as conn:
+        with self.engine.connect() as conn:
             cursor = int(get_state(conn, "cursor", "0") or 0)
+            generation = get_state(conn, "generation", "") or ""
             high = last_seq(conn)
-            events = read_changes(conn, cursor) if not self.full else []
-            old = load_outputs(conn)
-            config_digest = get_state(conn, "config_digest")
+            events = read_changes(conn, cursor)
             revalidations = conn.execute(select(Revalidation.id, Revalidation.tenant, Revalidation.path,
                                                 Revalidation.tag)).all()
-        model = load_model(self.config, engine, problems)
+        plan: Plan | None = None
+        if (self.model is not None and paths is not None and not self.full and cursor == self.cursor
+                and generation == self.generation):
+            from .invalidate import plan_warm
+
+            plan = plan_warm(self, paths, events, revalidations, high, problems)
+        if plan is None:
+            plan = self._plan_cold(events, revalidations, high, problems)
+            if plan is None:  # strict mode and the sources have errors
+                return self._finish(started, problems, Counter(), 0, 0, 0, 0, self.model)
+        return self._execute(plan, problems, started)
+
+    def _plan_cold(self, events: list[Any], revalidations: list[Any], high: int,
+                   problems: list[Problem]) -> Plan | None:
+        with self.engine.connect() as conn:
+            old = load_outputs(conn)
+            config_digest = get_state(conn, "config_digest")
+        model = self.model = load_model(self.config, self.engine, problems)
         if self.config.strict and any(p.severity == "error" for p in problems):
-            return self._finish(started, problems, Counter(), 0, 0, 0, 0, model)
-        current_config = self._config_digest()
-        full = self.full or not old or config_digest != current_config
-        digests = self._current_digests(model)
+            return None
+        full = self.full or not old or config_digest != self._config_digest()
+        digests = self.digests = self._current_digests(model)
         dirty = dirty_keys(events)
         now = now_ms()
-
         todo: list[Route] = []
         why: dict[tuple[str, str], str] = {}
-        reasons: Counter[str] = Counter()
-        keep: dict[tuple[str, str], list[OutputRow]] = {}
         for slug, table in model.tables.items():
             for path, route in table.routes.items():
-                rows = old.get((slug, path))
-                reason = "full" if full else self._stale(route, rows, digests, dirty, now, revalidations)
+                reason = "full" if full else self._stale(route, old.get((slug, path)), digests, dirty, now,
+                                                         revalidations)
                 if reason:
                     todo.append(route)
                     why[(slug, path)] = reason
-                    reasons[reason] += 1
-                elif rows:
-                    keep[(slug, path)] = rows
-        removed_keys = [k for k in old if k[0] not in model.tables or k[1] not in model.tables[k[0]].routes]
+        removed = [k for k in old if k[0] not in model.tables or k[1] not in model.tables[k[0]].routes]
+        self.graph = old
+        self._reindex()
+        return Plan(todo, why, removed, full, high, [r[0] for r in revalidations])
 
+    def _reindex(self) -> None:
+        index: dict[str, set[tuple[str, str]]] = {}
+        for key, rows in self.graph.items():
+            index.setdefault(f"route:{key[0]}:{key[1]}", set()).add(key)
+            for row in rows:
+                for inp in row.inputs:
+                    index.setdefault(inp, set()).add(key)
+        self.index = index
+
+    def _index_add(self, key: tuple[str, str], rows: list[OutputRow]) -> None:
+        self.index.setdefault(f"route:{key[0]}:{key[1]}", set()).add(key)
+        for row in rows:
+            for inp in row.inputs:
+                self.index.setdefault(inp, set()).add(key)
+
+    def _execute(self, plan: Plan, problems: list[Problem], started: float) -> BuildResult:
+        model = self.model
+        assert model is not None
+        out = self.config.out
+        old = self.graph
+        reasons: Counter[str] = Counter(plan.why.values())
         stage = Stage(out)
-        self.reporter.start(len(todo))
+        self.reporter.start(len(plan.todo))
         workers = self.config.workers or os.cpu_count() or 1
         try:
-            outcomes = render_all(model, todo, stage, workers, self.reporter)
+            outcomes = render_all(model, plan.todo, stage, workers, self.reporter)
         except BaseException:
             stage.discard()
             raise
@@ -262,17 +328,20 @@ class Builder:
                 continue
             stage.adopt(oc.files)
             for row in oc.rows:
-                row.reason = why.get((oc.tenant, oc.path), "")
+                row.reason = plan.why.get((oc.tenant, oc.path), "")
             new_rows.extend(oc.rows)
             written += len(oc.rows)
             shared += oc.shared
         errors = sum(1 for p in problems if p.severity == "error")
         if self.config.strict and errors:
             stage.discard()
+            self.model = None  # nothing was published: the next run starts cold
             return self._finish(started, problems, reasons, 0, 0, 0, 0, model)
 
         rendered_keys = {(oc.tenant, oc.path) for oc in outcomes if not oc.failed}
-        final: dict[tuple[str, str], list[OutputRow]] = dict(keep)
+        final: dict[tuple[str, str], list[OutputRow]] = {k: v for k, v in old.items() if k not in rendered_keys}
+        for key in plan.removed:
+            final.pop(key, None)
         for row in new_rows:
             final.setdefault((row.tenant, row.path), []).append(row)
         for key in failed:  # keep the last good output of a page that failed, and retry it next time
@@ -281,11 +350,11 @@ class Builder:
                               for r in old[key]]
         # Files that the new variants no longer include (removed routes, levels that are now shared).
         stale_files: set[str] = set()
-        for key, rows in old.items():
+        for key in set(plan.removed) | rendered_keys:
             now_files = {r.file for r in final.get(key, [])}
-            stale_files |= {r.file for r in rows if r.file not in now_files}
-        self._tenant_files(model, stage, final, force=full)
-        if full:
+            stale_files |= {r.file for r in old.get(key, []) if r.file not in now_files}
+        self._tenant_files(model, stage, final, force=plan.full)
+        if plan.full:
             for key in failed:
                 for row in final.get(key, []):
                     stage.link_from(row.file)
@@ -294,15 +363,24 @@ class Builder:
         else:
             stage.publish(order_last=(ROUTES_MANIFEST,))
             removed = sum(1 for f in sorted(stale_files) if remove_output(out, f))
-        with engine.begin() as conn:
-            save_outputs(conn, set(rendered_keys) | set(removed_keys) | set(failed),
+        generation = f"{os.getpid()}-{time.time_ns()}"
+        with self.engine.begin() as conn:
+            save_outputs(conn, set(rendered_keys) | set(plan.removed) | set(failed),
                          [r for k in set(rendered_keys) | set(failed) for r in final.get(k, [])])
-            set_state(conn, "cursor", str(high))
-            set_state(conn, "config_digest", current_config)
-            set_state(conn, "built_at", str(now))
-            if revalidations:
-                conn.execute(delete(Revalidation).where(Revalidation.id.in_([r[0] for r in revalidations])))
-        return self._finish(started, problems, reasons, written, shared, removed, len(todo), model,
+            set_state(conn, "cursor", str(plan.high))
+            set_state(conn, "config_digest", self._config_digest())
+            set_state(conn, "built_at", str(now_ms()))
+            set_state(conn, "generation", generation)
+            if plan.revalidation_ids:
+                conn.execute(delete(Revalidation).where(Revalidation.id.in_(plan.revalidation_ids)))
+        self.graph, self.cursor, self.generation = final, plan.high, generation
+        for key in plan.removed:
+            for inp_set in (self.index.get(f"route:{key[0]}:{key[1]}"),):
+                if inp_set is not None:
+                    inp_set.discard(key)
+        for key in rendered_keys:
+            self._index_add(key, final.get(key, []))
+        return self._finish(started, problems, reasons, written, shared, removed, len(plan.todo), model,
                             pages=sum(len(t.routes) for t in model.tables.values()))
 
     # -- incremental decisions -----------------------------------------------------------------------------
@@ -377,6 +455,8 @@ class Builder:
             atom = feed(table, base)
             if atom:
                 files[f"{slug}/public/feed.xml"] = atom.encode()
+            else:
+                stage.obsolete.add(f"{slug}/public/feed.xml")  # the blog is gone: so is its feed
             if model.tokens.get(slug):
                 files[f"{slug}/public{model.tokens_url(slug)}"] = model.tokens[slug].encode()
             for asset in model.theme.assets.values():

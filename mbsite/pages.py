@@ -48,6 +48,7 @@ class SiteModel:
     store: RecordStore
     records: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (tenant, path) → name → rows
     tokens: dict[str, str] = field(default_factory=dict)                           # tenant → tokens CSS
+    sources: Any = None                                                            # the Sources the tables came from
 
     def tokens_url(self, tenant: str) -> str:
         """Content-hashed URL of the tenant's design-token stylesheet ("" when there is none)."""

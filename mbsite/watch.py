@@ -44,6 +44,7 @@ class Watcher:
         self.events: queue.Queue[tuple[str, str]] = queue.Queue()
         self.stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.builder = Builder(config, reporter, engine=self.engine)
 
     # -- sources of wake-ups ---------------------------------------------------------------------------------
     def watched_paths(self) -> list[Path]:
@@ -138,8 +139,10 @@ class Watcher:
     def build_once(self, batch: Batch) -> Batch:
         started = time.perf_counter()
         try:
-            batch.result = Builder(self.config, self.reporter, engine=self.engine).run()
+            # The first run loads everything; later runs reload only what the batch touched.
+            batch.result = self.builder.run(paths=batch.paths if "start" not in batch.causes else None)
         except MbsiteError as exc:  # the last good output stays; the next change retries
+            self.builder.model = None  # start the next run cold
             batch.error = exc
             self.reporter.problem(Problem.from_error(exc))
         batch.seconds = time.perf_counter() - started

@@ -61,6 +61,7 @@ class Stage:
         self.out = out
         self.root = out / ".staging" / f"{os.getpid()}-{time.time_ns()}"
         self.files: set[str] = set()
+        self.obsolete: set[str] = set()   # published files to delete when this stage is published
 
     def write(self, rel: str, data: bytes) -> None:
         target = self.root / rel
@@ -81,6 +82,8 @@ class Stage:
             target = self.out / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(self.root / rel, target)
+        for rel in sorted(self.obsolete - self.files):
+            remove_output(self.out, rel)
         self.discard()
 
     def swap(self, tenants: list[str]) -> None:
