@@ -153,8 +153,7 @@ def render_page(model: SiteModel, route: Route, level: int) -> PageResult:
             css_parts.append(res.css)
             return res.html
 
-        body = render_markdown(md.body, highlight_code=model.config.highlight, shortcode=shortcode,
-                               line_offset=md.body_line - 1, engine=model.config.markdown_engine)
+        body = _markdown_body(model, md, shortcode)
         content = Markup(body)
     elif route.kind == "component":
         if route.tree is not None:
@@ -210,6 +209,29 @@ def render_page(model: SiteModel, route: Route, level: int) -> PageResult:
     except Exception as exc:  # noqa: BLE001 - any template runtime error becomes a located TemplateError
         raise template_error(exc, model.theme, template_name) from exc
     return PageResult(html, rec, problems)
+
+
+# The last Markdown body rendered without shortcodes, keyed by everything it depends on: the variants of one page
+# for several levels are rendered one after the other, and such a body does not look at the viewer.
+_LAST_BODY: tuple[tuple[Any, ...], str] | None = None
+
+
+def _markdown_body(model: SiteModel, md: Any, shortcode: Any) -> str:
+    global _LAST_BODY
+    key = (md.relpath, md.digest, md.body_line, model.config.highlight, model.config.markdown_engine)
+    if _LAST_BODY is not None and _LAST_BODY[0] == key:
+        return _LAST_BODY[1]
+    called = False
+
+    def counted(*args: Any) -> str:
+        nonlocal called
+        called = True
+        return shortcode(*args)
+
+    body = render_markdown(md.body, highlight_code=model.config.highlight, shortcode=counted,
+                           line_offset=md.body_line - 1, engine=model.config.markdown_engine)
+    _LAST_BODY = None if called else (key, body)
+    return body
 
 
 def render_not_found(model: SiteModel, tenant: str) -> str:
