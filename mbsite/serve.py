@@ -47,6 +47,8 @@ _ASSET = re.compile(rb"(/assets/[^\"'\s<>?#]*?)\.[0-9a-f]{10}((?:\.[A-Za-z0-9]+)
 _STYLESHEET = re.compile(rb"<link\b[^>]*\brel=\"stylesheet\"[^>]*>", re.I)
 _HREF = re.compile(rb"\bhref=\"([^\"]+)\"")
 _HEAD_END = re.compile(rb"</head\s*>", re.I)
+_HASHED = re.compile(r"\.[0-9a-f]{10}(\.[A-Za-z0-9]+)?$")  # content-hashed asset names never change content
+IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 def asset_shape(data: bytes) -> str:
@@ -400,6 +402,9 @@ async def page(request: Request) -> Response:
             cookie = request.cookies.get(PREVIEW_COOKIE)
             target = cookie if cookie in tenants else None
         if target is not None:
+            asset = _static(hub, target, request.url.path)
+            if asset is not None:  # stylesheets and images load straight away; only pages move under the prefix
+                return asset
             query = f"?{request.url.query}" if request.url.query else ""
             return RedirectResponse(f"/{target}{quote(request.url.path)}{query}", status_code=302,
                                     headers={"Cache-Control": "no-store"})
@@ -408,7 +413,11 @@ async def page(request: Request) -> Response:
         return HTMLResponse(_shell("Not found", not_found_body(request, tenants)), status_code=404,
                             headers={"Cache-Control": "no-store"})
     response = await gate_serve(request)
-    if not isinstance(response, FileResponse) or not str(response.path).endswith(".html"):
+    if not isinstance(response, FileResponse):
+        return response
+    if not str(response.path).endswith(".html"):
+        if _HASHED.search(str(response.path)):
+            response.headers["cache-control"] = IMMUTABLE
         return response
     served = Path(response.path).read_bytes()
     principal = request.scope.get("mb.principal")
@@ -422,6 +431,18 @@ async def page(request: Request) -> Response:
     if prefix:
         out.set_cookie(PREVIEW_COOKIE, tenant, path="/", httponly=True, samesite="lax")
     return out
+
+
+def _static(hub: LiveHub, tenant: str, path: str) -> Response | None:
+    """A public file of `tenant` that is not a page (assets, feeds), or None."""
+    page_ = page_path(path)
+    if page_ in hub.gate.routes(tenant).pages:
+        return None
+    file = hub.gate.file_for(tenant, "public", page_)
+    if file is None or file.suffix == ".html":
+        return None
+    cache = IMMUTABLE if _HASHED.search(file.name) else "no-cache"
+    return FileResponse(file, headers={"Cache-Control": cache})
 
 
 def _live(hub: LiveHub, data: bytes, tenant: str | None, page_: str, level: int, prefix: str,

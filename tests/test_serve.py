@@ -109,10 +109,13 @@ async def test_home_link_from_a_tenant_page_and_the_landing_page(client: httpx.A
 @pytest.mark.anyio
 async def test_assets_resolve_against_the_referring_tenant(client: httpx.AsyncClient, site: Config) -> None:
     css = next((site.out / "acme" / "public" / "assets").glob("style.*.css")).name
-    r = await client.get(f"/assets/{css}", headers={"referer": "http://127.0.0.1:8000/acme/about"},
-                         follow_redirects=True)
-    assert r.status_code == 200 and r.headers["content-type"].startswith("text/css")
-    assert "data-mbsite" not in r.text
+    r = await client.get(f"/assets/{css}", headers={"referer": "http://127.0.0.1:8000/acme/about"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/css")  # no redirect for assets
+    assert "data-mbsite" not in r.text and "immutable" in r.headers["cache-control"]
+    r = await client.get(f"/acme/assets/{css}")
+    assert r.status_code == 200 and "immutable" in r.headers["cache-control"]
+    r = await client.get("/feed.xml", headers={"referer": "http://127.0.0.1:8000/acme/about"})
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-cache"
 
 
 @pytest.mark.anyio
