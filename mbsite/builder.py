@@ -72,7 +72,11 @@ def load_model(config: Config, engine: Engine, problems: list[Problem]) -> SiteM
     from .packages import load_packages
 
     check_engine(config.markdown_engine)  # an unknown engine is one clear error, not one per page
+    from . import jsonload
+
+    jsonload.use_results_file(config.state_dir / "schema-results.json")
     packages = load_packages(config.package_dirs(), strict=config.strict, root=config.site_dir)
+    jsonload.save_results()
     problems.extend(packages.problems)
     sources = load_sources(config, engine)
     problems.extend(sources.problems)
@@ -256,6 +260,8 @@ class Builder:
                 and generation == self.generation):
             from .invalidate import plan_warm
 
+            if not self.index:
+                self._reindex()
             plan = plan_warm(self, paths, events, revalidations, high, problems)
         if plan is None:
             plan = self._plan_cold(events, revalidations, high, problems)
@@ -286,7 +292,7 @@ class Builder:
                     why[(slug, path)] = reason
         removed = [k for k in old if k[0] not in model.tables or k[1] not in model.tables[k[0]].routes]
         self.graph = old
-        self._reindex()
+        self.index = {}  # built on the first warm run that needs it
         return Plan(todo, why, removed, full, high, [r[0] for r in revalidations])
 
     def _reindex(self) -> None:
@@ -353,7 +359,9 @@ class Builder:
         for key in set(plan.removed) | rendered_keys:
             now_files = {r.file for r in final.get(key, [])}
             stale_files |= {r.file for r in old.get(key, []) if r.file not in now_files}
-        self._tenant_files(model, stage, final, force=plan.full)
+        if plan.full or plan.todo or plan.removed or plan.revalidation_ids:
+            # With nothing rendered or removed, the route tables and tenants are as last time: so are these files.
+            self._tenant_files(model, stage, final, force=plan.full)
         if plan.full:
             for key in failed:
                 for row in final.get(key, []):
@@ -378,8 +386,9 @@ class Builder:
             for inp_set in (self.index.get(f"route:{key[0]}:{key[1]}"),):
                 if inp_set is not None:
                     inp_set.discard(key)
-        for key in rendered_keys:
-            self._index_add(key, final.get(key, []))
+        if self.index:
+            for key in rendered_keys:
+                self._index_add(key, final.get(key, []))
         return self._finish(started, problems, reasons, written, shared, removed, len(plan.todo), model,
                             pages=sum(len(t.routes) for t in model.tables.values()))
 
@@ -387,7 +396,7 @@ class Builder:
     def _config_digest(self) -> str:
         path = self.config.site_dir / "mbsite.toml"
         data = path.read_bytes() if path.is_file() else b""
-        return digest_of([data.decode("utf-8", "replace"), self.config.highlight, self.config.strict, "v2"])
+        return digest_of([data.decode("utf-8", "replace"), self.config.highlight, self.config.strict, "v3"])
 
     def _current_digests(self, model: SiteModel) -> dict[str, str]:
         d: dict[str, str] = {}

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
+
+import orjson
 
 from .errors import DataError, Location, Problem
 
@@ -103,21 +106,64 @@ def pointer(parts: Iterable[Any]) -> str:
     return out or "/"
 
 
+# Validation results keyed by (schema, document digest), optionally kept in a file between runs: validating
+# every package on every build costs more than the rest of a no-op build.
+_RESULTS: dict[str, list[list[Any]]] = {}
+_RESULTS_FILE: Path | None = None
+_RESULTS_DIRTY = False
+
+
+def use_results_file(path: Path) -> None:
+    """Load (once) and keep validation results in `path` (written by save_results)."""
+    global _RESULTS_FILE
+    if _RESULTS_FILE == path:
+        return
+    _RESULTS_FILE = path
+    try:
+        _RESULTS.update(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        pass
+
+
+def save_results() -> None:
+    global _RESULTS_DIRTY
+    if _RESULTS_FILE is None or not _RESULTS_DIRTY:
+        return
+    _RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _RESULTS_FILE.with_name(_RESULTS_FILE.name + f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(_RESULTS), encoding="utf-8")
+    os.replace(tmp, _RESULTS_FILE)
+    _RESULTS_DIRTY = False
+
+
 def validate(value: Any, schema_name: str, *, source: str, package: str | None = None,
              limit: int = 20) -> list[Problem]:
     """Value → schema warnings (JSON pointer each); never raises, never gates loading."""
-    validator = _validator(schema_name)
-    if validator is None:
+    global _RESULTS_DIRTY
+    if not _schema_digest(schema_name):
         return []
-    problems: list[Problem] = []
-    errors = sorted(validator.iter_errors(value), key=lambda e: [str(p) for p in e.absolute_path])
-    for err in errors[:limit]:
-        where = Location(file=source, pointer=pointer(err.absolute_path), package=package)
-        problems.append(Problem("warning", f"schema {schema_name}: {_short(err.message)}", where, "schema"))
-    if len(errors) > limit:
-        problems.append(Problem("warning", f"schema {schema_name}: {len(errors) - limit} more problems",
-                                Location(file=source, package=package), "schema"))
-    return problems
+    key = schema_name + ":" + _schema_digest(schema_name) + ":" + hashlib.sha256(
+        orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)).hexdigest()
+    found = _RESULTS.get(key)
+    if found is None:
+        validator = _validator(schema_name)
+        errors = sorted(validator.iter_errors(value), key=lambda e: [str(p) for p in e.absolute_path])
+        found = [[_short(e.message), pointer(e.absolute_path)] for e in errors[:limit]]
+        if len(errors) > limit:
+            found.append([f"{len(errors) - limit} more problems", None])
+        _RESULTS[key] = found
+        _RESULTS_DIRTY = True
+    return [Problem("warning", f"schema {schema_name}: {message}",
+                    Location(file=source, pointer=ptr, package=package), "schema") for message, ptr in found]
+
+
+@lru_cache(maxsize=None)
+def _schema_digest(name: str) -> str:
+    for base in schema_dirs():
+        path = base / name
+        if path.is_file():
+            return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    return ""
 
 
 def _short(message: str, width: int = 160) -> str:

@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, text
 
 from .config import Config
-from .db.models import InstalledPackage, PageConfig, Tenant
 from .errors import MbsiteError, Problem
 from .markdown import FrontMatter, split_front_matter
 
@@ -79,30 +78,40 @@ class Sources:
     problems: list[Problem] = field(default_factory=list)
 
 
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
 def load_tenants(engine: Engine) -> list[TenantData]:
-    with Session(engine) as s:
-        tenants = s.scalars(select(Tenant).order_by(Tenant.slug)).all()
-        installed = s.scalars(select(InstalledPackage).order_by(
-            InstalledPackage.tenant, InstalledPackage.sort_order, InstalledPackage.id)).all()
-        pages = s.scalars(select(PageConfig).order_by(
-            PageConfig.tenant, PageConfig.sort_order, PageConfig.path)).all()
-        by_tenant_inst: dict[str, list[Installed]] = {}
-        for ip in installed:
-            by_tenant_inst.setdefault(ip.tenant, []).append(
-                Installed(ip.package, bool(ip.enabled), dict(ip.config or {}) if isinstance(ip.config, dict) else {},
-                          ip.sort_order))
-        by_tenant_pages: dict[str, list[PageRow]] = {}
-        for p in pages:
-            by_tenant_pages.setdefault(p.tenant, []).append(PageRow(
-                id=p.id, path=p.path, title=p.title or "", description=p.description, icon=p.icon,
-                package=p.package, component=p.component, tree=p.component_tree, level=p.level,
-                requires_auth=bool(p.requires_auth), published=bool(p.published), sort_order=p.sort_order or 0,
-                params=dict(p.params or {}) if isinstance(p.params, dict) else {},
-                meta=dict(p.meta or {}) if isinstance(p.meta, dict) else {},
-                revalidate=p.revalidate, tags=tuple(p.tags or ())))
-        return [TenantData(t.slug, t.name, tuple(t.domains or ()), dict(t.settings or {}),
-                           tuple(by_tenant_inst.get(t.slug, ())), tuple(by_tenant_pages.get(t.slug, ())))
-                for t in tenants]
+    """Tenants with their installed packages and page-config rows (Core queries: no ORM objects)."""
+    with engine.connect() as conn:
+        tenants = conn.execute(text("SELECT slug, name, domains, settings FROM tenants ORDER BY slug")).all()
+        installed = conn.execute(text(
+            "SELECT tenant, package, enabled, config, sort_order FROM installed_packages "
+            "ORDER BY tenant, sort_order, id")).all()
+        pages = conn.execute(text(
+            "SELECT tenant, id, path, title, description, icon, package, component, component_tree, level, "
+            "requires_auth, published, sort_order, params, meta, revalidate, tags FROM page_configs "
+            "ORDER BY tenant, sort_order, path")).all()
+    by_tenant_inst: dict[str, list[Installed]] = {}
+    for tenant, package, enabled, config, sort_order in installed:
+        cfg = _json(config)
+        by_tenant_inst.setdefault(tenant, []).append(
+            Installed(package, bool(enabled), dict(cfg) if isinstance(cfg, dict) else {}, sort_order or 0))
+    by_tenant_pages: dict[str, list[PageRow]] = {}
+    for r in pages:
+        params, meta, tags = _json(r[13]), _json(r[14]), _json(r[16])
+        by_tenant_pages.setdefault(r[0], []).append(PageRow(
+            id=r[1], path=r[2], title=r[3] or "", description=r[4], icon=r[5], package=r[6], component=r[7],
+            tree=_json(r[8]), level=r[9] or 0, requires_auth=bool(r[10]), published=bool(r[11]),
+            sort_order=r[12] or 0, params=dict(params) if isinstance(params, dict) else {},
+            meta=dict(meta) if isinstance(meta, dict) else {}, revalidate=r[15], tags=tuple(tags or ())))
+    out = []
+    for slug, name, domains, settings in tenants:
+        domains, settings = _json(domains), _json(settings)
+        out.append(TenantData(slug, name, tuple(domains or ()), dict(settings or {}),
+                              tuple(by_tenant_inst.get(slug, ())), tuple(by_tenant_pages.get(slug, ()))))
+    return out
 
 
 def content_url(rel: Path) -> str:
