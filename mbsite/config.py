@@ -42,6 +42,7 @@ class Config:
     media_max_bytes: int = 10 * 1024 * 1024
     body_max_bytes: int = 1024 * 1024
     redis_url: str | None = None
+    trusted_proxies: list[str] = field(default_factory=list)  # proxies whose X-Forwarded-For is believed
     rate_limits: dict[str, str] = field(default_factory=dict)
     webhooks: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
@@ -107,6 +108,7 @@ _KEYS: dict[str, str] = {
     "functions.media_max_bytes": "media_max_bytes",
     "functions.body_max_bytes": "body_max_bytes",
     "functions.redis_url": "redis_url",
+    "functions.trusted_proxies": "trusted_proxies",
     "functions.rate_limits": "rate_limits",
     "functions.webhooks": "webhooks",
 }
@@ -156,6 +158,8 @@ def _coerce(name: str, value: Any, type_name: str) -> Any:
         expected = int
     elif type_name.startswith("dict"):
         expected = dict
+    elif type_name.startswith("list"):
+        expected = list
     else:
         expected = str
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):

@@ -18,7 +18,7 @@ from ..config import Config
 from ..entities import EntityRegistry, load_registry
 from .authz import Authorizer, TenantDirectory, package_min_levels
 from .database import Database
-from .middleware import BodyLimitMiddleware, RateLimitMiddleware
+from .middleware import BodyLimitMiddleware, ClientAddressMiddleware, RateLimitMiddleware, parse_proxies
 from .problems import EXCEPTION_HANDLERS, CatchAllMiddleware
 from .ratelimit import RateLimiter
 from .webhooks import Dispatcher, parse_hooks
@@ -93,9 +93,11 @@ def create_app(config: Config, *, include_gate: bool = True, parts: Iterable[str
             await web.limiter.close()
             await web.db.dispose()
 
+    proxies = parse_proxies(config.trusted_proxies)
     app = Starlette(
         routes=_routes(selected),
         middleware=[
+            *([Middleware(ClientAddressMiddleware, networks=proxies)] if proxies else []),
             Middleware(RateLimitMiddleware, limiter=web.limiter),
             Middleware(BodyLimitMiddleware, max_bytes=config.body_max_bytes, media_max_bytes=config.media_max_bytes),
             Middleware(CatchAllMiddleware),

@@ -1,13 +1,78 @@
-"""Pure ASGI middleware: rate limits with their headers, and the request body size limit (413)."""
+"""Pure ASGI middleware: the client address behind trusted proxies, rate limits with their headers, and the
+request body size limit (413)."""
 from __future__ import annotations
 
-from typing import Any
+import ipaddress
+from typing import Any, Iterable
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..errors import ConfigError
 from .problems import problem
 from .ratelimit import RateLimiter, route_class
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_proxies(entries: Iterable[Any]) -> tuple[Network, ...]:
+    """`functions.trusted_proxies` → networks (addresses or CIDR blocks; `"*"` trusts every peer)."""
+    networks: list[Network] = []
+    for entry in entries:
+        if not isinstance(entry, str):
+            raise ConfigError(f"functions.trusted_proxies: {entry!r} is not a string")
+        if entry.strip() == "*":
+            networks += [ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0")]
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
+        except ValueError:
+            raise ConfigError(f"functions.trusted_proxies: {entry!r} is not an IP address or network") from None
+    return tuple(networks)
+
+
+def _trusted(host: str, networks: tuple[Network, ...]) -> bool:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return any(address in n for n in networks)
+
+
+def forwarded_client(peer: str, forwarded_for: str | None, networks: tuple[Network, ...]) -> str:
+    """The client address: the peer, or, when the peer is a trusted proxy, the nearest address in
+    X-Forwarded-For that is not a trusted proxy itself (read right to left: only trusted hops can have
+    appended to the header, anything further left is whatever the client claimed)."""
+    if not forwarded_for or not _trusted(peer, networks):
+        return peer
+    hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _trusted(hop, networks):
+            return hop
+    return hops[0] if hops else peer
+
+
+class ClientAddressMiddleware:
+    """Sets scope["client"] to the real client when the request came through a trusted proxy, so rate
+    limits, session records and endpoints all see the same address. Outermost; only installed when
+    `functions.trusted_proxies` is set."""
+
+    def __init__(self, app: ASGIApp, networks: tuple[Network, ...]) -> None:
+        self.app = app
+        self.networks = networks
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            peer, port = scope.get("client") or ("", 0)
+            header = None
+            for key, value in scope.get("headers", ()):
+                if key == b"x-forwarded-for":
+                    # Several X-Forwarded-For lines mean one comma list, in order.
+                    header = value.decode("latin-1") if header is None else f"{header},{value.decode('latin-1')}"
+            client = forwarded_client(peer, header, self.networks)
+            if client != peer:
+                scope = {**scope, "client": (client, port)}
+        await self.app(scope, receive, send)
 
 
 class RateLimitMiddleware:
@@ -32,12 +97,11 @@ class RateLimitMiddleware:
             response = problem(429, f"rate limit for {name} requests exceeded", headers=headers)
             await response(scope, receive, send)
             return
+        raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                h = MutableHeaders(scope=message)
-                for k, v in headers.items():
-                    h[k] = v
+                message = {**message, "headers": [*message.get("headers", ()), *raw]}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
