@@ -217,7 +217,8 @@ def watch(site: str, out: str | None, db: str | None, no_initial: bool) -> None:
 def serve(site: str, out: str | None, db: str | None, host: str, port: int, open_browser: bool,
           no_watch: bool) -> None:
     """Live preview: every tenant, the functions and the gate; open pages update after each rebuild."""
-    from .serve import Preview, PreviewReporter, Published, describe
+    from .live import PreviewReporter, Published, describe
+    from .serve import Preview
 
     cfg = _config(site, out, db)
 

@@ -17,7 +17,8 @@ from mbsite.builder import Builder
 from mbsite.config import Config, builtin_root
 from mbsite.errors import Location, TemplateError
 from mbsite.reporter import BufferReporter
-from mbsite.serve import LiveHub, Preview, Published, Viewer, asset_shape, create_serve_app, describe, inject
+from mbsite.live import LiveHub, Published, Viewer, asset_shape, describe, inject
+from mbsite.serve import Preview, create_serve_app
 from mbsite.watch import Batch
 
 REPO = Path(__file__).resolve().parent.parent
