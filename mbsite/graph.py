@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 import orjson
-from sqlalchemy import Connection, delete, insert, select, text
+from sqlalchemy import Connection, bindparam, delete, insert, select, text
 
 from .db.feed import ChangeEvent
 from .db.models import BuildOutput, BuildState
@@ -72,8 +72,9 @@ def load_outputs(conn: Connection) -> dict[tuple[str, str], list[OutputRow]]:
 
 def save_outputs(conn: Connection, replaced: Iterable[tuple[str, str]], rows: list[OutputRow]) -> None:
     keys = list(replaced)
-    for tenant, path in keys:
-        conn.execute(delete(BuildOutput).where(BuildOutput.tenant == tenant, BuildOutput.path == path))
+    if keys:  # one prepared DELETE run for every key (executemany), not one statement built per key
+        conn.execute(delete(BuildOutput).where(BuildOutput.tenant == bindparam("t"), BuildOutput.path == bindparam("p")),
+                     [{"t": tenant, "p": path} for tenant, path in keys])
     if rows:
         conn.execute(insert(BuildOutput), [r.as_dict() for r in rows])
 
