@@ -119,8 +119,9 @@ class SqliteConn:
 
     SELECTs run on the loop within a budget of VM steps; one that overruns is run again in a thread (on a pooled
     connection for reads; on this one for the writer, which nobody else uses while its lock is held).
-    Interrupting a SELECT leaves the surrounding transaction intact. Other statements are not timed: an
-    interrupted write would roll back the whole transaction.
+    Interrupting a SELECT leaves the surrounding transaction intact. On the writer only statements that
+    start with SELECT are budgeted: an interrupted write would roll back the whole transaction (readers
+    are query-only, so every statement there is a read).
     """
 
     dialect = _SQLITE
@@ -134,7 +135,7 @@ class SqliteConn:
 
     async def execute(self, stmt: Any, params: Any = None) -> Rows:
         sql = _sql(stmt)
-        if sql[:6].upper() != "SELECT":
+        if self.writer and sql.lstrip()[:6].upper() != "SELECT":
             return _run(self.raw, sql, params)
         self.budget.left = LOOP_BUDGET_STEPS
         try:
