@@ -360,8 +360,9 @@ class Builder:
             now_files = {r.file for r in final.get(key, [])}
             stale_files |= {r.file for r in old.get(key, []) if r.file not in now_files}
         if plan.full or plan.todo or plan.removed or plan.revalidation_ids:
-            # With nothing rendered or removed, the route tables and tenants are as last time: so are these files.
-            self._tenant_files(model, stage, final, force=plan.full)
+            # Only tenants with rendered or removed pages can have new tenant-level files (routes.json, sitemap…).
+            touched = None if plan.full else {r.tenant for r in plan.todo} | {k[0] for k in plan.removed}
+            self._tenant_files(model, stage, final, force=plan.full, tenants=touched)
         if plan.full:
             for key in failed:
                 for row in final.get(key, []):
@@ -436,19 +437,27 @@ class Builder:
                 return "timer"
             for key in row.inputs:
                 if key in dirty:
+                    if key.startswith("query:") and key in row.digests and self.model is not None:
+                        # Rerun the page's queries: only a different result makes the page stale.
+                        current = Recorder()
+                        route_records(self.model, route, current)
+                        if current.digests.get(key) == row.digests[key]:
+                            continue
                     return "data"
                 stored = row.digests.get(key)
-                if stored is not None and digests.get(key) != stored:
+                if stored is not None and not key.startswith("query:") and digests.get(key) != stored:
                     return "file" if key.startswith("file:") else "navigation" if key.startswith(
                         ("nav:", "routes:")) else "input"
         return None
 
     # -- tenant-level files and sweeping -------------------------------------------------------------------
     def _tenant_files(self, model: SiteModel, stage: Stage, final: dict[tuple[str, str], list[OutputRow]],
-                      *, force: bool = False) -> None:
+                      *, force: bool = False, tenants: set[str] | None = None) -> None:
         out = self.config.out
         base = self.config.base_url
         for slug, table in model.tables.items():
+            if tenants is not None and slug not in tenants:
+                continue
             variants: dict[str, list[int]] = {}
             for (t, path), rows in final.items():
                 if t == slug:

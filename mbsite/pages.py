@@ -116,14 +116,20 @@ def _with_css(html: str, css: str) -> str:
 
 
 def route_records(model: SiteModel, route: Route, recorder: Recorder) -> dict[str, Any]:
-    records = {}
+    """Run the route's declared queries; each entity read is recorded with a digest of what it returned."""
+    records: dict[str, Any] = {}
+    seen: dict[str, list[Any]] = {}
     for name, q in route.queries:
         recorder.query(q.tenant, q.package, q.entity)
         records[name] = model.store.run(q)
+        seen.setdefault(f"query:{q.tenant}:{q.package}.{q.entity}", []).append([name, records[name]])
     if route.record is not None:
         pkg, entity, rid = route.record
         recorder.query(route.tenant, pkg, entity)
         records["record"] = next((d for d in model.store.all(route.tenant, pkg, entity) if str(d.get("id")) == rid), None)
+        seen.setdefault(f"query:{route.tenant}:{pkg}.{entity}", []).append(["record", records["record"]])
+    for key, results in seen.items():
+        recorder.digests[key] = digest_of(results)
     return records
 
 
