@@ -128,11 +128,13 @@ class LiveHub:
         return len(self._viewers)
 
     def remember(self, digest: str, data: bytes) -> str:
-        if digest not in self.shapes:
-            if len(self.shapes) >= 4096:
+        """Note the asset shape of a served file (called by both the event loop and the watcher thread)."""
+        shape = self.shapes.get(digest) or asset_shape(data)
+        with self._lock:
+            if digest not in self.shapes and len(self.shapes) >= 4096:
                 self.shapes.pop(next(iter(self.shapes)))
-            self.shapes[digest] = asset_shape(data)
-        return self.shapes[digest]
+            self.shapes[digest] = shape
+        return shape
 
     # what the gate would serve now -----------------------------------------------------------------------
     def locate(self, tenant: str, page: str, level: int) -> Path | None:
@@ -186,7 +188,7 @@ class LiveHub:
             self._building = False
             viewers = list(self._viewers)
         problems = batch_problems(batch, self.config.site_dir)
-        messages: list[tuple[Viewer, str]] = []
+        messages: list[tuple[Viewer, str | None]] = []
         if problems != self.problems:
             self.problems = problems
             messages += [(v, event("problems", problems)) for v in viewers]

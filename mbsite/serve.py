@@ -192,7 +192,8 @@ async def events(request: Request) -> Response:
     except ValueError:
         level = 0
     digest = q.get("h") or ""
-    viewer = Viewer(q.get("t") or None, page_path(q.get("p") or "/"), level, digest, hub.shapes.get(digest))
+    tenant = q.get("t") if q.get("t") in await _tenants(request) else None  # names a folder: only known tenants
+    viewer = Viewer(tenant, page_path(q.get("p") or "/"), level, digest, hub.shapes.get(digest))
     check = hub.register(viewer)
 
     async def stream() -> AsyncIterator[str]:
@@ -235,9 +236,8 @@ class FormAuth:
     an error becomes a short HTML page. Logout: a same-origin form carries no CSRF header, so it gets the
     session's token added (the Origin check and the SameSite=Lax cookie already rule out other sites)."""
 
-    def __init__(self, app: ASGIApp, config: Config) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.config = config
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -255,6 +255,7 @@ class FormAuth:
         first = referer.path.lstrip("/").split("/", 1)[0] if same_origin else ""
         home = f"/{first}/" if first in tenants else "/"
         target = home
+        back = referer.path + (f"?{referer.query}" if referer.query else "") if same_origin else home
         if path.endswith("/login"):
             nxt = (parse_qs(referer.query).get("next") or [""])[0] if same_origin else ""
             if nxt.startswith("/") and not nxt.startswith("//") and "\\" not in nxt:
@@ -285,18 +286,18 @@ class FormAuth:
                     if state["redirect"]:
                         await send({"type": "http.response.body", "body": b""})
                     else:
-                        await _form_error(send, state["status"], state["body"], home)
+                        await _form_error(send, state["status"], state["body"], back, home)
 
         await self.app(scope, receive, capture)
 
 
-async def _form_error(send: Send, status: int, body: bytes, back: str) -> None:
+async def _form_error(send: Send, status: int, body: bytes, back: str, home: str) -> None:
     try:
         detail = str(json.loads(body).get("detail") or "")
     except (ValueError, AttributeError):
         detail = ""
     page_ = _shell("Sign-in failed", f"<h1>That did not work</h1><p>{html.escape(detail or f'HTTP {status}')}</p>"
-                   f'<p><a href="javascript:history.back()">Back</a> · <a href="{html.escape(back)}">Home</a></p>')
+                   f'<p><a href="{html.escape(back)}">Back</a> · <a href="{html.escape(home)}">Home</a></p>')
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(page_)).encode()),
                             (b"cache-control", b"no-store")]})
@@ -322,7 +323,7 @@ def create_serve_app(config: Config, hub: LiveHub | None = None) -> Starlette:
     app = Starlette(routes=[
         Route("/_mbsite/events", events, methods=["GET"]),
         Route("/_mbsite/status", status, methods=["GET"]),
-        Route("/api/{rest:path}", FormAuth(functions, config)),
+        Route("/api/{rest:path}", FormAuth(functions)),
         Route("/{path:path}", page, methods=["GET", "HEAD"]),
     ], lifespan=lifespan)
     app.state.hub = hub
