@@ -30,7 +30,7 @@ from .routes import Route, build_route_table
 from .sitefiles import ROUTES_MANIFEST, feed, headers, redirects, robots, routes_manifest, sitemap
 from .sources import load_sources
 from .templates import load_theme
-from .writer import Stage, clean_stale_stages, page_file, remove_output
+from .writer import Stage, clean_stale_stages, page_file, remove_output, write_new
 
 LEVEL_MAX = 5
 PARALLEL_THRESHOLD = 64   # below this many routes, forking workers costs more than it saves
@@ -130,9 +130,7 @@ def render_route(model: SiteModel, route: Route, stage_root: Path) -> RouteOutco
             prev_html = result.html
             data = result.html.encode("utf-8")
             rel = page_file(route.tenant, route.path, level)
-            target = stage_root / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
+            write_new(f"{stage_root}/{rel}", data)
             outcome.files.add(rel)
             outcome.rows.append(_row(route, level, rel, data, result.recorder))
         fingerprint = route_fingerprint(route)
@@ -432,6 +430,7 @@ class Builder:
                     (rev.path and rev.path.rstrip("/") == route.path.rstrip("/")) or
                     (rev.tag and any(rev.tag in r.tags for r in rows))):
                 return "on-demand"
+        current: Recorder | None = None
         for row in rows:
             if row.revalidate_at is not None and row.revalidate_at <= now:
                 return "timer"
@@ -439,8 +438,9 @@ class Builder:
                 if key in dirty:
                     if key.startswith("query:") and key in row.digests and self.model is not None:
                         # Rerun the page's queries: only a different result makes the page stale.
-                        current = Recorder()
-                        route_records(self.model, route, current)
+                        if current is None:
+                            current = Recorder()
+                            route_records(self.model, route, current)
                         if current.digests.get(key) == row.digests[key]:
                             continue
                     return "data"

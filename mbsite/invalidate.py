@@ -141,8 +141,7 @@ def plan_warm(builder: "Builder", paths: set[str], events: list[ChangeEvent], re
             entry = precise.setdefault((ev.tenant, parts[0], parts[1]), ([], set()))
             entry[1].add(parts[2])
     for (tenant, package, entity), (docs, ids) in precise.items():
-        before = [d for d in model.store._tables.get((tenant, package, entity), []) if str(d.get("id")) in ids]
-        model.store._tables.pop((tenant, package, entity), None)
+        before = [d for d in model.store.forget(tenant, package, entity) if str(d.get("id")) in ids]
         after = [d for d in model.store.all(tenant, package, entity) if str(d.get("id")) in ids]
         docs.extend(before + after)
         table = model.tables.get(tenant)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Engine, text
@@ -61,6 +62,7 @@ class RecordStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._tables: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+        self._by_field: dict[tuple[str, str, str, str], dict[Any, list[dict[str, Any]]]] = {}
 
     def all(self, tenant: str, package: str, entity: str) -> list[dict[str, Any]]:
         key = (tenant, package, entity)
@@ -80,9 +82,34 @@ class RecordStore:
             self._tables[key] = docs
         return self._tables[key]
 
+    def forget(self, tenant: str, package: str, entity: str) -> list[dict[str, Any]]:
+        """Drop the cached records of one entity (they changed); returns what was cached."""
+        for key in [k for k in self._by_field if k[:3] == (tenant, package, entity)]:
+            del self._by_field[key]
+        return self._tables.pop((tenant, package, entity), [])
+
+    def _candidates(self, q: Query, field: str, value: Any) -> list[dict[str, Any]]:
+        """Records whose `field` equals a scalar `value`, through a lazily built index (filters are mostly eq)."""
+        key = (q.tenant, q.package, q.entity, field)
+        index = self._by_field.get(key)
+        if index is None:
+            index = {}
+            for d in self.all(q.tenant, q.package, q.entity):
+                v = d.get(field)
+                try:
+                    index.setdefault(v, []).append(d)
+                except TypeError:  # unhashable values (lists, objects) never equal a scalar filter value
+                    pass
+            self._by_field[key] = index
+        return index.get(value, [])
+
     def run(self, q: Query) -> list[dict[str, Any]]:
-        docs = self.all(q.tenant, q.package, q.entity)
-        flt = json.loads(q.filter)
+        flt = _parse_filter(q.filter)
+        scalar = next(((k, v) for k, v in flt.items() if isinstance(v, (str, int, float, bool)) or v is None), None)
+        if scalar is not None:
+            docs = self._candidates(q, scalar[0], scalar[1])
+        else:
+            docs = self.all(q.tenant, q.package, q.entity)
         if flt:
             docs = [d for d in docs if all(_matches(d.get(k), v) for k, v in flt.items())]
         for field in reversed([f for f in q.sort.split(",") if f.strip()]):
@@ -93,6 +120,15 @@ class RecordStore:
         if q.limit is not None:
             docs = docs[: q.limit]
         return docs
+
+
+@lru_cache(maxsize=4096)
+def _parse_filter_cached(text: str) -> tuple[tuple[str, Any], ...]:
+    return tuple(json.loads(text).items())
+
+
+def _parse_filter(text: str) -> dict[str, Any]:
+    return dict(_parse_filter_cached(text))
 
 
 def _matches(value: Any, wanted: Any) -> bool:
