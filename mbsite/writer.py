@@ -136,6 +136,25 @@ def remove_output(out: Path, rel: str) -> bool:
     return True
 
 
+def write_new(path: str, data: bytes) -> None:
+    """Write a file into a staging folder with the fewest system calls: mkdir of its folder (parents only when
+    missing), then open, write, close (no stat, seek or tty probe as with open())."""
+    folder = os.path.dirname(path)
+    try:
+        os.mkdir(folder)
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        os.makedirs(folder, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
