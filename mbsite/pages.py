@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
@@ -53,7 +54,7 @@ class SiteModel:
     def tokens_url(self, tenant: str) -> str:
         """Content-hashed URL of the tenant's design-token stylesheet ("" when there is none)."""
         css = self.tokens.get(tenant, "")
-        return f"/assets/tokens.{hashlib.sha256(css.encode()).hexdigest()[:10]}.css" if css else ""
+        return _tokens_url(css) if css else ""
     _chrome: dict[tuple[str, int], tuple[str, str, str, Recorder, list[Problem]]] = field(default_factory=dict)
 
     def scope(self, route: Route, level: int, records: dict[str, Any]) -> PageScope:
@@ -109,6 +110,12 @@ class SiteModel:
     def chrome_key(self, tenant: str, level: int) -> tuple[Any, ...]:
         header, footer, nav, _, _ = self.chrome(self.tables[tenant].tenant, level)
         return (level > 0, header, footer, nav)
+
+
+@lru_cache(maxsize=64)
+def _tokens_url(css: str) -> str:
+    """Hashing the stylesheet once per build, not twice per rendered page."""
+    return f"/assets/tokens.{hashlib.sha256(css.encode()).hexdigest()[:10]}.css"
 
 
 def _with_css(html: str, css: str) -> str:
