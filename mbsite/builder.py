@@ -114,13 +114,14 @@ def render_route(model: SiteModel, route: Route, stage_root: Path) -> RouteOutco
     prev_html: str | None = None
     prev_key: Any = None
     sensitive = True
+    memo: dict[str, Any] = {}  # shared by this route's levels (pages.render_page)
     try:
         for level in range(route.min_level, LEVEL_MAX + 1):
             key = model.chrome_key(route.tenant, level)
             if outcome.rows and not sensitive and key == prev_key:
                 outcome.shared += 1  # same inputs as the variant below: not rendered again
                 continue
-            result = render_page(model, route, level)
+            result = render_page(model, route, level, memo)
             sensitive = result.recorder.level_sensitive
             outcome.problems.extend(result.problems)
             prev_key = key
@@ -232,6 +233,7 @@ class Builder:
         self.digests: dict[str, str] = {}
         self.cursor = -1
         self.generation = ""
+        self.failed: set[tuple[str, str]] = set()  # pages whose last render failed: retried by every run
 
     @property
     def engine(self) -> Engine:
@@ -381,6 +383,7 @@ class Builder:
             if plan.revalidation_ids:
                 conn.execute(delete(Revalidation).where(Revalidation.id.in_(plan.revalidation_ids)))
         self.graph, self.cursor, self.generation = final, plan.high, generation
+        self.failed = set(failed)
         for key in plan.removed:
             for inp_set in (self.index.get(f"route:{key[0]}:{key[1]}"),):
                 if inp_set is not None:

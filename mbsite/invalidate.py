@@ -92,10 +92,7 @@ def plan_warm(builder: "Builder", paths: set[str], events: list[ChangeEvent], re
                 markdown.append(path)
             elif path.is_dir() or not path.exists():
                 return None  # a folder moved or vanished: rescan everything
-        elif path.is_relative_to((cfg.site_dir / "schemas").resolve()):
-            continue  # entity schemas do not change pages
-        else:
-            return None
+        # Anything else (entity schemas, seed files, notes beside the site) does not change pages.
 
     previous: set[str] = set()  # input keys of the sources being reloaded (to notice files that vanished)
     if reload_packages:
@@ -206,6 +203,8 @@ def plan_warm(builder: "Builder", paths: set[str], events: list[ChangeEvent], re
         changed |= {f"route:{k[0]}:{k[1]}" for k in builder.graph}
     for key in new_routes:
         why[key] = "new"
+    for key in builder.failed:  # the last render failed: try again whatever changed
+        why.setdefault(key, "retry")
     for key in changed:
         reason = "data" if key.startswith(("row:", "query:")) else "file" if key.startswith(("file:", "asset:")) \
             else "route" if key.startswith("route:") else "navigation"

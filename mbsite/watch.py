@@ -48,10 +48,9 @@ class Watcher:
 
     # -- sources of wake-ups ---------------------------------------------------------------------------------
     def watched_paths(self) -> list[Path]:
+        """The site folder (folders created later, such as a new theme, are seen too) and the built-ins."""
         site = self.config.site_dir
-        paths = [site / n for n in ("content", "packages", "themes", "schemas") if (site / n).is_dir()]
-        if (site / "mbsite.toml").is_file():
-            paths.append(site / "mbsite.toml")
+        paths = [site]
         root = builtin_root()
         if root.resolve() != site.resolve():
             paths += [root / n for n in ("packages", "themes") if (root / n).is_dir()]
@@ -66,7 +65,7 @@ class Watcher:
         def keep(_change: object, path: str) -> bool:
             p = Path(path).resolve()
             return not (p.is_relative_to(out) or p.is_relative_to(state) or p.name.startswith(".")
-                        or p.name.endswith("~") or "__pycache__" in p.parts)
+                        or p.name.endswith("~") or "__pycache__" in p.parts or ".git" in p.parts)
 
         for changes in watch(*self.watched_paths(), watch_filter=keep, stop_event=self.stop, debounce=20,
                              step=10, yield_on_timeout=False, rust_timeout=200):
