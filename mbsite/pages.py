@@ -140,8 +140,11 @@ def route_records(model: SiteModel, route: Route, recorder: Recorder) -> dict[st
     return records
 
 
-def render_page(model: SiteModel, route: Route, level: int) -> PageResult:
-    """Render one route for one viewer level. Raises MbsiteError (with a location) when the page cannot render."""
+def render_page(model: SiteModel, route: Route, level: int, memo: dict[str, Any] | None = None) -> PageResult:
+    """Render one route for one viewer level. Raises MbsiteError (with a location) when the page cannot render.
+
+    `memo` is shared by the renders of one route for its levels (one after the other, within one build): a
+    component body that did not look at the viewer is rendered once and reused for the next levels."""
     rec = Recorder()
     problems: list[Problem] = []
     table = model.tables[route.tenant]
@@ -169,11 +172,7 @@ def render_page(model: SiteModel, route: Route, level: int) -> PageResult:
         body = _markdown_body(model, md, shortcode)
         content = Markup(body)
     elif route.kind == "component":
-        if route.tree is not None:
-            res = model.renderer.render_tree(route.package or "", route.tree, route.props, scope=scope, recorder=rec)
-        else:
-            res = model.renderer.render_component(route.package or "", route.component or "", route.props,
-                                                  scope=scope, recorder=rec)
+        res = _component_body(model, route, scope, rec, memo)
         problems.extend(res.warnings)
         css_parts.append(res.css)
         content = Markup(res.html)
@@ -245,6 +244,28 @@ def _markdown_body(model: SiteModel, md: Any, shortcode: Any) -> str:
                            line_offset=md.body_line - 1, engine=model.config.markdown_engine)
     _LAST_BODY = None if called else (key, body)
     return body
+
+
+def _component_body(model: SiteModel, route: Route, scope: PageScope, rec: Recorder,
+                    memo: dict[str, Any] | None) -> Any:
+    """The component body of a page, reused from the level below when it read neither the viewer (level, role,
+    user: the recorder says) nor a navigation that differs; its recorded inputs are merged either way."""
+    nav = scope.site.get("nav")
+    hit = memo.get("component") if memo is not None else None
+    if hit is not None and hit[0] == nav:
+        res, body_rec = hit[1], hit[2]
+    else:
+        body_rec = Recorder()
+        if route.tree is not None:
+            res = model.renderer.render_tree(route.package or "", route.tree, route.props, scope=scope,
+                                             recorder=body_rec)
+        else:
+            res = model.renderer.render_component(route.package or "", route.component or "", route.props,
+                                                  scope=scope, recorder=body_rec)
+        if memo is not None:
+            memo["component"] = None if body_rec.level_sensitive else (nav, res, body_rec)
+    rec.merge(body_rec)
+    return res
 
 
 def render_not_found(model: SiteModel, tenant: str) -> str:
