@@ -173,6 +173,13 @@ def summary_of(run: Run) -> dict[str, object]:
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 
+def _loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
 # -- main -----------------------------------------------------------------------------------------------------
 
 def main() -> int:
@@ -198,6 +205,7 @@ def main() -> int:
             print(f"skipping engine {name}: its package is not installed (pip install -e '.[fast]')", file=sys.stderr)
         else:
             engines.append(name)
+    load_before = _loadavg()
     cases: list[Case] = []
     info: list[str] = [f"cpus: {os.cpu_count()}", f"python: {sys.version.split()[0]}"]
     if hugo:
@@ -247,6 +255,7 @@ def main() -> int:
         cases.append(full)
         print(json.dumps(full.row()), file=sys.stderr)
 
+    info.append("load average before/after: " + load_before + " / " + _loadavg())
     print("; ".join(info))
     print()
     print("| case | tool | median s | runs s | peak PSS MB | peak RSS sum MB | note |")
