@@ -239,7 +239,17 @@ class Builder:
     def engine(self) -> Engine:
         if self._engine is None:
             self._engine = open_site_db(self.config)[0]
+            self._owns_engine = True
         return self._engine
+
+    _owns_engine = False
+
+    def close(self) -> None:
+        """Release the database connections this builder opened itself."""
+        if self._owns_engine and self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+            self._owns_engine = False
 
     def run(self, paths: set[str] | None = None) -> BuildResult:
         """Build; `paths` (files that changed, from a watcher) allows the warm path when state is in memory."""
@@ -515,7 +525,11 @@ class Builder:
 
 
 def build(config: Config, reporter: Reporter | None = None, *, full: bool = False) -> BuildResult:
-    return Builder(config, reporter, full=full).run()
+    builder = Builder(config, reporter, full=full)
+    try:
+        return builder.run()
+    finally:
+        builder.close()
 
 
 __all__ = ["Builder", "BuildResult", "build", "open_site_db", "load_model", "BuildError", "Location"]

@@ -176,6 +176,9 @@ class Watcher:
             if self.stop.is_set():
                 break
             self.build_once(batch)
+        for t in self._threads:
+            t.join(timeout=2)
+        self.engine.dispose()
 
     def install_signal_handlers(self) -> None:
         def handler(_sig: int, _frame: object) -> None:

@@ -19,6 +19,9 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+# Component trees and page parameters keep their key order (jsonb would sort keys, and the order of props and
+# style declarations is visible in the HTML): plain JSON on every database.
+OrderedJSON = JSON()
 
 
 def now_ms() -> int:
@@ -34,7 +37,7 @@ class Tenant(Base):
     slug: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(255))
     domains: Mapped[list[str]] = mapped_column(JSONType, default=list)
-    settings: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    settings: Mapped[dict[str, Any]] = mapped_column(OrderedJSON, default=dict)
     created_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
 
 
@@ -81,13 +84,13 @@ class PageConfig(Base):
     icon: Mapped[str | None] = mapped_column(String(64), nullable=True)
     package: Mapped[str | None] = mapped_column(String(64), nullable=True)
     component: Mapped[str | None] = mapped_column(String(128), nullable=True)
-    component_tree: Mapped[Any | None] = mapped_column(JSONType, nullable=True)
+    component_tree: Mapped[Any | None] = mapped_column(OrderedJSON, nullable=True)
     level: Mapped[int] = mapped_column(Integer, default=0)
     requires_auth: Mapped[bool] = mapped_column(Boolean, default=False)
     published: Mapped[bool] = mapped_column(Boolean, default=True)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
-    params: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
-    meta: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    params: Mapped[dict[str, Any] | None] = mapped_column(OrderedJSON, nullable=True)
+    meta: Mapped[dict[str, Any] | None] = mapped_column(OrderedJSON, nullable=True)
     revalidate: Mapped[int | None] = mapped_column(Integer, nullable=True)
     tags: Mapped[list[str] | None] = mapped_column(JSONType, nullable=True)
     created_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
@@ -102,7 +105,7 @@ class InstalledPackage(Base):
     package: Mapped[str] = mapped_column(String(64))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     version: Mapped[str] = mapped_column(String(32), default="")
-    config: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    config: Mapped[dict[str, Any] | None] = mapped_column(OrderedJSON, nullable=True)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
     installed_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
 
