@@ -255,6 +255,17 @@ class PreviewReporter(ConsoleReporter):
 
     def __init__(self) -> None:
         super().__init__(quiet=True)
+        self._seen: set[str] = set()
+
+    def start(self, total: int) -> None:
+        self._seen.clear()
+        super().start(total)
+
+    def problem(self, problem: Problem) -> None:
+        key = f"{problem.severity}:{problem}"
+        if key not in self._seen:  # a broken template fails every page that uses it: say so once
+            self._seen.add(key)
+            super().problem(problem)
 
     def finish(self, summary: dict[str, Any]) -> None:
         pass
@@ -264,8 +275,10 @@ def describe(p: Published, site_dir: Path) -> str:
     """One line per rebuild for the terminal: why, what, how long."""
     b = p.batch
     why: list[str] = []
-    if b.paths:
-        names = sorted(relpath(x, site_dir) for x in b.paths)
+    # Editors save through temporary files (`sedX1b2`, `4913`) that are gone by now: leave those out.
+    paths = [x for x in b.paths if Path(x).suffix or Path(x).exists()] or sorted(b.paths)
+    if paths:
+        names = sorted(relpath(x, site_dir) for x in paths)
         why.append(", ".join(names[:3]) + (f" +{len(names) - 3}" if len(names) > 3 else ""))
     why += [{"data": "database change", "timer": "revalidate timer", "start": "start-up"}.get(c, c)
             for c in sorted(b.causes - {"file"})]
@@ -280,7 +293,6 @@ def describe(p: Published, site_dir: Path) -> str:
             what += f", {errors} error{'s' * (errors != 1)}"
     told = f" · {p.reloaded} reloaded, {p.restyled} restyled" if p.reloaded or p.restyled else ""
     return f"{time.strftime('%H:%M:%S')} {' + '.join(why) or 'rebuild'} → {what} · {b.seconds * 1000:.0f} ms{told}"
-
 
 
 # -- the script in the page -----------------------------------------------------------------------------------

@@ -361,9 +361,9 @@ class Preview:
         original = self.watcher.on_published
 
         def first(p: Published) -> None:
-            self.ready.set()
             if original is not None:
                 original(p)
+            self.ready.set()
 
         self.watcher.on_published = first
         self._thread = threading.Thread(target=loop, name="mbsite-serve-watch", daemon=True)
