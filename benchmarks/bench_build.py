@@ -164,9 +164,8 @@ def emptied(path: Path) -> "callable[[], None]":
 
 
 def mbsite_cmd(site: Path) -> list[str]:
-    exe = Path(sys.executable).with_name("mbsite")  # the console script next to this interpreter (no shims)
-    base = [str(exe)] if exe.is_file() else [sys.executable, "-m", "mbsite.cli"]
-    return [*base, "build", "--full", "--json", "--site", str(site)]
+    # The interpreter running this script, so PYTHONPATH can point at another checkout to compare.
+    return [sys.executable, "-m", "mbsite.cli", "build", "--full", "--json", "--site", str(site)]
 
 
 def summary_of(run: Run) -> dict[str, object]:
