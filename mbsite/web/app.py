@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Mount
 from ..config import Config
 from ..entities import EntityRegistry, load_registry
 from .authz import Authorizer, TenantDirectory, package_min_levels
-from .database import Database
+from .database import AnyDatabase, Database
 from .middleware import BodyLimitMiddleware, ClientAddressMiddleware, RateLimitMiddleware, parse_proxies
 from .problems import EXCEPTION_HANDLERS, CatchAllMiddleware
 from .ratelimit import RateLimiter
@@ -31,7 +31,7 @@ class WebState:
     """Everything the endpoints share; built once per app."""
 
     config: Config
-    db: Database
+    db: AnyDatabase
     registry: EntityRegistry
     directory: TenantDirectory
     authz: Authorizer

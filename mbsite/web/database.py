@@ -424,16 +424,19 @@ class PgDatabase(_Schema):
         await self.engine.dispose()
 
 
+AnyDatabase = SqliteDatabase | PgDatabase
+
+
 class Database:
     """`Database.from_config(config)` → the SqliteDatabase or PgDatabase of the site's URL."""
 
     @staticmethod
-    def open(url: str) -> "SqliteDatabase | PgDatabase":
+    def open(url: str) -> AnyDatabase:
         return PgDatabase(url) if url.startswith("postgresql") else SqliteDatabase(url)
 
     @classmethod
-    def from_config(cls, config: Config) -> "SqliteDatabase | PgDatabase":
+    def from_config(cls, config: Config) -> AnyDatabase:
         return cls.open(resolve_url(config.site_dir, config.database_url))
 
 
-__all__ = ["Database", "SqliteDatabase", "PgDatabase", "Rows", "TTLCache"]
+__all__ = ["AnyDatabase", "Database", "SqliteDatabase", "PgDatabase", "Rows", "TTLCache"]

@@ -7,6 +7,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import AsyncIterator
 
 import pytest
 
@@ -26,7 +27,7 @@ def sqlite_site(template_site: Path, tmp_path: Path) -> Config:
 
 
 @pytest.fixture
-async def db(sqlite_site: Config) -> SqliteDatabase:
+async def db(sqlite_site: Config) -> AsyncIterator[SqliteDatabase]:
     d = SqliteDatabase(sqlite_site.database_url or "")
     yield d
     await d.dispose()
