@@ -292,7 +292,9 @@ def test_event_stream_over_a_socket(site: Config) -> None:
     (templates / "page.html").write_text(good)
     lines: list[str] = []
     preview = Preview(site, BufferReporter(), on_published=lambda p: lines.append(describe(p, site.site_dir)))
-    with preview.serving() as base, httpx.Client(base_url=base, timeout=15) as http:
+    # The read timeout is shorter than the stream's keep-alive ping: a missing event fails instead of hanging.
+    with preview.serving() as base, httpx.Client(base_url=base, timeout=10) as http:
+        assert http.get("/_mbsite/status").json()["problems"] == []
         served = http.get("/acme/about").text
         digest = re.search(r"&quot;hash&quot;:&quot;([0-9a-f]{64})", served)
         assert digest is not None
