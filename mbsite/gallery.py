@@ -80,8 +80,8 @@ def gallery_page(package: Package, renderer: ComponentRenderer, *, level: int = 
     """A package → (body HTML, CSS) of its gallery page."""
     sections: list[str] = []
     css: list[str] = []
-    for comp in package.components:
-        result = renderer.render_component(package.id, comp.id, None, scope=_scope(level))
+    for i, comp in enumerate(package.components):
+        result = renderer.render_component(package.id, comp.id, None, scope=_scope(level), id_prefix=f"mb-g{i}-")
         css.append(result.css)
         notes = "".join(f"<li>{escape(str(w))}</li>" for w in result.warnings)
         unknown = ", ".join(f"{escape(t)} ×{n}" for t, n in sorted(result.unknown_types.items()))

@@ -85,7 +85,8 @@ class SiteModel:
                     parts.append("")
                     continue
                 result = self.renderer.render_component(
-                    ref[0], ref[1], {}, scope=self.scope(scope_route, level, {}), recorder=rec)
+                    ref[0], ref[1], {}, scope=self.scope(scope_route, level, {}), recorder=rec,
+                    id_prefix=f"mb-{slot[0]}")
                 problems.extend(result.warnings)
                 parts.append(_with_css(result.html, result.css))
             self._chrome[key] = (parts[0], parts[1], repr(nav), rec, problems)
@@ -162,7 +163,8 @@ def render_page(model: SiteModel, route: Route, level: int, memo: dict[str, Any]
 
         def shortcode(pkg: str, comp: str, args: dict[str, Any], line: int | None) -> str:
             try:
-                res = model.renderer.render_component(pkg, comp, args, scope=scope, recorder=rec)
+                res = model.renderer.render_component(pkg, comp, args, scope=scope, recorder=rec,
+                                                      id_prefix=f"mb-s{len(css_parts) + 1}-")
             except MbsiteError as exc:
                 raise RenderError(f"shortcode {pkg}:{comp}: {exc.message}", Location(file=md.relpath, line=line)) from exc
             problems.extend(_relocate(res.warnings, md.relpath, line))

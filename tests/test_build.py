@@ -226,3 +226,10 @@ def test_output_does_not_depend_on_hash_seed(built_demo: Path, tmp_path: Path) -
                        check=True, capture_output=True)
         outs.append(files_of(site / "build"))
     assert outs[0] == outs[1]
+
+
+def test_no_duplicate_element_ids_in_any_page(built_demo: Path) -> None:
+    for page in (built_demo / "build").rglob("*.html"):
+        ids = lxml_html.fromstring(page.read_bytes()).xpath("//@id")
+        dupes = {i for i in ids if ids.count(i) > 1}
+        assert not dupes, (page.relative_to(built_demo).as_posix(), dupes)

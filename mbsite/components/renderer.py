@@ -72,8 +72,10 @@ class _Ctx:
 class _Run:
     """Mutable state of one render call."""
 
-    def __init__(self, renderer: "ComponentRenderer", page: PageScope, recorder: Recorder) -> None:
+    def __init__(self, renderer: "ComponentRenderer", page: PageScope, recorder: Recorder,
+                 id_prefix: str = "mb-f") -> None:
         self.renderer, self.page, self.recorder = renderer, page, recorder
+        self.id_prefix = id_prefix
         self.sheet = StyleSheet()
         self.warnings: list[Problem] = []
         self.unknown: Counter[str] = Counter()
@@ -85,7 +87,7 @@ class _Run:
 
     def next_id(self) -> str:
         self._ids += 1
-        return f"mb-f{self._ids}"
+        return f"{self.id_prefix}{self._ids}"
 
     def warn(self, message: str, ctx: _Ctx | None) -> None:
         comp = ctx.comp if ctx else None
@@ -114,9 +116,11 @@ class ComponentRenderer:
     # ------------------------------------------------------------------ public API
 
     def render_component(self, package_id: str, ref: str, props: dict | None = None, *, scope: PageScope,
-                         recorder: Recorder | None = None) -> RenderResult:
-        """One component by reference (id, name, or `pkg.Name`) → RenderResult."""
-        run = _Run(self, scope, recorder if recorder is not None else NullRecorder())
+                         recorder: Recorder | None = None, id_prefix: str = "mb-f") -> RenderResult:
+        """One component by reference (id, name, or `pkg.Name`) → RenderResult.
+
+        Generated element ids start with `id_prefix`: renders that end up in one page use distinct prefixes."""
+        run = _Run(self, scope, recorder if recorder is not None else NullRecorder(), id_prefix)
         pkg = self.packages.get(package_id)
         root = _Ctx({}, {}, {}, run, None, pkg)
         found = self.resolve_ref(pkg, ref) if pkg is not None else None
@@ -130,9 +134,9 @@ class ComponentRenderer:
         return self._result(run, html)
 
     def render_tree(self, package_id: str, node: Any, props: dict | None = None, *, scope: PageScope,
-                    recorder: Recorder | None = None) -> RenderResult:
+                    recorder: Recorder | None = None, id_prefix: str = "mb-f") -> RenderResult:
         """An inline tree (page-config componentTree, ui.json page layout) in a package's context."""
-        run = _Run(self, scope, recorder if recorder is not None else NullRecorder())
+        run = _Run(self, scope, recorder if recorder is not None else NullRecorder(), id_prefix)
         pkg = self.packages.get(package_id)
         root = _Ctx({}, {}, {}, run, None, pkg)
         page_props = self._page_props(props, root)
