@@ -139,3 +139,20 @@ async def test_session_cache_follows_logout_and_deletion(sqlite_site: Config) ->
         api.client.cookies.clear()
         assert (await api.client.post("/api/auth/logout", headers=bearer)).status_code == 204
         assert (await api.client.get("/api/auth/me", headers=bearer)).status_code == 401
+
+
+async def test_writes_are_checkpointed_off_the_request(db: SqliteDatabase, monkeypatch: pytest.MonkeyPatch,
+                                                       tmp_path: Path) -> None:
+    monkeypatch.setattr(database, "CHECKPOINT_EVERY_S", 0.0)
+    async with db.write() as conn:
+        await conn.execute("INSERT INTO revalidations (tenant, path, requested_at) VALUES ('acme', '/cp', 1)")
+    assert db._checkpoint_task is not None
+    await db._checkpoint_task
+    # The main file alone (no -wal beside it) already holds the row: the WAL was copied into it.
+    copy = tmp_path / "main-only.sqlite3"
+    shutil.copyfile(db.path, copy)
+    con = sqlite3.connect(copy)
+    try:
+        assert con.execute("SELECT count(*) FROM revalidations WHERE path = '/cp'").fetchone()[0] == 1
+    finally:
+        con.close()
