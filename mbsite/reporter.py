@@ -71,8 +71,11 @@ class ConsoleReporter(Reporter):
             self._progress.advance(self._task, n)
 
     def problem(self, problem: Problem) -> None:
+        from rich.markup import escape
+
         style = "bold red" if problem.severity == "error" else "yellow"
-        self.console.print(f"[{style}]{problem.severity}[/]: {problem}", markup=True, highlight=False)
+        # The message is data ("/admin/[entity]" is not rich markup): escape it.
+        self.console.print(f"[{style}]{problem.severity}[/]: {escape(str(problem))}", markup=True, highlight=False)
 
     def message(self, text: str) -> None:
         if not self.quiet:

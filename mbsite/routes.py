@@ -220,11 +220,30 @@ def build_route_table(tenant: TenantData, sources: Sources, packages: "PackageSe
                                         f"installed package {pkg.id} defaultRoute", level=pkg.min_level,
                                         package=pkg.id, component=home.id, nav=False))
     for route in candidates:
+        if not _resolvable(table, route, packages, enabled):
+            continue  # the next source of the same path may still provide the page
         for r in _expand(table, route, store):
             table.add(r)
     _add_blog_routes(table)
     _add_gallery_routes(table, enabled, packages)
     return table
+
+
+def _resolvable(table: RouteTable, route: Route, packages: "PackageSet", enabled: list[str]) -> bool:
+    """A component page needs an inline tree, or its package enabled and its component present."""
+    if route.kind != "component" or route.tree is not None:
+        return True
+    pkg = packages.get(route.package) if route.package else None
+    reason = None
+    if pkg is None or route.package not in enabled:
+        reason = f"package {route.package!r} is not installed and enabled"
+    elif not route.component or pkg.find_component(route.component) is None:
+        reason = f"component {route.component!r} not found in package {route.package}"
+    if reason is None:
+        return True
+    table.problems.append(Problem("warning", f"route {route.path} of tenant {route.tenant} ({route.source}): {reason}; "
+                                  "skipped", Location(file=route.source.split("#")[0]), "route-unresolved"))
+    return False
 
 
 def _add_blog_routes(table: RouteTable) -> None:
