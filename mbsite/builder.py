@@ -382,6 +382,7 @@ class Builder:
         else:
             stage.publish(order_last=(ROUTES_MANIFEST,))
             removed = sum(1 for f in sorted(stale_files) if remove_output(out, f))
+            removed += self._removed_tenants(out, model)
         generation = f"{os.getpid()}-{time.time_ns()}"
         with self.engine.begin() as conn:
             save_outputs(conn, set(rendered_keys) | set(plan.removed) | set(failed),

@@ -233,3 +233,15 @@ def test_no_duplicate_element_ids_in_any_page(built_demo: Path) -> None:
         ids = lxml_html.fromstring(page.read_bytes()).xpath("//@id")
         dupes = {i for i in ids if ids.count(i) > 1}
         assert not dupes, (page.relative_to(built_demo).as_posix(), dupes)
+
+
+def test_deleting_a_tenant_removes_its_folder(demo: Path) -> None:
+    con = sqlite3.connect(demo / ".mbsite" / "mbsite.sqlite3")
+    con.execute("PRAGMA foreign_keys = ON")
+    con.execute("DELETE FROM tenants WHERE slug = 'globex'")
+    con.commit()
+    con.close()
+    result = build(demo)
+    assert result.summary["tenants"] == ["acme"]
+    assert not (demo / "build" / "globex").exists()
+    assert (demo / "build" / "acme" / "public" / "index.html").is_file()
