@@ -21,8 +21,8 @@ from .db.feed import last_seq, read_changes
 from .db.models import Revalidation, now_ms
 from .db.seed import load_seed
 from .errors import BuildError, Location, MbsiteError, Problem
-from .graph import (OutputRow, digest_of, dirty_keys, get_state, listing_digest, load_outputs, route_fingerprint,
-                    save_outputs, set_state)
+from .graph import (OutputRow, digest_of, dirty_keys, get_state, load_outputs, route_fingerprint, save_outputs,
+                    set_state, tenant_digests)
 from .pages import SiteModel, render_not_found, render_page, route_records
 from .records import RecordStore
 from .reporter import BufferReporter, Reporter
@@ -421,14 +421,7 @@ class Builder:
         for name, asset in model.theme.assets.items():
             d["asset:" + name] = asset.url
         for slug, table in model.tables.items():
-            for level in range(LEVEL_MAX + 1):
-                d[f"nav:{slug}:{level}"] = digest_of(table.nav(level))
-            d[f"routes:{slug}"] = listing_digest(table)
-            d[f"tokens:{slug}"] = model.tokens_url(slug)
-            for route in table.routes.values():
-                if route.markdown is not None:
-                    d["file:" + route.markdown.relpath] = route.markdown.digest
-                d[f"route:{slug}:{route.path}"] = route_fingerprint(route)
+            d.update(tenant_digests(table, model.tokens_url(slug), LEVEL_MAX + 1))
         return d
 
     def _stale(self, route: Route, rows: list[OutputRow] | None, digests: dict[str, str], dirty: set[str],

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -32,6 +31,19 @@ def listing_digest(table: RouteTable) -> str:
     posts = sorted((r.path, r.title, r.date, r.tags, r.min_level, r.description, r.package, r.kind)
                    for r in table.routes.values() if r.kind in ("markdown", "gallery"))
     return digest_of(posts)
+
+
+def tenant_digests(table: RouteTable, tokens_url: str, levels: int = 6) -> dict[str, str]:
+    """Current digests of the per-tenant inputs: navigation per level, listings, tokens, routes, Markdown."""
+    slug = table.tenant.slug
+    d = {f"nav:{slug}:{level}": digest_of(table.nav(level)) for level in range(levels)}
+    d[f"routes:{slug}"] = listing_digest(table)
+    d[f"tokens:{slug}"] = tokens_url
+    for route in table.routes.values():
+        if route.markdown is not None:
+            d["file:" + route.markdown.relpath] = route.markdown.digest
+        d[f"route:{slug}:{route.path}"] = route_fingerprint(route)
+    return d
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .db.feed import ChangeEvent
 from .db.models import now_ms
 from .errors import MbsiteError, Problem
-from .graph import digest_of, dirty_keys, listing_digest, route_fingerprint
+from .graph import dirty_keys, tenant_digests
 from .records import _matches
 from .routes import Route, build_route_table
 from .sources import MarkdownSource, content_url, load_tenants, sha256_bytes, split_front_matter
@@ -176,15 +176,7 @@ def plan_warm(builder: "Builder", paths: set[str], events: list[ChangeEvent], re
         for name, asset in model.theme.assets.items():
             fresh["asset:" + name] = asset.url
     for slug in rebuild & set(model.tables):
-        table = model.tables[slug]
-        for level in range(LEVEL_MAX + 1):
-            fresh[f"nav:{slug}:{level}"] = digest_of(table.nav(level))
-        fresh[f"routes:{slug}"] = listing_digest(table)
-        fresh[f"tokens:{slug}"] = model.tokens_url(slug)
-        for route in table.routes.values():
-            if route.markdown is not None:
-                fresh["file:" + route.markdown.relpath] = route.markdown.digest
-            fresh[f"route:{slug}:{route.path}"] = route_fingerprint(route)
+        fresh.update(tenant_digests(model.tables[slug], model.tokens_url(slug), LEVEL_MAX + 1))
     for key, value in fresh.items():
         if builder.digests.get(key) != value:
             changed.add(key)
