@@ -24,6 +24,7 @@ from typing import Any, Callable
 from sqlalchemy import text
 
 from .config import Config
+from .db.models import now_ms
 from .errors import Problem, relpath
 from .reporter import ConsoleReporter, Reporter
 from .watch import Batch, Watcher
@@ -221,9 +222,11 @@ class LiveHub:
 
 # -- the rebuild loop, reporting to the hub ------------------------------------------------------------------
 
-def _outputs(engine: Any) -> dict[tuple[str, str, int], str]:
+def _outputs(engine: Any, since: int | None = None) -> dict[tuple[str, str, int], str]:
+    """html_hash per (tenant, path, level): every stored output, or those rendered at or after `since` (ms)."""
+    sql = "SELECT tenant, path, level, html_hash FROM build_outputs"
     with engine.connect() as conn:
-        rows = conn.execute(text("SELECT tenant, path, level, html_hash FROM build_outputs")).all()
+        rows = conn.execute(text(sql + (" WHERE rendered_at >= :t" if since is not None else "")), {"t": since}).all()
     return {(r[0], r[1], int(r[2])): r[3] for r in rows}
 
 
@@ -235,19 +238,35 @@ class PreviewWatcher(Watcher):
         super().__init__(config, reporter, on_batch=self._published)
         self.hub = hub
         self.on_published = on_published
-        self._before: dict[tuple[str, str, int], str] = {}
+        self._hashes: dict[tuple[str, str, int], str] | None = None
+        self._since = 0
 
     def build_once(self, batch: Batch) -> Batch:
         self.hub.begin()
-        self._before = _outputs(self.engine)
+        if self._hashes is None:
+            self._hashes = _outputs(self.engine)
+        self._since = now_ms()
         return super().build_once(batch)
 
     def _published(self, batch: Batch) -> None:
-        after = _outputs(self.engine)
-        changed = sorted(k for k in set(after) | set(self._before) if after.get(k) != self._before.get(k))
-        reloads, swaps = self.hub.publish(batch)
+        reloads, swaps = self.hub.publish(batch)  # first: open pages hear about the batch as early as possible
         if self.on_published is not None:
-            self.on_published(Published(batch, changed, reloads, swaps))
+            self.on_published(Published(batch, self._changed(batch), reloads, swaps))
+
+    def _changed(self, batch: Batch) -> list[tuple[str, str, int]]:
+        """The variants whose bytes changed, from the stored hashes; reads only this batch's rows when it
+        removed nothing (a removed route or a level that became shared needs the whole table)."""
+        old = self._hashes or {}
+        if batch.result is None:
+            return []
+        if batch.result.summary.get("removed"):
+            new = _outputs(self.engine)
+            self._hashes = new
+            return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+        fresh = _outputs(self.engine, self._since)
+        changed = sorted(k for k, h in fresh.items() if old.get(k) != h)
+        old.update(fresh)
+        return changed
 
 
 class PreviewReporter(ConsoleReporter):

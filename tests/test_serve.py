@@ -17,7 +17,7 @@ from mbsite.builder import Builder
 from mbsite.config import Config, builtin_root
 from mbsite.errors import Location, TemplateError
 from mbsite.reporter import BufferReporter
-from mbsite.live import LiveHub, Published, Viewer, asset_shape, describe, inject
+from mbsite.live import LiveHub, PreviewWatcher, Published, Viewer, asset_shape, describe, inject
 from mbsite.serve import Preview, create_serve_app
 from mbsite.watch import Batch
 
@@ -323,3 +323,21 @@ def test_event_stream_over_a_socket(site: Config) -> None:
             assert _next_event(stream, "reload") == "{}"
         assert "Rocket Skates Mk II" in http.get("/acme/products").text
     assert any("database change → " in line and "acme /products" in line for line in lines), lines
+
+
+def test_rebuild_lines_name_the_changed_pages(site: Config) -> None:
+    seen: list[Published] = []
+    watcher = PreviewWatcher(site, BufferReporter(), LiveHub(site), on_published=seen.append)
+    try:
+        md = site.content_dir / "pages" / "about.md"
+        md.write_text(md.read_text() + "\nOne more line.\n")
+        watcher.build_once(Batch({"file"}, {str(md)}))
+        assert {(t, p) for t, p, _ in seen[-1].changed} == {("acme", "/about"), ("globex", "/about")}
+        watcher.build_once(Batch({"timer"}))
+        assert seen[-1].changed == []
+        md.unlink()  # a removed route: its variants leave the table
+        watcher.build_once(Batch({"file"}, {str(md)}))
+        assert ("acme", "/about", 0) in seen[-1].changed and seen[-1].batch.result is not None
+        assert "content/pages/about.md → " in describe(seen[-1], site.site_dir)
+    finally:
+        watcher.engine.dispose()
