@@ -13,7 +13,8 @@ Cases:
 Every timed run is one process started from the shell's point of view: the wall time includes interpreter
 start, imports, loading, rendering, writing and publishing. The output folder is emptied before each run
 (not timed), so every run builds from scratch for both tools. One untimed warm-up run precedes the timed
-repetitions of each case; the table shows the median. Memory: the peak of the whole process tree (the
+repetitions of each case; the table shows the median wall time, and the median CPU time (user + system) of the
+process tree, which a busy machine disturbs less. Memory: the peak of the whole process tree (the
 builder and its forked workers), sampled every 20 ms from /proc as the sum of PSS (shared pages counted
 once) and as the sum of RSS (shared pages counted in every process: an upper bound).
 """
@@ -24,6 +25,7 @@ import importlib.util
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -82,6 +84,7 @@ def _mem_kb(pid: int) -> tuple[int, int]:
 @dataclass
 class Run:
     seconds: float
+    cpu: float
     pss_mb: float
     rss_mb: float
     stdout: str
@@ -89,6 +92,7 @@ class Run:
 
 def run_measured(cmd: list[str], *, env: dict[str, str] | None = None) -> Run:
     peak = {"pss": 0, "rss": 0}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     done = threading.Event()
@@ -111,7 +115,9 @@ def run_measured(cmd: list[str], *, env: dict[str, str] | None = None) -> Run:
     sampler.join()
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err.decode()[-2000:]}")
-    return Run(seconds, peak["pss"] / 1024, peak["rss"] / 1024, out.decode())
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the tree's CPU: the process and the workers it reaped
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return Run(seconds, cpu, peak["pss"] / 1024, peak["rss"] / 1024, out.decode())
 
 
 @dataclass
@@ -127,6 +133,7 @@ class Case:
 
     def row(self) -> dict[str, object]:
         return {"case": self.name, "tool": self.tool, "median_s": round(self.median, 2),
+                "cpu_s": round(statistics.median(r.cpu for r in self.runs), 2),
                 "runs_s": [round(r.seconds, 2) for r in self.runs],
                 "peak_pss_mb": round(max(r.pss_mb for r in self.runs)),
                 "peak_rss_sum_mb": round(max(r.rss_mb for r in self.runs)),
@@ -257,12 +264,12 @@ def main() -> int:
     info.append("load average before/after: " + load_before + " / " + _loadavg())
     print("; ".join(info))
     print()
-    print("| case | tool | median s | runs s | peak PSS MB | peak RSS sum MB | note |")
-    print("|---|---|---|---|---|---|---|")
+    print("| case | tool | median s | runs s | CPU s (median) | peak PSS MB | peak RSS sum MB | note |")
+    print("|---|---|---|---|---|---|---|---|")
     for c in cases:
         r = c.row()
         print(f"| {r['case']} | {r['tool']} | {r['median_s']:.2f} | {', '.join(f'{x:.2f}' for x in r['runs_s'])} | "
-              f"{r['peak_pss_mb']} | {r['peak_rss_sum_mb']} | {r['note']} |")
+              f"{r['cpu_s']:.2f} | {r['peak_pss_mb']} | {r['peak_rss_sum_mb']} | {r['note']} |")
     if args.json:
         args.json.write_text(json.dumps({"info": info, "rows": [c.row() for c in cases]}, indent=2))
     if args.work is None:
