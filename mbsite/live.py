@@ -337,7 +337,7 @@ function overlay(list) {
   if (!el) {
     el = document.createElement("div");
     el.id = "mbsite-overlay"; el.setAttribute("role", "alertdialog"); el.setAttribute("aria-label", "Build errors");
-    el.style.cssText = "position:fixed;inset:0;z-index:2147483647;overflow:auto;background:rgba(20,0,0,.86);" +
+    el.style.cssText = "position:fixed;inset:0;z-index:2147483647;overflow:auto;background:rgba(24,4,4,.95);" +
       "color:#fff;font:14px/1.5 ui-monospace,monospace;padding:2rem";
     document.body.appendChild(el);
   }
