@@ -10,7 +10,7 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from sqlalchemy import Engine, delete, select
 
@@ -172,8 +172,8 @@ def _worker_chunk(args: tuple[list[tuple[str, str]], str]) -> list[RouteOutcome]
 
 def render_all(model: SiteModel, routes: list[Route], stage: Stage, workers: int, reporter: Reporter) -> list[RouteOutcome]:
     global _WORKER_MODEL
+    outcomes: list[RouteOutcome] = []
     if workers <= 1 or len(routes) < PARALLEL_THRESHOLD or "fork" not in multiprocessing.get_all_start_methods():
-        outcomes = []
         for r in routes:
             outcomes.append(render_route(model, r, stage.root))
             reporter.advance()
@@ -188,7 +188,6 @@ def render_all(model: SiteModel, routes: list[Route], stage: Stage, workers: int
     model.store.engine.dispose()
     size = max(8, min(200, len(routes) // (workers * 6) or 1))
     chunks = [[(r.tenant, r.path) for r in routes[i:i + size]] for i in range(0, len(routes), size)]
-    outcomes: list[RouteOutcome] = []
     ctx = multiprocessing.get_context("fork")
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
@@ -279,7 +278,7 @@ class Builder:
                 return self._finish(started, problems, Counter(), 0, 0, 0, 0, self.model)
         return self._execute(plan, problems, started)
 
-    def _plan_cold(self, events: list[Any], revalidations: list[Any], high: int,
+    def _plan_cold(self, events: list[Any], revalidations: Sequence[Any], high: int,
                    problems: list[Problem]) -> Plan | None:
         with self.engine.connect() as conn:
             old = load_outputs(conn)
@@ -425,7 +424,7 @@ class Builder:
         return d
 
     def _stale(self, route: Route, rows: list[OutputRow] | None, digests: dict[str, str], dirty: set[str],
-               now: int, revalidations: list[Any]) -> str | None:
+               now: int, revalidations: Sequence[Any]) -> str | None:
         if not rows:
             return "new"
         fp = digests.get(f"route:{route.tenant}:{route.path}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 from .db.feed import ChangeEvent
 from .db.models import now_ms
@@ -64,7 +64,7 @@ def _route_touched(route: Route, tenant: str, package: str, entity: str, docs: l
     return False
 
 
-def plan_warm(builder: "Builder", paths: set[str], events: list[ChangeEvent], revalidations: list[Any],
+def plan_warm(builder: "Builder", paths: set[str], events: list[ChangeEvent], revalidations: Sequence[Any],
               high: int, problems: list[Problem]) -> "Plan | None":
     from .builder import Plan, _type_templates, tenant_tokens
 
@@ -151,15 +151,15 @@ def plan_warm(builder: "Builder", paths: set[str], events: list[ChangeEvent], re
     removed: list[tuple[str, str]] = []
     for slug in sorted(rebuild):
         old_table = model.tables.get(slug)
-        tenant = tenants_by_slug.get(slug)
-        if tenant is None:
+        tenant_data = tenants_by_slug.get(slug)
+        if tenant_data is None:
             model.tables.pop(slug, None)
             removed += [k for k in builder.graph if k[0] == slug]
             continue
-        table = build_route_table(tenant, sources, model.packages, model.store)
+        table = build_route_table(tenant_data, sources, model.packages, model.store)
         problems.extend(table.problems)
         model.tables[slug] = table
-        model.tokens[slug] = tenant_tokens(model.packages, tenant)
+        model.tokens[slug] = tenant_tokens(model.packages, tenant_data)
         model._chrome = {k: v for k, v in model._chrome.items() if k[0] != slug}
         old_paths = set(old_table.routes) if old_table else set()
         new_routes += [(slug, p) for p in table.routes if p not in old_paths or (slug, p) not in builder.graph]
@@ -193,10 +193,10 @@ def plan_warm(builder: "Builder", paths: set[str], events: list[ChangeEvent], re
     if any("/templates/components/" in k for k in changed):
         # A theme override of a component type can appear in any page, header or footer: render everything.
         changed |= {f"route:{k[0]}:{k[1]}" for k in builder.graph}
-    for key in new_routes:
-        why[key] = "new"
-    for key in builder.failed:  # the last render failed: try again whatever changed
-        why.setdefault(key, "retry")
+    for route_key in new_routes:
+        why[route_key] = "new"
+    for route_key in builder.failed:  # the last render failed: try again whatever changed
+        why.setdefault(route_key, "retry")
     for key in changed:
         reason = "data" if key.startswith(("row:", "query:")) else "file" if key.startswith(("file:", "asset:")) \
             else "route" if key.startswith("route:") else "navigation"
@@ -206,7 +206,7 @@ def plan_warm(builder: "Builder", paths: set[str], events: list[ChangeEvent], re
         for rk in builder.index.get(f"query:{tenant}:{package}.{entity}", ()):
             if rk in why:
                 continue
-            route = model.tables.get(rk[0]).routes.get(rk[1]) if rk[0] in model.tables else None
+            route = model.tables[rk[0]].routes.get(rk[1]) if rk[0] in model.tables else None
             if route is None or _route_touched(route, tenant, package, entity, docs, ids):
                 why[rk] = "data"
     now = now_ms()

@@ -21,7 +21,7 @@ from .levels import clamp_level
 # libyaml's loader when PyYAML was built with it (about 10x faster), else the pure-Python safe loader.
 _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-FRONT_MATTER_KEYS = {
+FRONT_MATTER_KEYS: dict[str, type | tuple[type, ...]] = {
     "title": str, "description": str, "date": (str, dt.date), "tags": list, "template": str, "level": int,
     "draft": bool, "revalidate": int, "tenants": list, "requiresAuth": bool, "sortOrder": int, "data": dict,
     "slug": str, "nav": bool, "icon": str,

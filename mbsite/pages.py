@@ -101,9 +101,9 @@ class SiteModel:
             pkg, _, comp = wanted.partition(":")
             return (pkg, comp) if pkg in self.packages else None
         for pkg_id in tenant.enabled_packages():
-            pkg = self.packages.get(pkg_id)
-            if pkg is not None and pattern.search(pkg_id):
-                home = pkg.home_component()
+            found = self.packages.get(pkg_id)
+            if found is not None and pattern.search(pkg_id):
+                home = found.home_component()
                 if home is not None:
                     return pkg_id, home.id
         return None

@@ -164,7 +164,7 @@ def _expand(table: RouteTable, route: Route, store: RecordStore) -> list[Route]:
         table.problems.append(Problem.from_error(exc, "warning"))
         return []
     table.queries_read.add((q.package, q.entity))
-    field_name = str(spec.get("field") or "id")
+    field_name = str((spec or {}).get("field") or "id")
     out = []
     for doc in store.run(q):
         value = doc.get(field_name)

@@ -126,12 +126,12 @@ class Watcher:
         self._threads.append(threading.Thread(target=self._watch_files, name="mbsite-files", daemon=True))
         url = str(self.engine.url)
         if self.engine.dialect.name == "sqlite" and self.engine.url.database:
-            target = self._watch_sqlite
-            arg = self.engine.url.database
+            feed = threading.Thread(target=self._watch_sqlite, args=(self.engine.url.database,), name="mbsite-feed",
+                                    daemon=True)
         else:
-            target = self._watch_postgres
-            arg = self.engine.url.render_as_string(hide_password=False) if url else url
-        self._threads.append(threading.Thread(target=target, args=(arg,), name="mbsite-feed", daemon=True))
+            feed = threading.Thread(target=self._watch_postgres, name="mbsite-feed", daemon=True,
+                                    args=(self.engine.url.render_as_string(hide_password=False) if url else url,))
+        self._threads.append(feed)
         for t in self._threads:
             t.start()
 
@@ -144,6 +144,10 @@ class Watcher:
             self.builder.model = None  # start the next run cold
             batch.error = exc
             self.reporter.problem(Problem.from_error(exc))
+        except Exception as exc:  # noqa: BLE001 - the loop must outlive a bug in one batch
+            self.builder.model = None
+            batch.error = MbsiteError(f"internal error: {type(exc).__name__}: {exc}")
+            self.reporter.problem(Problem("error", batch.error.message, code="internal"))
         batch.seconds = time.perf_counter() - started
         if self.on_batch is not None:
             self.on_batch(batch)
