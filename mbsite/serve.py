@@ -267,6 +267,10 @@ class FormAuth:
             principal = await principal_for(request, web.config, web.db)
             if principal.csrf_token:
                 scope = {**scope, "headers": [*scope["headers"], (b"x-csrf-token", principal.csrf_token.encode())]}
+        # The functions answer a browser form with their own redirect; the preview adds the tenant prefix, so it
+        # asks for the JSON answer and decides where to go itself.
+        scope = {**scope, "headers": [*[(k, v) for k, v in scope["headers"] if k.lower() != b"accept"],
+                                      (b"accept", b"application/json")]}
         state: dict[str, Any] = {"redirect": False, "status": 200, "body": b""}
 
         async def capture(message: Message) -> None:

@@ -6,12 +6,14 @@ counted per account (`login_account`), and a locked account answers 429 even to 
 from __future__ import annotations
 
 import asyncio
+import html
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import orjson
 from sqlalchemy import text
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from ..levels import role_level
@@ -41,10 +43,52 @@ async def _credentials(request: Request) -> dict[str, str]:
     if missing:
         raise ApiError(422, "missing credentials", errors=[{"field": f"/{k}", "code": "required",
                                                              "message": "is required"} for k in missing])
-    return {k: str(body[k]) for k in ("tenant", "username", "password")}
+    out = {k: str(body[k]) for k in ("tenant", "username", "password")}
+    if isinstance(body.get("next"), str):
+        out["next"] = body["next"]
+    return out
+
+
+def _browser_form(request: Request) -> bool:
+    """A plain HTML form (the static login and sign-out forms), not an API client asking for JSON."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return ctype in ("application/x-www-form-urlencoded", "multipart/form-data") and \
+        "application/json" not in request.headers.get("accept", "")
+
+
+def _next_path(request: Request, wanted: str | None) -> str:
+    """Where a browser goes after signing in or out: a local path only (never another site)."""
+    candidates = [wanted, request.query_params.get("next")]
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc == request.headers.get("host", ""):
+        candidates.append((parse_qs(referer.query).get("next") or [None])[0])
+    for path in candidates:
+        if isinstance(path, str) and path.startswith("/") and not path.startswith("//") and "\\" not in path \
+                and not path.startswith("/api/"):
+            return path
+    return "/"
+
+
+def _form_failure(request: Request, exc: ApiError) -> Response:
+    """A sign-in form that failed gets a short page to read, not a JSON document."""
+    back = _next_path(request, request.headers.get("referer", "").split(request.headers.get("host", "") or "\0", 1)[-1]
+                      if request.headers.get("host") else None)
+    body = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign-in failed</title></head>'
+            f"<body><main><h1>That did not work</h1><p>{html.escape(exc.detail)}</p>"
+            f'<p><a href="{html.escape(back)}">Back</a></p></main></body></html>')
+    return HTMLResponse(body, status_code=exc.status, headers={**exc.headers, "Cache-Control": "no-store"})
 
 
 async def login(request: Request) -> Response:
+    try:
+        return await _login(request)
+    except ApiError as exc:
+        if _browser_form(request):
+            return _form_failure(request, exc)
+        raise
+
+
+async def _login(request: Request) -> Response:
     web = request.app.state.mb
     creds = await _credentials(request)
     account = f"{creds['tenant']}:{creds['username'].lower()}"
@@ -73,7 +117,8 @@ async def login(request: Request) -> Response:
     if request.query_params.get("token") in ("1", "true"):
         # API clients (scripts, benchmarks) ask for the token to send as `Authorization: Bearer`.
         body["token"] = token
-    response = json_response(body)
+    response = json_response(body) if not _browser_form(request) else \
+        RedirectResponse(_next_path(request, creds.get("next")), status_code=303)
     set_cookie(response, request, web.config, token)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -88,7 +133,8 @@ async def logout(request: Request) -> Response:
         async with web.db.write() as conn:
             await delete_session(conn, principal.session_id)
         forget_session(web.db, principal.session_id)
-    response = Response(status_code=204)
+    response = Response(status_code=204) if not _browser_form(request) else \
+        RedirectResponse(_next_path(request, None), status_code=303)
     clear_cookie(response, request, web.config)
     return response
 

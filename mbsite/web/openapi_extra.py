@@ -11,6 +11,14 @@ def _problems(*codes: int) -> dict[str, Any]:
             for c in codes}
 
 
+def _form_problems(*codes: int) -> dict[str, Any]:
+    """Problems of an endpoint that HTML forms post to: JSON clients get problem+json, forms a short page."""
+    out = _problems(*codes)
+    for entry in out.values():
+        entry["content"]["text/html"] = {"schema": {"type": "string"}}
+    return out
+
+
 def _json(schema: dict[str, Any]) -> dict[str, Any]:
     return {"content": {"application/json": {"schema": schema}}}
 
@@ -25,7 +33,8 @@ ASSET = {"type": "object", "required": ["id", "contentType", "size", "url"], "pr
     "height": {"type": ["integer", "null"]}, "createdBy": {"type": ["string", "null"]},
     "createdAt": {"type": "integer"}, "url": {"type": "string"}}}
 CREDENTIALS = {"type": "object", "required": ["tenant", "username", "password"], "properties": {
-    "tenant": {"type": "string"}, "username": {"type": "string"}, "password": {"type": "string"}}}
+    "tenant": {"type": "string"}, "username": {"type": "string"}, "password": {"type": "string"},
+    "next": {"type": "string", "description": "forms: the local page to go to afterwards"}}}
 
 
 def fixed_paths(tenant_param: dict[str, Any]) -> dict[str, Any]:
@@ -38,9 +47,14 @@ def fixed_paths(tenant_param: dict[str, Any]) -> dict[str, Any]:
             "requestBody": {"required": True, "content": {
                 "application/json": {"schema": CREDENTIALS},
                 "application/x-www-form-urlencoded": {"schema": CREDENTIALS}}},
-            "responses": {"200": {"description": "signed in", **_json(ME)}, **_problems(400, 401, 413, 415, 422, 429)}}},
-        "/api/auth/logout": {"post": {"tags": ["auth"], "summary": "Sign out",
-                                      "responses": {"204": {"description": "signed out"}, **_problems(403, 429)}}},
+            "responses": {"200": {"description": "signed in", **_json(ME)},
+                          "303": {"description": "signed in from an HTML form: on to `next` (a local path) or /"},
+                          **_form_problems(400, 401, 413, 415, 422, 429)}}},
+        "/api/auth/logout": {"post": {"tags": ["auth"], "summary": "Sign out (JSON clients send X-CSRF-Token; an "
+                                      "HTML form must come from the same origin)",
+                                      "responses": {"204": {"description": "signed out"},
+                                                    "303": {"description": "signed out from an HTML form"},
+                                                    **_problems(403, 429)}}},
         "/api/auth/me": {"get": {"tags": ["auth"], "summary": "The signed-in user",
                                  "responses": {"200": {"description": "the user", **_json(ME)},
                                                **_problems(401, 429)}}},

@@ -87,12 +87,27 @@ def forget_session(db: Any, session_id: str) -> None:
     db.session_cache.drop_where(lambda entry: entry.principal.session_id == session_id)
 
 
+def same_origin(request: Request) -> bool:
+    """The browser says the request comes from a page of this very site (Fetch metadata, else Origin)."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site == "same-origin"
+    origin = request.headers.get("origin")
+    if not origin or origin == "null":
+        return False
+    host = request.headers.get("host", "")
+    return origin.split("://", 1)[-1].rstrip("/").lower() == host.lower()
+
+
 def csrf_ok(request: Request, principal: Principal) -> bool:
-    """Cookie-authenticated writes must echo the session's CSRF token in X-CSRF-Token."""
+    """Cookie-authenticated writes must echo the session's CSRF token in X-CSRF-Token, or come from a plain
+    HTML form of the same origin (the static pages cannot know the token), as the browser attests."""
     if request.method in SAFE_METHODS or principal.via != "cookie":
         return True
     sent = request.headers.get(CSRF_HEADER, "")
-    return bool(sent) and bool(principal.csrf_token) and hmac.compare_digest(sent, principal.csrf_token or "")
+    if sent:
+        return bool(principal.csrf_token) and hmac.compare_digest(sent, principal.csrf_token or "")
+    return same_origin(request)
 
 
 async def create_session(conn: Any, config: Config, user_id: str, tenant: str, request: Request) -> tuple[str, str]:

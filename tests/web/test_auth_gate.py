@@ -34,12 +34,39 @@ async def test_login_me_logout(api: Api) -> None:
 async def test_login_rotates_and_form_login(api: Api) -> None:
     await api.login("acme", "user")
     first = api.client.cookies.get("mb_session")
+    # A browser form (the static login page) is sent on to `next`, a local path only.
     r = await api.client.post("/api/auth/login", data={"tenant": "acme", "username": "admin",
-                                                       "password": "mbsite-demo"})
-    assert r.status_code == 200
+                                                       "password": "mbsite-demo", "next": "/admin"})
+    assert r.status_code == 303 and r.headers["location"] == "/admin"
     assert api.client.cookies.get("mb_session") != first
     async with api.app.state.mb.db.read() as conn:
         assert (await conn.execute(text("SELECT count(*) FROM sessions"))).scalar_one() == 1
+
+
+@pytest.mark.parametrize("next_value, expected", [("/blog/x", "/blog/x"), ("//evil.example/", "/"),
+                                                  ("https://evil.example/", "/"), ("/api/v1/x", "/")],
+                         ids=["local", "scheme-relative", "absolute", "api"])
+async def test_form_login_redirects_only_to_local_pages(api: Api, next_value: str, expected: str) -> None:
+    r = await api.client.post("/api/auth/login", data={"tenant": "acme", "username": "user",
+                                                       "password": "mbsite-demo", "next": next_value})
+    assert r.status_code == 303 and r.headers["location"] == expected
+
+
+async def test_form_login_failure_is_a_page_and_json_clients_keep_json(api: Api) -> None:
+    bad = {"tenant": "acme", "username": "user", "password": "<b>nope</b>"}
+    r = await api.client.post("/api/auth/login", data=bad)
+    assert r.status_code == 401 and r.headers["content-type"].startswith("text/html")
+    assert "<b>" not in r.text
+    r = await api.client.post("/api/auth/login", data=bad, headers={"accept": "application/json"})
+    assert r.status_code == 401 and r.headers["content-type"] == "application/problem+json"
+
+
+async def test_sign_out_form_needs_same_origin_not_a_token(api: Api) -> None:
+    await api.login("acme", "user")
+    cross = await api.client.post("/api/auth/logout", data={"x": "1"}, headers={"origin": "https://evil.example"})
+    assert cross.status_code == 403
+    same = await api.client.post("/api/auth/logout", data={"x": "1"}, headers={"sec-fetch-site": "same-origin"})
+    assert same.status_code == 303 and same.headers["location"] == "/"
 
 
 @pytest.mark.parametrize("body,status", [
