@@ -30,6 +30,23 @@ KIND_TEMPLATES = {"markdown": "page.html", "component": "component.html", "blog_
                   "tags": "tags.html", "tag": "tag.html", "gallery": "gallery.html", "notfound": "404.html"}
 
 
+class Viewer:
+    """`viewer` in templates: reading its level or role makes the page level-sensitive (no variant sharing)."""
+
+    def __init__(self, level: int, recorder: Recorder) -> None:
+        self._level, self._recorder = level, recorder
+
+    @property
+    def level(self) -> int:
+        self._recorder.read_level()
+        return self._level
+
+    @property
+    def role(self) -> str:
+        self._recorder.read_level()
+        return role_name(self._level)
+
+
 @dataclass
 class PageResult:
     html: str
@@ -110,7 +127,7 @@ class SiteModel:
 
     def chrome_key(self, tenant: str, level: int) -> tuple[Any, ...]:
         header, footer, nav, _, _ = self.chrome(self.tables[tenant].tenant, level)
-        return (level > 0, header, footer, nav)
+        return (header, footer, nav)
 
 
 @lru_cache(maxsize=64)
@@ -216,7 +233,7 @@ def render_page(model: SiteModel, route: Route, level: int, memo: dict[str, Any]
             site={"title": tenant.name, "tenant": tenant.slug, "nav": table.nav(level), "lang": "en",
                   "feed": table.has_blog},
             page=page, content=content, css=Markup("".join(css_parts)), tokens_href=model.tokens_url(tenant.slug),
-            header=Markup(header), footer=Markup(footer), viewer={"level": level, "role": role_name(level)},
+            header=Markup(header), footer=Markup(footer), viewer=Viewer(level, rec),
             **context)
     except MbsiteError:
         raise

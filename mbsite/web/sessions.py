@@ -134,10 +134,17 @@ def _secure(request: Request) -> bool:
     return not (request.url.scheme == "http" and host in ("localhost", "127.0.0.1", "::1"))
 
 
+# Display-only hint for static pages (which account control to show); it grants nothing and carries no secret.
+SIGNED_IN_HINT = "mb_signed_in"
+
+
 def set_cookie(response: Response, request: Request, config: Config, token: str) -> None:
     response.set_cookie(config.session_cookie, token, max_age=config.session_ttl, path="/", httponly=True,
+                        samesite="lax", secure=_secure(request))
+    response.set_cookie(SIGNED_IN_HINT, "1", max_age=config.session_ttl, path="/", httponly=False,
                         samesite="lax", secure=_secure(request))
 
 
 def clear_cookie(response: Response, request: Request, config: Config) -> None:
     response.delete_cookie(config.session_cookie, path="/", httponly=True, samesite="lax", secure=_secure(request))
+    response.delete_cookie(SIGNED_IN_HINT, path="/", httponly=False, samesite="lax", secure=_secure(request))
