@@ -211,6 +211,7 @@ class Plan:
     full: bool
     high: int
     revalidation_ids: list[int]
+    restyle: dict[tuple[str, str], list[tuple[str, str, str]]] = field(default_factory=dict)  # asset URL moves
 
 
 class Builder:
@@ -304,6 +305,26 @@ class Builder:
         self.index = {}  # built on the first warm run that needs it
         return Plan(todo, why, removed, full, high, [r[0] for r in revalidations])
 
+    def _restyle(self, plan: Plan, stage: Stage, final: dict[tuple[str, str], list[OutputRow]]) -> set[tuple[str, str]]:
+        """Pages whose only changed input is an asset URL: the stored HTML with the URL replaced (see invalidate)."""
+        done: set[tuple[str, str]] = set()
+        for key, moves in plan.restyle.items():
+            rows = final.get(key)
+            if not rows:
+                continue
+            new_rows = []
+            for row in rows:
+                data = (self.config.out / row.file).read_bytes()
+                for asset_key, old_url, new_url in moves:
+                    data = data.replace(f'="{old_url}"'.encode(), f'="{new_url}"'.encode())
+                stage.write(row.file, data)
+                digests = {**row.digests, **{k: new for k, _old, new in moves}}
+                new_rows.append(OutputRow(**{**row.as_dict(), "digests": digests,
+                                             "html_hash": hashlib.sha256(data).hexdigest(), "reason": "asset"}))
+            final[key] = new_rows
+            done.add(key)
+        return done
+
     def _reindex(self) -> None:
         index: dict[str, set[tuple[str, str]]] = {}
         for key, rows in self.graph.items():
@@ -359,6 +380,9 @@ class Builder:
             final.pop(key, None)
         for row in new_rows:
             final.setdefault((row.tenant, row.path), []).append(row)
+        restyled = self._restyle(plan, stage, final)
+        if restyled:
+            reasons["asset"] += len(restyled)
         for key in failed:  # keep the last good output of a page that failed, and retry it next time
             if key in old:
                 final[key] = [OutputRow(**{**r.as_dict(), "digests": {**r.digests, "route": "failed"}})
@@ -368,9 +392,10 @@ class Builder:
         for key in set(plan.removed) | rendered_keys:
             now_files = {r.file for r in final.get(key, [])}
             stale_files |= {r.file for r in old.get(key, []) if r.file not in now_files}
-        if plan.full or plan.todo or plan.removed or plan.revalidation_ids:
+        if plan.full or plan.todo or plan.removed or plan.revalidation_ids or plan.restyle:
             # Only tenants with rendered or removed pages can have new tenant-level files (routes.json, sitemap…).
-            touched = None if plan.full else {r.tenant for r in plan.todo} | {k[0] for k in plan.removed}
+            touched = None if plan.full else ({r.tenant for r in plan.todo} | {k[0] for k in plan.removed}
+                                              | {k[0] for k in plan.restyle})
             self._tenant_files(model, stage, final, force=plan.full, tenants=touched)
         if plan.full:
             for key in failed:
@@ -384,8 +409,8 @@ class Builder:
             removed += self._removed_tenants(out, model)
         generation = f"{os.getpid()}-{time.time_ns()}"
         with self.engine.begin() as conn:
-            save_outputs(conn, set(rendered_keys) | set(plan.removed) | set(failed),
-                         [r for k in set(rendered_keys) | set(failed) for r in final.get(k, [])])
+            save_outputs(conn, set(rendered_keys) | set(plan.removed) | set(failed) | restyled,
+                         [r for k in set(rendered_keys) | set(failed) | restyled for r in final.get(k, [])])
             set_state(conn, "cursor", str(plan.high))
             set_state(conn, "config_digest", self._config_digest())
             set_state(conn, "built_at", str(now_ms()))
@@ -491,6 +516,14 @@ class Builder:
                 target = out / rel
                 if force or not target.is_file() or target.read_bytes() != data:
                     stage.write(rel, data)
+            assets_dir = out / slug / "public" / "assets"
+            if assets_dir.is_dir():  # hashed files of earlier versions of an asset (or of the tokens) go
+                wanted = {rel for rel in files if rel.startswith(f"{slug}/public/assets/")}
+                wanted |= {f"{slug}/public{a.url}" for a in model.theme.assets.values()}
+                for path in assets_dir.rglob("*"):
+                    rel = path.relative_to(out).as_posix()
+                    if path.is_file() and rel not in wanted:
+                        stage.obsolete.add(rel)
 
     def _removed_tenants(self, out: Path, model: SiteModel) -> int:
         """Delete the output folders of tenants that no longer exist (only folders that mbsite wrote)."""

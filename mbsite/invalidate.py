@@ -177,9 +177,13 @@ def plan_warm(builder: "Builder", paths: set[str], events: list[ChangeEvent], re
             fresh["asset:" + name] = asset.url
     for slug in rebuild & set(model.tables):
         fresh.update(tenant_digests(model.tables[slug], model.tokens_url(slug), LEVEL_MAX + 1))
+    moved_assets: dict[str, tuple[str, str]] = {}  # asset key → (old URL, new URL)
     for key, value in fresh.items():
-        if builder.digests.get(key) != value:
+        old_value = builder.digests.get(key)
+        if old_value != value:
             changed.add(key)
+            if key.startswith("asset:") and old_value:
+                moved_assets[key] = (old_value, value)
         builder.digests[key] = value
     for path in markdown:  # a Markdown file that is gone
         rel = (Path(cfg.content_dir.name) / path.relative_to(content)).as_posix()
@@ -198,6 +202,8 @@ def plan_warm(builder: "Builder", paths: set[str], events: list[ChangeEvent], re
     for route_key in builder.failed:  # the last render failed: try again whatever changed
         why.setdefault(route_key, "retry")
     for key in changed:
+        if key in moved_assets:
+            continue  # decided below: pages whose only change is an asset's URL get the new URL, not a render
         reason = "data" if key.startswith(("row:", "query:")) else "file" if key.startswith(("file:", "asset:")) \
             else "route" if key.startswith("route:") else "navigation"
         for rk in builder.index.get(key, ()):
@@ -221,6 +227,14 @@ def plan_warm(builder: "Builder", paths: set[str], events: list[ChangeEvent], re
                     rev.tag and any(rev.tag in r.tags for r in rows)):
                 why.setdefault(rk, "on-demand")
     removed_set = set(removed)
+    # A stylesheet edit changes only the content-hashed URL in the pages that link it. Rendering such a page again
+    # would give its stored HTML with the old URL replaced by the new one — in attribute position only (`="URL"`,
+    # a form that escaped text can never contain) — so that replacement is what the page gets.
+    restyle: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
+    for key, (old_url, new_url) in moved_assets.items():
+        for rk in builder.index.get(key, ()):
+            if rk not in why and rk not in removed_set and rk in builder.graph:
+                restyle.setdefault(rk, []).append((key, old_url, new_url))
     todo = []
     for rk in sorted(why):
         if rk in removed_set:
@@ -230,4 +244,4 @@ def plan_warm(builder: "Builder", paths: set[str], events: list[ChangeEvent], re
         if route is not None:
             todo.append(route)
     return Plan(todo, {rk: why[rk] for rk in why if rk not in removed_set}, sorted(removed_set), False, high,
-                [r[0] for r in revalidations])
+                [r[0] for r in revalidations], restyle)

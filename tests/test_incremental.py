@@ -208,6 +208,13 @@ class IncrementalMachine(RuleBasedStateMachine):
         self.touch(src)
         self.touch(dst)
 
+    @rule(color=st.sampled_from(["red", "blue", "green"]))
+    def edit_stylesheet(self, color: str) -> None:
+        path = self.site / "themes" / "default" / "static" / "style.css"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"body {{ color: {color}; }}\n")
+        self.touch(path)
+
     @rule(marker=TEXT)
     def edit_template(self, marker: str) -> None:
         path = self.site / "themes" / "default" / "templates" / "page.html"
@@ -271,3 +278,19 @@ IncrementalMachine.TestCase.settings = settings(max_examples=20, stateful_step_c
                                                 suppress_health_check=list(HealthCheck),
                                                 phases=[Phase.explicit, Phase.reuse, Phase.generate])
 test_incremental_equals_full = IncrementalMachine.TestCase
+
+
+def test_a_stylesheet_edit_rewrites_asset_urls_without_rendering(tmp_path: Path) -> None:
+    """Warm path: pages whose only change is a theme asset's URL are not rendered, and equal a full build."""
+    site = make_site(tmp_path / "site")
+    css = site / "themes" / "default" / "static" / "style.css"
+    css.parent.mkdir(parents=True)
+    css.write_text("body { color: red; }\n")
+    builder = Builder(load_config(site))
+    assert builder.run().ok
+    assert builder.run(paths=set()).summary["rendered"] == 0  # warm, builds the index
+    css.write_text("body { color: blue; }\n")
+    result = builder.run(paths={str(css)})
+    assert result.ok
+    assert result.summary["rendered"] == 0 and result.summary["reasons"]["asset"] > 5
+    assert tree(site / "build") == full_build_of(site, tmp_path / "clean")
