@@ -141,24 +141,15 @@ class LiveHub:
     def locate(self, tenant: str, page: str, level: int) -> Path | None:
         """The file the gate serves for (tenant, page) to a viewer at `level`, or None for a redirect.
 
-        Mirrors the selection in web/gate.py: the highest variant not above the level, the access-denied page
+        The gate's own choice (web/gate.py): the highest variant not above the level, the access-denied page
         for a signed-in viewer below the page's level, the tenant's 404 page for unknown paths."""
-        gate = self.gate
+        from .web.gate import choose
+
         try:
-            table = gate.routes(tenant)
+            choice = choose(self.gate, tenant, page, level)
         except ValueError:  # routes.json being rewritten or broken: the page will hear from the next batch
             return None
-        route = table.pages.get(page) or table.pages.get(page.rstrip("/") or "/")
-        not_found = gate.file_for(tenant, "public", "404.html")
-        if route is None:
-            return gate.file_for(tenant, "public", page) or not_found
-        needed = max(int(route.get("level") or 0), 1 if route.get("requires_auth") else 0)
-        if level < needed:
-            return gate.file_for(tenant, "public", table.access_denied) if level > 0 else None
-        variants = sorted(int(v) for v in route.get("variants") or [0] if 0 <= int(v) <= level)
-        if not variants:
-            return not_found
-        return gate.file_for(tenant, "public" if variants[-1] == 0 else f"private/{variants[-1]}", page)
+        return None if choice.kind == "login" else choice.file
 
     def verdict(self, viewer: Viewer) -> str | None:
         """The event an open page needs after the output changed: None, `css` or `reload`."""

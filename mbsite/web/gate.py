@@ -83,6 +83,51 @@ class Gate:
         return target if target.is_file() else None
 
 
+@dataclass(frozen=True)
+class Choice:
+    """What the gate answers for a page and a viewer level (the one place that decides it)."""
+
+    kind: str                 # "file" | "login" (anonymous below the page's level) | "denied" | "missing"
+    file: Path | None = None  # the file to send (for "denied"/"missing": the access-denied or 404 page, if any)
+    cache: str = PRIVATE_CACHE
+    status: int = 200
+
+
+def choose(gate: Gate, tenant: str, page: str, level: int) -> Choice:
+    """The variant of `page` a viewer at `level` gets: the highest one not above the level, never more."""
+    table = gate.routes(tenant)
+    route = table.pages.get(page) or table.pages.get(page.rstrip("/") or "/")
+    if route is None:
+        static = gate.file_for(tenant, "public", page)
+        return Choice("file", static, PUBLIC_CACHE) if static is not None else _missing(gate, tenant)
+    needed = max(int(route.get("level") or 0), 1 if route.get("requires_auth") else 0)
+    if level < needed:
+        if level == 0:
+            return Choice("login")
+        return Choice("denied", gate.file_for(tenant, "public", table.access_denied), PRIVATE_CACHE, 403)
+    variants = sorted(int(v) for v in route.get("variants") or [0] if 0 <= int(v) <= level)
+    if not variants:
+        return _missing(gate, tenant)
+    best = variants[-1]
+    file = gate.file_for(tenant, "public" if best == 0 else f"private/{best}", page)
+    if file is None:
+        log.warning("gate: %s %s variant %s listed in routes.json but missing", tenant, page, best)
+        return _missing(gate, tenant)
+    # Pages with a minimum level or a per-level variant depend on the session: never cache them shared.
+    cache = PUBLIC_CACHE if best == 0 and needed == 0 and route.get("variants", [0]) == [0] else PRIVATE_CACHE
+    return Choice("file", file, cache)
+
+
+def _missing(gate: Gate, tenant: str) -> Choice:
+    return Choice("missing", gate.file_for(tenant, "public", "404.html"), PUBLIC_CACHE, 404)
+
+
+def is_page(gate: Gate, tenant: str, page: str) -> bool:
+    """Whether `page` is a page of the tenant (answering it needs the session) rather than a static file."""
+    pages = gate.routes(tenant).pages
+    return page in pages or (page.rstrip("/") or "/") in pages
+
+
 def _normalize(page: str) -> str | None:
     if "\x00" in page or "\\" in page:
         return None
@@ -119,34 +164,20 @@ async def serve(request: Request) -> Response:
         page = _normalize(raw_page)
         if tenant is None or page is None:
             return _not_found(gate, tenant)
-        table = gate.routes(tenant)
-        route = table.pages.get(page) or table.pages.get(page.rstrip("/") or "/")
-        if route is None:
-            static = gate.file_for(tenant, "public", page)
-            return _page_response(static, PUBLIC_CACHE) if static is not None else _not_found(gate, tenant)
-        principal = await principal_for(request, web.config, web.db)
-        # A session of another tenant does not sign anyone in here.
-        level = principal.level if principal.tenant == tenant else 0
-        needed = max(int(route.get("level") or 0), 1 if route.get("requires_auth") else 0)
-        if level < needed:
-            if level == 0:
-                target = f"{prefix}{table.login}?next={quote(prefix + page)}"
-                return RedirectResponse(target, status_code=302, headers={"Cache-Control": PRIVATE_CACHE})
-            denied = gate.file_for(tenant, "public", table.access_denied)
-            if denied is not None:
-                return _page_response(denied, PRIVATE_CACHE, status=403)
+        level = 0
+        if is_page(gate, tenant, page):  # static files are answered without looking up the session
+            principal = await principal_for(request, web.config, web.db)
+            # A session of another tenant does not sign anyone in here.
+            level = principal.level if principal.tenant == tenant else 0
+        choice = choose(gate, tenant, page, level)
+        if choice.kind == "login":
+            target = f"{prefix}{gate.routes(tenant).login}?next={quote(prefix + page)}"
+            return RedirectResponse(target, status_code=302, headers={"Cache-Control": PRIVATE_CACHE})
+        if choice.file is not None:
+            return _page_response(choice.file, choice.cache, status=choice.status)
+        if choice.kind == "denied":
             return problem(403, "you may not see this page", headers={"Cache-Control": PRIVATE_CACHE})
-        variants = sorted(int(v) for v in route.get("variants") or [0] if 0 <= int(v) <= level)
-        if not variants:
-            return _not_found(gate, tenant)
-        best = variants[-1]
-        file = gate.file_for(tenant, "public" if best == 0 else f"private/{best}", page)
-        if file is None:
-            log.warning("gate: %s %s variant %s listed in routes.json but missing", tenant, page, best)
-            return _not_found(gate, tenant)
-        # Pages with a minimum level or a per-level variant depend on the session: never cache them shared.
-        cache = PUBLIC_CACHE if best == 0 and needed == 0 and route.get("variants", [0]) == [0] else PRIVATE_CACHE
-        return _page_response(file, cache)
+        return problem(404, "no such page")
     except Exception:  # fail closed: whatever broke, no page is served
         log.exception("gate failed for %s", request.url.path)
         return problem(500, "the page could not be served", headers={"Cache-Control": PRIVATE_CACHE})
