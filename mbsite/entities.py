@@ -93,6 +93,7 @@ class Entity:
     cross_tenant: bool = False         # god/supergod of another tenant may read and write it
     description: str = ""
     source: str = ""
+    indexed: tuple[str, ...] = ()      # fields the schema asks to index (index/indexed/unique, `indexes` lists)
 
     @property
     def slug(self) -> str:
@@ -253,9 +254,16 @@ def parse_entity(doc: dict[str, Any], package: str | None, source: str) -> Entit
     acl_spec = doc.get("acl")
     cross = bool(doc.get("crossTenant") or doc.get("cross_tenant")
                  or (isinstance(acl_spec, dict) and (acl_spec.get("crossTenant") or acl_spec.get("cross_tenant"))))
+    indexed = [str(k) for k, v in raw_fields.items() if isinstance(v, dict) and NAME_RE.match(str(k))
+               and (v.get("index") or v.get("indexed") or v.get("unique"))]
+    for ix in doc.get("indexes") or []:
+        cols = ix.get("fields") if isinstance(ix, dict) else None
+        if isinstance(cols, list) and cols and isinstance(cols[0], str):
+            indexed.append(cols[0])  # the leading column is the one a filter can use
+    indexed_fields = tuple(dict.fromkeys(f for f in indexed if f in {fd.name for fd in fields} and f != "id"))
     return Entity(name=name, package=pkg, fields=fields, acl=parse_acl(acl_spec),
                   never_expose=frozenset(map(str, hidden)), cross_tenant=cross,
-                  description=str(doc.get("description") or ""), source=source)
+                  description=str(doc.get("description") or ""), source=source, indexed=indexed_fields)
 
 
 def _documents(path: Path) -> Iterator[dict[str, Any]]:

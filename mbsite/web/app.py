@@ -83,7 +83,7 @@ def create_app(config: Config, *, include_gate: bool = True, parts: Iterable[str
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await web.db.prepare()
+        await web.db.prepare(f for ent in web.registry for f in ent.indexed)
         async with web.db.read() as conn:
             await web.directory.refresh(conn, force=True)
         try:

@@ -21,7 +21,7 @@ import threading
 import time
 from collections import namedtuple
 from functools import lru_cache
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
@@ -266,12 +266,19 @@ class _Schema:
     url: str
     session_cache: TTLCache
 
-    async def prepare(self) -> None:
-        """Create tables and change-feed triggers if missing (sync engine, off the event loop)."""
+    async def prepare(self, indexed_fields: Iterable[str] = ()) -> None:
+        """Create tables, change-feed triggers and the entity field indexes if missing (off the event loop)."""
+        from .query import field_index_ddl
+
+        fields = sorted(set(indexed_fields))
+
         def run() -> None:
             engine = open_engine(self.url)
             try:
                 ensure_schema(engine)
+                with engine.begin() as conn:
+                    for name in fields:
+                        conn.exec_driver_sql(field_index_ddl(engine.dialect.name, name))
             finally:
                 engine.dispose()
         await asyncio.to_thread(run)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -269,3 +271,14 @@ def full_sort(q: ListQuery) -> list[tuple[str, bool]]:
     if not any(name == "id" for name, _ in sort):
         sort.append(("id", False))
     return sort
+
+
+def field_index_ddl(dialect: str, name: str) -> str:
+    """An expression index for filters and sorts on one JSON field; its expression is exactly `expr`'s."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise ValueError(f"not an indexable field name: {name!r}")
+    expr = f"(NULLIF(data->'{name}', 'null'::jsonb))" if dialect == "postgresql" else f"json_extract(data, '$.{name}')"
+    ix = f"ix_er_f_{name.lower()}"
+    if len(ix) > 60:  # PostgreSQL names stop at 63 bytes
+        ix = ix[:50] + "_" + hashlib.sha1(name.encode()).hexdigest()[:8]
+    return f"CREATE INDEX IF NOT EXISTS {ix} ON entity_records (tenant, package, entity, {expr})"
