@@ -1,6 +1,7 @@
 """Sources → routes → affected (tenant, route, level) renders → staged files → published output + stored graph."""
 from __future__ import annotations
 
+import gc
 import hashlib
 import multiprocessing
 import os
@@ -189,14 +190,24 @@ def render_all(model: SiteModel, routes: list[Route], stage: Stage, workers: int
     size = max(8, min(200, len(routes) // (workers * 6) or 1))
     chunks = [[(r.tenant, r.path) for r in routes[i:i + size]] for i in range(0, len(routes), size)]
     ctx = multiprocessing.get_context("fork")
+    # Move everything loaded so far out of the collector's reach: a collection in a worker would touch (and so
+    # copy) every page of the inherited model.
+    gc.collect()
+    gc.freeze()
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init) as pool:
             for chunk_out in pool.map(_worker_chunk, [(c, str(stage.root)) for c in chunks]):
                 outcomes.extend(chunk_out)
                 reporter.advance(len(chunk_out))
     finally:
         _WORKER_MODEL = None
+        gc.unfreeze()
     return outcomes
+
+
+def _worker_init() -> None:
+    # Rendering makes little cyclic garbage; automatic collections would only walk the inherited objects.
+    gc.disable()
 
 
 # -- the build -----------------------------------------------------------------------------------------------
