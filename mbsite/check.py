@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import jinja2
@@ -75,6 +76,15 @@ def check_output(out: Path) -> list[Problem]:
     return problems
 
 
+def check_entities(config: Config) -> list[Problem]:
+    """Entity definitions (site schemas/entities and packages' entities/) load, or say where they are broken."""
+    from .entities import load_registry
+
+    broken: list[Any] = []
+    load_registry(config, broken)
+    return [Problem.from_error(exc) for exc in broken]
+
+
 def run_check(config: Config) -> list[Problem]:
     from .packages import load_packages
     from .sources import scan_markdown
@@ -84,6 +94,7 @@ def run_check(config: Config) -> list[Problem]:
     problems.extend(packages.problems)
     scan_markdown(config, problems)
     problems.extend(check_seed(config))
+    problems.extend(check_entities(config))
     problems.extend(check_templates(config))
     if not any(p.severity == "error" for p in problems):
         from .builder import load_model, open_site_db

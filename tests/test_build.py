@@ -245,3 +245,12 @@ def test_deleting_a_tenant_removes_its_folder(demo: Path) -> None:
     assert result.summary["tenants"] == ["acme"]
     assert not (demo / "build" / "globex").exists()
     assert (demo / "build" / "acme" / "public" / "index.html").is_file()
+
+
+def test_check_reports_a_broken_entity_schema(demo: Path) -> None:
+    bad = demo / "schemas" / "entities" / "bad.yaml"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("entity: 'not a name!'\nfields: {}\n")
+    result = CliRunner().invoke(main, ["check", "--site", str(demo)])
+    assert result.exit_code == 1
+    assert "schemas/entities/bad.yaml" in result.output and "entity needs a valid" in result.output
