@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from ..sitefiles import CONTENT_SECURITY_POLICY
 from .problems import problem
 from .sessions import principal_for
 
@@ -141,6 +142,9 @@ def _page_response(path: Path, cache: str, status: int = 200) -> Response:
     response = FileResponse(path, status_code=status, media_type="text/html; charset=utf-8") \
         if path.suffix == ".html" else FileResponse(path, status_code=status)
     response.headers["Cache-Control"] = cache
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    if path.suffix == ".html":  # the same policy the static output's _headers gives a CDN
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     if cache == PRIVATE_CACHE:
         response.headers["Vary"] = "Cookie"
     return response

@@ -212,6 +212,10 @@ async def test_gate(api: Api, who: str | None, path: str, status: int, body: str
         assert r.headers["cache-control"] == "private, no-store"
     if path == "/":
         assert "must-revalidate" in r.headers["cache-control"]
+    if status == 200 and r.headers["content-type"].startswith("text/html"):
+        csp = r.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "object-src 'none'" in csp and "'unsafe-inline'" not in \
+            csp.split("script-src", 1)[1].split(";", 1)[0]
 
 
 async def test_gate_by_host_and_other_tenant_session(api: Api) -> None:
