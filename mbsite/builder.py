@@ -508,7 +508,7 @@ class Builder:
                 f"{slug}/public/404.html": render_not_found(model, slug).encode(),
                 f"{slug}/public/sitemap.xml": sitemap(table, base).encode(),
                 f"{slug}/public/robots.txt": robots(base).encode(),
-                f"{slug}/public/_headers": headers().encode(),
+                f"{slug}/public/_headers": headers(self.config.content_security_policy).encode(),
                 f"{slug}/public/_redirects": redirects(table).encode(),
                 f"{slug}/{ROUTES_MANIFEST}": routes_manifest(table, variants).encode(),
             }

@@ -38,18 +38,12 @@ def feed(table: RouteTable, base_url: str) -> str | None:
             f"<updated>{updated}</updated>{entries}</feed>\n")
 
 
-# Pages load scripts only from the site itself; component stylesheets are inline <style> blocks (class rules
-# generated from sanitised values), hence 'unsafe-inline' for styles only.
-CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-                           "img-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; "
-                           "frame-ancestors 'self'")
-
-
-def headers() -> str:
+def headers(csp: str) -> str:
+    """_headers for a CDN: immutable assets, and the security headers of every page (`site.content_security_policy`)."""
+    policy = f"  Content-Security-Policy: {csp}\n" if csp else ""
     return ("/assets/*\n  Cache-Control: public, max-age=31536000, immutable\n"
             "/*\n  X-Content-Type-Options: nosniff\n  Referrer-Policy: strict-origin-when-cross-origin\n"
-            f"  Content-Security-Policy: {CONTENT_SECURITY_POLICY}\n"
-            "  Cache-Control: public, max-age=0, must-revalidate\n")
+            f"{policy}  Cache-Control: public, max-age=0, must-revalidate\n")
 
 
 def redirects(table: RouteTable) -> str:

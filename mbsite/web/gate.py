@@ -19,7 +19,6 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from ..sitefiles import CONTENT_SECURITY_POLICY
 from .problems import problem
 from .sessions import principal_for
 
@@ -138,22 +137,22 @@ def _normalize(page: str) -> str | None:
     return "/" + "/".join(parts)
 
 
-def _page_response(path: Path, cache: str, status: int = 200) -> Response:
+def _page_response(path: Path, cache: str, status: int = 200, csp: str = "") -> Response:
     response = FileResponse(path, status_code=status, media_type="text/html; charset=utf-8") \
         if path.suffix == ".html" else FileResponse(path, status_code=status)
     response.headers["Cache-Control"] = cache
     response.headers["X-Content-Type-Options"] = "nosniff"
-    if path.suffix == ".html":  # the same policy the static output's _headers gives a CDN
-        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    if path.suffix == ".html" and csp:  # the same policy the static output's _headers gives a CDN
+        response.headers["Content-Security-Policy"] = csp
     if cache == PRIVATE_CACHE:
         response.headers["Vary"] = "Cookie"
     return response
 
 
-def _not_found(gate: Gate, tenant: str | None) -> Response:
+def _not_found(gate: Gate, tenant: str | None, csp: str = "") -> Response:
     page = gate.file_for(tenant, "public", "404.html") if tenant else None
     if page is not None:
-        return _page_response(page, PUBLIC_CACHE, status=404)
+        return _page_response(page, PUBLIC_CACHE, status=404, csp=csp)
     return problem(404, "no such page")
 
 
@@ -167,7 +166,7 @@ async def serve(request: Request) -> Response:
         tenant, raw_page, prefix = gate.tenant_of(request, web.directory.tenants)
         page = _normalize(raw_page)
         if tenant is None or page is None:
-            return _not_found(gate, tenant)
+            return _not_found(gate, tenant, web.config.content_security_policy)
         level = 0
         if is_page(gate, tenant, page):  # static files are answered without looking up the session
             principal = await principal_for(request, web.config, web.db)
@@ -178,7 +177,8 @@ async def serve(request: Request) -> Response:
             target = f"{prefix}{gate.routes(tenant).login}?next={quote(prefix + page)}"
             return RedirectResponse(target, status_code=302, headers={"Cache-Control": PRIVATE_CACHE})
         if choice.file is not None:
-            return _page_response(choice.file, choice.cache, status=choice.status)
+            return _page_response(choice.file, choice.cache, status=choice.status,
+                                  csp=web.config.content_security_policy)
         if choice.kind == "denied":
             return problem(403, "you may not see this page", headers={"Cache-Control": PRIVATE_CACHE})
         return problem(404, "no such page")
