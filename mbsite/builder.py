@@ -21,7 +21,7 @@ from .db.engine import ensure_schema, open_engine, resolve_url
 from .db.feed import last_seq, read_changes
 from .db.models import Revalidation, now_ms
 from .db.seed import load_seed
-from .errors import BuildError, Location, MbsiteError, Problem
+from .errors import Location, MbsiteError, Problem
 from .graph import (OutputRow, digest_of, dirty_keys, get_state, load_outputs, route_fingerprint, save_outputs,
                     set_state, tenant_digests)
 from .pages import SiteModel, render_not_found, render_page, route_records
@@ -569,4 +569,4 @@ def build(config: Config, reporter: Reporter | None = None, *, full: bool = Fals
         builder.close()
 
 
-__all__ = ["Builder", "BuildResult", "build", "open_site_db", "load_model", "BuildError", "Location"]
+__all__ = ["Builder", "BuildResult", "Plan", "build", "open_site_db", "load_model"]

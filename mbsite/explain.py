@@ -77,4 +77,4 @@ def explain(config: Config, tenant: str, path: str, level: int | None) -> dict[s
             "text": "\n".join(lines)}
 
 
-__all__ = ["explain", "queue_revalidation", "MbsiteError"]
+__all__ = ["explain", "queue_revalidation"]

@@ -10,7 +10,7 @@ import jinja2
 from jinja2 import meta
 
 from .config import Config
-from .errors import Location, TemplateError, relpath
+from .errors import Location, TemplateError
 
 
 @dataclass
@@ -137,4 +137,4 @@ def template_error(exc: Exception, theme: Theme, fallback: str) -> TemplateError
     return TemplateError(f"template: {exc}", where)
 
 
-__all__ = ["Theme", "Asset", "load_theme", "template_error", "relpath"]
+__all__ = ["Theme", "Asset", "load_theme", "template_error"]

@@ -12,7 +12,7 @@ from markupsafe import Markup
 from ..expressions import to_text, truthy
 from .html import tag, text
 from .icons import icon_svg
-from .registry import Element, renders, tag_override, variant_classes
+from .registry import Element, renders, variant_classes
 from .urls import is_external, safe_url
 
 

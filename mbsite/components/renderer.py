@@ -19,7 +19,7 @@ from ..levels import clamp_level
 from ..packages import ComponentDef, Package, PackageSet
 from . import registry
 from .compiler import CCond, CDynamic, CElement, CFragment, CLoop, CNode, CRef, CText, Dyn, compile_children, \
-    compile_node, compile_value, is_node_value, resolve
+    compile_value, is_node_value, resolve
 from .html import tag
 from .styles import StyleSheet
 
