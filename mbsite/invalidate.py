@@ -16,7 +16,8 @@ from .errors import MbsiteError, Problem
 from .graph import dirty_keys, tenant_digests
 from .records import _matches
 from .routes import Route, build_route_table
-from .sources import MarkdownSource, content_url, load_tenants, sha256_bytes, split_front_matter
+from .sources import (MarkdownSource, content_url, is_content_markdown, load_tenants, markdown_order, sha256_bytes,
+                      split_front_matter)
 
 if TYPE_CHECKING:
     from .builder import Builder, Plan
@@ -36,7 +37,7 @@ def _reload_markdown(builder: "Builder", paths: list[Path], problems: list[Probl
         rel = path.relative_to(content)
         relpath = (Path(builder.config.content_dir.name) / rel).as_posix()
         by_rel.pop(relpath, None)
-        if not path.is_file() or rel.parts[0] == "seed" or rel.name.lower() == "readme.md":
+        if not path.is_file() or not is_content_markdown(rel.as_posix()):
             continue
         data = path.read_bytes()
         try:
@@ -47,7 +48,7 @@ def _reload_markdown(builder: "Builder", paths: list[Path], problems: list[Probl
         except UnicodeDecodeError:
             continue
         by_rel[relpath] = MarkdownSource(relpath, content_url(rel), sha256_bytes(data), front, body, line)
-    sources.markdown = [by_rel[k] for k in sorted(by_rel)]
+    sources.markdown = [by_rel[k] for k in sorted(by_rel, key=markdown_order)]
 
 
 def _route_touched(route: Route, tenant: str, package: str, entity: str, docs: list[dict[str, Any]],

@@ -16,6 +16,7 @@ from markdown_it.rules_inline import StateInline
 from markupsafe import escape
 
 from .errors import ConfigError, DataError, Location
+from .frontmatter import simple_yaml
 from .levels import clamp_level
 
 # libyaml's loader when PyYAML was built with it (about 10x faster), else the pure-Python safe loader.
@@ -55,15 +56,27 @@ def split_front_matter(text: str, file: str) -> tuple[FrontMatter, str, int]:
     """Split `---` YAML front matter from the body; returns (front matter, body, line where body starts)."""
     if not text.startswith("---"):
         return FrontMatter(), text, 1
-    lines = text.split("\n")
-    if lines[0].strip() != "---":
+    nl = text.find("\n")
+    if (text if nl < 0 else text[:nl]).strip() != "---":
         return FrontMatter(), text, 1
-    for end in range(1, len(lines)):
-        if lines[end].strip() in ("---", "..."):
+    raw_lines: list[str] = []
+    while True:  # line by line up to the closing marker; the body is never split into lines
+        if nl < 0:
+            raise DataError("front matter: no closing '---'", Location(file=file, line=1))
+        start = nl + 1
+        nl = text.find("\n", start)
+        line = text[start:] if nl < 0 else text[start:nl]
+        if line.strip() in ("---", "..."):
+            body = "" if nl < 0 else text[nl + 1:]
             break
-    else:
-        raise DataError("front matter: no closing '---'", Location(file=file, line=1))
-    raw = "\n".join(lines[1:end])
+        raw_lines.append(line)
+    data = simple_yaml(raw_lines)
+    if data is None:
+        data = _parse_yaml("\n".join(raw_lines), file)
+    return _front_matter(data, file, raw_lines), body, len(raw_lines) + 3
+
+
+def _parse_yaml(raw: str, file: str) -> dict[str, Any]:
     try:
         data = yaml.load(raw, Loader=_YamlLoader) or {}
     except yaml.YAMLError as exc:
@@ -78,7 +91,7 @@ def split_front_matter(text: str, file: str) -> tuple[FrontMatter, str, int]:
                                  column=(mark.column + 1) if mark else None)) from exc
     if not isinstance(data, dict):
         raise DataError("front matter: expected a mapping of keys", Location(file=file, line=2))
-    return _front_matter(data, file, lines[1:end]), "\n".join(lines[end + 1:]), end + 2
+    return data
 
 
 def _key_line(key: str, raw_lines: list[str]) -> int:
@@ -176,33 +189,12 @@ def _render_shortcode(self: Any, tokens: list[Any], idx: int, options: Any, env:
     return handler(meta["package"], meta["component"], meta["args"], line)
 
 
-@lru_cache(maxsize=64)
-def _lexer(lang: str) -> Any:
-    from pygments.lexers import get_lexer_by_name
-    from pygments.util import ClassNotFound
-
-    try:
-        return get_lexer_by_name(lang)
-    except ClassNotFound:
-        return None
-
-
-@lru_cache(maxsize=1)
-def _formatter() -> Any:
-    from pygments.formatters import HtmlFormatter
-
-    return HtmlFormatter(nowrap=True)
-
-
 def highlight(code: str, lang: str, _attrs: str) -> str:
-    """Pygments highlighting for fenced code; unknown languages fall back to escaped text."""
-    lexer = _lexer(lang.strip().lower()) if lang else None
-    if lexer is None:
-        return ""
-    from pygments import highlight as pyg_highlight
+    """markdown-it's highlight callback: Pygments HTML, or "" for an unknown language (markdown-it then writes
+    the code escaped)."""
+    from .highlight import highlight as pygments_html
 
-    return f'<pre class="highlight"><code class="language-{escape(lang)}">' \
-           f"{pyg_highlight(code, lexer, _formatter())}</code></pre>\n"
+    return pygments_html(code, lang) or ""
 
 
 def _slugify(text: str) -> str:

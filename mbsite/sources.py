@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,9 +115,13 @@ def load_tenants(engine: Engine) -> list[TenantData]:
     return out
 
 
-def content_url(rel: Path) -> str:
+def content_url(rel: Path | str) -> str:
     """content/pages/about.md → /about; content/blog/x.md → /blog/x; index.md → its folder."""
-    parts = list(rel.with_suffix("").parts)
+    parts = (rel if isinstance(rel, str) else rel.as_posix()).split("/")
+    name = parts[-1]
+    dot = name.rfind(".")
+    if dot > 0:
+        parts[-1] = name[:dot]
     if parts and parts[0] == "pages":
         parts = parts[1:]
     if parts and parts[-1] == "index":
@@ -124,17 +129,49 @@ def content_url(rel: Path) -> str:
     return "/" + "/".join(parts)
 
 
+def is_content_markdown(rel: str) -> bool:
+    """Whether a '/'-separated path relative to the content folder is a Markdown page: seed/, top-level
+    dot-files and dot-folders and README.md files are not."""
+    first, _, rest = rel.partition("/")
+    if (rest and first in SKIP_CONTENT) or first.startswith("."):
+        return False
+    name = rel.rsplit("/", 1)[-1]
+    return name.endswith(".md") and name.lower() != "readme.md"
+
+
+def markdown_order(rel: str) -> list[str]:
+    """Sort key of Markdown paths: folder by folder, so the order (and so which file wins a URL both claim)
+    does not depend on how '.' and '/' compare."""
+    return rel.split("/")
+
+
+def markdown_files(root: Path) -> list[str]:
+    """The Markdown pages under the content folder, as '/'-separated paths relative to it, in markdown_order."""
+    found: list[str] = []
+    base = str(root)
+    for folder, dirs, files in os.walk(base):
+        rel_folder = folder[len(base) + 1:].replace(os.sep, "/")
+        if not rel_folder:
+            dirs[:] = [d for d in dirs if d not in SKIP_CONTENT and not d.startswith(".")]
+        for name in files:
+            rel = f"{rel_folder}/{name}" if rel_folder else name
+            if is_content_markdown(rel):
+                found.append(rel)
+    found.sort(key=markdown_order)
+    return found
+
+
 def scan_markdown(config: Config, problems: list[Problem]) -> list[MarkdownSource]:
     root = config.content_dir
     out: list[MarkdownSource] = []
     if not root.is_dir():
         return out
-    for path in sorted(root.rglob("*.md")):
-        rel = path.relative_to(root)
-        if rel.parts[0] in SKIP_CONTENT or rel.name.lower() == "readme.md" or rel.parts[0].startswith("."):
-            continue
-        relpath = (Path(config.content_dir.name) / rel).as_posix()
-        data = path.read_bytes()
+    prefix = root.name + "/"
+    base = str(root) + os.sep
+    for rel in markdown_files(root):
+        relpath = prefix + rel
+        with open(base + rel, "rb") as fh:
+            data = fh.read()
         try:
             front, body, line = split_front_matter(data.decode("utf-8"), relpath)
         except UnicodeDecodeError:

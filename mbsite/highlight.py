@@ -1,0 +1,216 @@
+"""Code highlighting with Pygments, driven faster.
+
+Pygments' `RegexLexer` finds the next token by trying the rules of the current state one after another, one
+`re.match` call per rule: about thirty Python-level calls per token for the Python lexer. The driver here joins
+the rules of each state into one alternation, `(r1)|(r2)|…`, and asks the regular-expression engine once; a
+regular expression alternation tries its branches in order at the same position, so the branch that matches is
+the rule the sequential loop would have picked, and `lastindex` names it (the wrapping group of a branch closes
+after every group inside it). When the rule's action needs the match object (`bygroups`, `using`, callbacks),
+the rule's own pattern is run once at that position so the action sees the groups numbered as it expects.
+
+The token stream is the one Pygments produces: the state machine below is `RegexLexer.get_tokens_unprocessed`
+step for step (tests compare the two over many lexers and inputs). A state whose rules cannot be joined safely
+(back-references, which would count groups differently, mixed flags, or a join that does not compile) keeps
+the sequential loop. Lexers that override `get_tokens_unprocessed` are used as they are.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from html import escape
+from typing import Any, Callable, Iterator
+
+# A back-reference (`\1`, `(?P=name)`) or a conditional group (`(?(1)…)`) counts groups from the start of the
+# pattern; joined with other rules, the numbers would point elsewhere. Textual and conservative: an escaped
+# backslash before a digit also sends the state to the sequential loop, which is always correct.
+_GROUP_REFERENCE = re.compile(r"\\[1-9]|\(\?P=|\(\?\(")
+_LEADING_FLAGS = re.compile(r"\A\(\?([imsx]+)\)")
+
+_Step = tuple[Any, Any, Any]  # (rexmatch, action, new_state), as in RegexLexer._tokens
+
+
+class _JoinedState:
+    """One state's rules as a single pattern; `rules[i]` is the rule whose wrapping group is group i."""
+
+    __slots__ = ("match", "rules")
+
+    def __init__(self, match: Callable[..., Any], rules: list[_Step | None]) -> None:
+        self.match = match
+        self.rules = rules
+
+
+_INLINE = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
+
+
+def _join(steps: list[_Step], flags: int) -> _JoinedState | None:
+    """One pattern for a state's rules, compiled with the lexer's flags (as Pygments compiled each rule)."""
+    if not steps:
+        return None
+    parts: list[str] = []
+    rules: list[_Step | None] = [None]
+    for step in steps:
+        pattern = step[0].__self__
+        source = pattern.pattern
+        if not isinstance(source, str) or _GROUP_REFERENCE.search(source) or pattern.groupindex:
+            return None
+        if source:  # (the empty pattern of a `default` rule matches everywhere, whatever the flags)
+            lead = _LEADING_FLAGS.match(source)
+            inline = 0
+            if lead:  # a global inline flag must open a pattern: scope it to this rule instead
+                for letter in lead.group(1):
+                    inline |= _INLINE[letter]
+                source = f"(?{lead.group(1)}:{source[lead.end():]})"
+            elif source.startswith("(?") and re.match(r"\(\?[aiLmsux]+\)", source):
+                return None
+            try:
+                if pattern.flags & ~inline != re.compile(source, flags).flags & ~inline:
+                    return None  # compiled with other flags than the lexer's: leave this state alone
+            except re.error:
+                return None
+        parts.append(f"({source})")
+        rules.append(step)
+        rules.extend([None] * pattern.groups)
+    try:
+        joined = re.compile("|".join(parts), flags)
+    except (re.error, OverflowError, RecursionError):
+        return None
+    if joined.groups != len(rules) - 1:
+        return None
+    return _JoinedState(joined.match, rules)
+
+
+_JOINED: dict[int, tuple[dict[str, Any], dict[str, _JoinedState | None]]] = {}
+
+
+def _joined_states(tokendefs: dict[str, list[_Step]], flags: int) -> dict[str, _JoinedState | None]:
+    """The joined patterns of a lexer's processed token table (shared by the class, or by instances of the
+    same options: some lexers pick one of several tables in __init__)."""
+    entry = _JOINED.get(id(tokendefs))
+    if entry is None or entry[0] is not tokendefs:
+        entry = (tokendefs, {name: _join(list(steps), flags) for name, steps in tokendefs.items()})
+        _JOINED[id(tokendefs)] = entry  # holds the table, so its id stays its own
+    return entry[1]
+
+
+def _tokens_unprocessed(lexer: Any, text: str, stack: tuple[str, ...] = ("root",)) -> Iterator[tuple[int, Any, str]]:
+    """`RegexLexer.get_tokens_unprocessed`, finding each rule with one joined match per token."""
+    from pygments.token import Error, Whitespace, _TokenType
+
+    tokendefs = lexer._tokens
+    joined = _joined_states(tokendefs, type(lexer).flags)
+    pos = 0
+    statestack = list(stack)
+    state = statestack[-1]
+    statetokens = tokendefs[state]
+    fast = joined.get(state)
+    while True:
+        step = None
+        m = None
+        if fast is not None:
+            jm = fast.match(text, pos)
+            if jm is not None:
+                step = fast.rules[jm.lastindex]
+                action = step[1]
+                if action is not None:
+                    if type(action) is _TokenType:
+                        yield pos, action, jm.group(jm.lastindex)
+                    else:
+                        m = step[0](text, pos)
+                        yield from action(lexer, m)
+                pos = jm.end()
+        else:
+            for candidate in statetokens:
+                m = candidate[0](text, pos)
+                if m:
+                    step = candidate
+                    action = step[1]
+                    if action is not None:
+                        if type(action) is _TokenType:
+                            yield pos, action, m.group()
+                        else:
+                            yield from action(lexer, m)
+                    pos = m.end()
+                    break
+        if step is not None:
+            new_state = step[2]
+            if new_state is not None:
+                if isinstance(new_state, tuple):
+                    for s in new_state:
+                        if s == "#pop":
+                            if len(statestack) > 1:
+                                statestack.pop()
+                        elif s == "#push":
+                            statestack.append(statestack[-1])
+                        else:
+                            statestack.append(s)
+                elif isinstance(new_state, int):
+                    if abs(new_state) >= len(statestack):
+                        del statestack[1:]
+                    else:
+                        del statestack[new_state:]
+                elif new_state == "#push":
+                    statestack.append(statestack[-1])
+                else:
+                    raise AssertionError(f"wrong state def: {new_state!r}")
+                state = statestack[-1]
+                statetokens = tokendefs[state]
+                fast = joined.get(state)
+            continue
+        # No rule matched here: what RegexLexer does at the end of a line or on a stray character.
+        if pos >= len(text):
+            break
+        if text[pos] == "\n":
+            statestack = ["root"]
+            state = "root"
+            statetokens = tokendefs["root"]
+            fast = joined.get(state)
+            yield pos, Whitespace, "\n"
+            pos += 1
+            continue
+        yield pos, Error, text[pos]
+        pos += 1
+
+
+def speed_up(lexer: Any) -> Any:
+    """Give a plain RegexLexer the joined-pattern driver (in place); any other lexer is returned unchanged."""
+    from pygments.lexer import RegexLexer
+
+    if isinstance(lexer, RegexLexer) and type(lexer).get_tokens_unprocessed is RegexLexer.get_tokens_unprocessed:
+        def driver(text: str, stack: tuple[str, ...] = ("root",)) -> Iterator[tuple[int, Any, str]]:
+            return _tokens_unprocessed(lexer, text, stack)
+        lexer.get_tokens_unprocessed = driver
+    return lexer
+
+
+@lru_cache(maxsize=128)
+def lexer_for(lang: str) -> Any:
+    """The Pygments lexer for a fence's language name (None when Pygments does not know it), sped up."""
+    from pygments.lexers import get_lexer_by_name
+    from pygments.util import ClassNotFound
+
+    try:
+        return speed_up(get_lexer_by_name(lang))
+    except ClassNotFound:
+        return None
+
+
+@lru_cache(maxsize=1)
+def _formatter() -> Any:
+    from pygments.formatters import HtmlFormatter
+
+    return HtmlFormatter(nowrap=True)
+
+
+def highlight(code: str, lang: str) -> str | None:
+    """`<pre class="highlight"><code class="language-LANG">…</code></pre>` with Pygments' token classes, or None
+    when the language is unknown (the caller then writes the code escaped, unhighlighted)."""
+    lexer = lexer_for(lang.strip().lower()) if lang.strip() else None
+    if lexer is None:
+        return None
+    from pygments import highlight as pyg_highlight
+
+    return (f'<pre class="highlight"><code class="language-{escape(lang)}">'
+            f"{pyg_highlight(code, lexer, _formatter())}</code></pre>\n")
+
+
+__all__ = ["highlight", "lexer_for", "speed_up"]

@@ -1,0 +1,90 @@
+"""The joined-pattern lexer driver must produce exactly Pygments' token stream."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pygments
+import pytest
+from pygments import highlight as pygments_highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexer import RegexLexer, bygroups
+from pygments.lexers import get_lexer_by_name
+from pygments.token import Keyword, Name, String, Text
+
+from mbsite import highlight as hl
+
+ROOT = Path(__file__).resolve().parents[1]
+LANGUAGES = ["python", "javascript", "typescript", "json", "yaml", "toml", "bash", "console", "sql", "html", "css",
+             "scss", "jinja", "html+jinja", "markdown", "rust", "go", "c", "cpp", "java", "kotlin", "ruby", "php",
+             "diff", "ini", "docker", "nginx", "xml", "lua", "haskell", "csharp", "swift", "perl", "r", "make",
+             "powershell", "graphql", "tsx", "jsx", "vue", "text"]
+
+
+def _texts() -> list[str]:
+    files = sorted((ROOT / "mbsite").rglob("*.py"))[::5] + sorted((ROOT / "docs").glob("*.md"))[::3]
+    files += sorted((ROOT / "mbsite" / "builtin").rglob("*.html"))[:3] + sorted((ROOT / "mbsite" / "builtin").rglob("*.css"))[:2]
+    files += sorted((ROOT / "mbsite" / "builtin").rglob("*.json"))[:3]
+    pyg = Path(pygments.__file__).parent / "lexers"
+    files += [pyg / "javascript.py", pyg / "shell.py"]
+    texts = [f.read_text(encoding="utf-8", errors="replace")[:2500] for f in files]
+    texts += ["", "\n", "x", "<?php echo $a; ?>\n", "SELECT * FROM t WHERE a = 'b'; -- c\n", "\t\r\n  \x00 é ",
+              "{{ a }} {% if b %}c{% endif %}\n", "#include <stdio.h>\nint main(void) { return 0; }\n",
+              'f"{x!r:>{width}}" rb"\\d" \'\'\'doc\'\'\'\n', "$ ls -la | grep x > out 2>&1\n"]
+    return texts
+
+
+TEXTS = _texts()
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_same_tokens_as_pygments(lang: str) -> None:
+    reference = get_lexer_by_name(lang)
+    fast = hl.speed_up(get_lexer_by_name(lang))
+    for text in TEXTS:
+        assert list(fast.get_tokens(text)) == list(reference.get_tokens(text)), (lang, text[:60])
+
+
+def test_python_states_are_joined_and_html_matches() -> None:
+    lexer = hl.lexer_for("python")
+    assert "get_tokens_unprocessed" in lexer.__dict__  # the driver is in use
+    joined = hl._joined_states(lexer._tokens, type(lexer).flags)
+    assert sum(v is not None for v in joined.values()) == len(joined)  # inline (?i) rules are scoped, not refused
+    code = 'def f(x):\n    return rb"\\d" + f"{x!r}"  # note\n'
+    expected = pygments_highlight(code, get_lexer_by_name("python"), HtmlFormatter(nowrap=True))
+    assert hl.highlight(code, "python") == (f'<pre class="highlight"><code class="language-python">{expected}'
+                                            "</code></pre>\n")
+
+
+class _BackrefLexer(RegexLexer):
+    """A state with a back-reference (must keep the rule-by-rule loop) and one with groups (joined)."""
+
+    name = "backref-test"
+    tokens = {
+        "root": [
+            (r"(['\"])(.*?)\1", bygroups(String, String)),
+            (r"(\w+)(=)", bygroups(Name, Text), "value"),
+            (r"\s+", Text),
+            (r".", Text),
+        ],
+        "value": [
+            (r"(?i)(true|false)\b", Keyword, "#pop"),
+            (r"(\d+)(\.\d+)?", bygroups(Name, Name), "#pop"),
+            (r"", Text, "#pop"),
+        ],
+    }
+
+
+def test_states_that_cannot_be_joined_keep_the_rule_loop() -> None:
+    lexer = hl.speed_up(_BackrefLexer())
+    joined = hl._joined_states(lexer._tokens, type(lexer).flags)
+    assert joined["root"] is None and joined["value"] is not None
+    text = "a='x' b=TRUE c=1.5 d=\"y\" e= 'unterminated\n"
+    assert list(lexer.get_tokens(text)) == list(_BackrefLexer().get_tokens(text))
+
+
+def test_unknown_language_and_lexers_with_their_own_loop() -> None:
+    assert hl.highlight("x", "no-such-language") is None
+    console = hl.speed_up(get_lexer_by_name("pycon"))  # overrides get_tokens_unprocessed: left as it is
+    assert "get_tokens_unprocessed" not in console.__dict__
+    assert re.search(r'class="gp"', hl.highlight(">>> 1 + 1\n2\n", "pycon") or "")
