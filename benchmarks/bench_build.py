@@ -11,11 +11,15 @@ Cases:
     build (creates and seeds the SQLite database) and full rebuilds.
 
 Every timed run is one process started from the shell's point of view: the wall time includes interpreter
-start, imports, loading, rendering, writing and publishing. The output folder is emptied before each run
-(not timed), so every run builds from scratch for both tools. One untimed warm-up run precedes the timed
-repetitions of each case; the table shows the median wall time, and the median CPU time (user + system) of the
-process tree, which a busy machine disturbs less. Memory: the peak of the whole process tree (the
-builder and its forked workers), sampled every 20 ms from /proc as the sum of PSS (shared pages counted
+start, imports, loading, rendering, writing and publishing. Every run writes into a new, empty output folder,
+so every run builds from scratch for both tools, and nothing is deleted while runs are timed: on ext4 without
+a journal (this machine's disk) a file or folder created within a minute of a large deletion makes the kernel
+step over every recently deleted inode of its block group (`recently_deleted` in the inode allocator), which
+turned "rm -rf the output, then build" into a measure of that scan (0.2 s to 4 s of system time for the same
+8,000 creations). The outputs are deleted at the end. One untimed warm-up run precedes the timed repetitions
+of each case; the table shows the median wall time, and the median CPU time (user + system) of the process
+tree, which a busy machine disturbs less. Memory: the peak of the whole process tree (the
+builder and its forked workers), sampled every 50 ms from /proc as the sum of PSS (shared pages counted
 once) and as the sum of RSS (shared pages counted in every process: an upper bound).
 """
 from __future__ import annotations
@@ -98,7 +102,7 @@ def run_measured(cmd: list[str], *, env: dict[str, str] | None = None) -> Run:
     done = threading.Event()
 
     def sample() -> None:
-        while not done.wait(0.02):
+        while not done.wait(0.05):
             pss = rss = 0
             for p in _tree(proc.pid):
                 a, b = _mem_kb(p)
@@ -140,13 +144,26 @@ class Case:
                 "note": self.note}
 
 
-def repeat(case: Case, cmd: list[str], reps: int, before: "callable[[], None]", *, warmup: bool = True) -> Case:
+_fresh_counter = 0
+
+
+def fresh_dir(work: Path) -> Path:
+    """A new output folder under work/outputs (never used before, so nothing there was deleted recently)."""
+    global _fresh_counter
+    _fresh_counter += 1
+    return work / "outputs" / f"run-{os.getpid()}-{_fresh_counter}"
+
+
+def repeat(case: Case, cmd_for: "callable[[Path], list[str]]", reps: int, work: Path,
+           before: "callable[[], None] | None" = None, *, warmup: bool = True) -> Case:
     if warmup:
-        before()
-        run_measured(cmd)
+        if before:
+            before()
+        run_measured(cmd_for(fresh_dir(work)))
     for _ in range(reps):
-        before()
-        case.runs.append(run_measured(cmd))
+        if before:
+            before()
+        case.runs.append(run_measured(cmd_for(fresh_dir(work))))
     return case
 
 
@@ -164,15 +181,10 @@ def hugo_config(hugo: Path, *, highlight: bool) -> None:
     cfg.write_text(text)
 
 
-def emptied(path: Path) -> "callable[[], None]":
-    def clear() -> None:
-        shutil.rmtree(path, ignore_errors=True)
-    return clear
-
-
-def mbsite_cmd(site: Path) -> list[str]:
+def mbsite_cmd(site: Path) -> "callable[[Path], list[str]]":
     # The interpreter running this script, so PYTHONPATH can point at another checkout to compare.
-    return [sys.executable, "-m", "mbsite.cli", "build", "--full", "--json", "--site", str(site)]
+    return lambda out: [sys.executable, "-m", "mbsite.cli", "build", "--full", "--json", "--site", str(site),
+                        "--out", str(out)]
 
 
 def summary_of(run: Run) -> dict[str, object]:
@@ -211,6 +223,11 @@ def main() -> int:
             print(f"skipping engine {name}: its package is not installed (pip install -e '.[fast]')", file=sys.stderr)
         else:
             engines.append(name)
+    # pip compiles a package's modules to bytecode when it installs it; an editable install does not, and with
+    # PYTHONDONTWRITEBYTECODE set (as on this machine) every run would compile mbsite's modules again.
+    import mbsite
+
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(mbsite.__file__).parent)], check=True)
     load_before = _loadavg()
     cases: list[Case] = []
     info: list[str] = [f"cpus: {os.cpu_count()}", f"python: {sys.version.split()[0]}"]
@@ -225,17 +242,20 @@ def main() -> int:
             label = f"{args.pages} Markdown pages, highlighting {'on' if highlight else 'off'}"
             for engine in engines:
                 mbsite_config(md, highlight=highlight, engine=engine)
-                case = repeat(Case(label, f"mbsite ({engine})"), mbsite_cmd(md), args.reps, emptied(md / "build"))
+                case = repeat(Case(label, f"mbsite ({engine})"), mbsite_cmd(md), args.reps, work)
                 s = summary_of(case.runs[-1])
                 case.note = f"{s['variants_written']} files written, {s['variants_shared']} shared"
                 cases.append(case)
                 print(json.dumps(case.row()), file=sys.stderr)
             if hugo:
                 hugo_config(md / "hugo", highlight=highlight)
-                out = work / "hugo-out"
-                cmd = [hugo, "--quiet", "-s", str(md / "hugo"), "-d", str(out)]
-                case = repeat(Case(label, "hugo"), cmd, args.reps, emptied(out))
-                case.note = f"{sum(1 for _ in out.rglob('*.html'))} html files"
+                outs: list[Path] = []
+
+                def hugo_cmd(out: Path) -> list[str]:
+                    outs.append(out)
+                    return [hugo, "--quiet", "-s", str(md / "hugo"), "-d", str(out)]
+                case = repeat(Case(label, "hugo"), hugo_cmd, args.reps, work)
+                case.note = f"{sum(1 for _ in outs[-1].rglob('*.html'))} html files"
                 cases.append(case)
                 print(json.dumps(case.row()), file=sys.stderr)
 
@@ -245,17 +265,16 @@ def main() -> int:
         gensite.component_site(comp, args.tenants, args.per_tenant)
         label = f"{args.tenants} tenants x {args.per_tenant} component pages x 6 levels"
 
-        def fresh() -> None:
-            shutil.rmtree(comp / "build", ignore_errors=True)
+        def fresh() -> None:  # a new database (small: deleting it does not slow the next run down)
             shutil.rmtree(comp / ".mbsite", ignore_errors=True)
 
         first = repeat(Case(label + ", first build (creates + seeds the database)", "mbsite"), mbsite_cmd(comp),
-                       args.reps, fresh, warmup=False)
+                       args.reps, work, fresh, warmup=False)
         s = summary_of(first.runs[-1])
         first.note = f"{s['variants_written']} files written"
         cases.append(first)
         print(json.dumps(first.row()), file=sys.stderr)
-        full = repeat(Case(label + ", full rebuild", "mbsite"), mbsite_cmd(comp), args.reps, emptied(comp / "build"))
+        full = repeat(Case(label + ", full rebuild", "mbsite"), mbsite_cmd(comp), args.reps, work)
         s = summary_of(full.runs[-1])
         full.note = f"{s['variants_written']} files written"
         cases.append(full)
@@ -272,6 +291,7 @@ def main() -> int:
               f"{r['cpu_s']:.2f} | {r['peak_pss_mb']} | {r['peak_rss_sum_mb']} | {r['note']} |")
     if args.json:
         args.json.write_text(json.dumps({"info": info, "rows": [c.row() for c in cases]}, indent=2))
+    shutil.rmtree(work / "outputs", ignore_errors=True)
     if args.work is None:
         shutil.rmtree(work, ignore_errors=True)
     return 0

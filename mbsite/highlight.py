@@ -79,17 +79,30 @@ def _join(steps: list[_Step], flags: int) -> _JoinedState | None:
     return _JoinedState(joined.match, rules)
 
 
-_JOINED: dict[int, tuple[dict[str, Any], dict[str, _JoinedState | None]]] = {}
+class _JoinedTable(dict):
+    """state name → its joined pattern (None: keep the rule loop), joined the first time the state is entered:
+    joining all of a large lexer's states up front costs a tenth of a second; a code block visits a few."""
+
+    def __init__(self, tokendefs: dict[str, list[_Step]], flags: int) -> None:
+        super().__init__()
+        self.tokendefs = tokendefs
+        self.flags = flags
+
+    def __missing__(self, state: str) -> _JoinedState | None:
+        joined = self[state] = _join(list(self.tokendefs[state]), self.flags)
+        return joined
 
 
-def _joined_states(tokendefs: dict[str, list[_Step]], flags: int) -> dict[str, _JoinedState | None]:
+_JOINED: dict[int, _JoinedTable] = {}
+
+
+def _joined_states(tokendefs: dict[str, list[_Step]], flags: int) -> _JoinedTable:
     """The joined patterns of a lexer's processed token table (shared by the class, or by instances of the
     same options: some lexers pick one of several tables in __init__)."""
-    entry = _JOINED.get(id(tokendefs))
-    if entry is None or entry[0] is not tokendefs:
-        entry = (tokendefs, {name: _join(list(steps), flags) for name, steps in tokendefs.items()})
-        _JOINED[id(tokendefs)] = entry  # holds the table, so its id stays its own
-    return entry[1]
+    table = _JOINED.get(id(tokendefs))
+    if table is None or table.tokendefs is not tokendefs:
+        table = _JOINED[id(tokendefs)] = _JoinedTable(tokendefs, flags)  # holds the table: its id stays its own
+    return table
 
 
 def _tokens_unprocessed(lexer: Any, text: str, stack: tuple[str, ...] = ("root",)) -> Iterator[tuple[int, Any, str]]:
@@ -102,7 +115,7 @@ def _tokens_unprocessed(lexer: Any, text: str, stack: tuple[str, ...] = ("root",
     statestack = list(stack)
     state = statestack[-1]
     statetokens = tokendefs[state]
-    fast = joined.get(state)
+    fast = joined[state]
     while True:
         step = None
         m = None
@@ -154,7 +167,7 @@ def _tokens_unprocessed(lexer: Any, text: str, stack: tuple[str, ...] = ("root",
                     raise AssertionError(f"wrong state def: {new_state!r}")
                 state = statestack[-1]
                 statetokens = tokendefs[state]
-                fast = joined.get(state)
+                fast = joined[state]
             continue
         # No rule matched here: what RegexLexer does at the end of a line or on a stray character.
         if pos >= len(text):
@@ -163,7 +176,7 @@ def _tokens_unprocessed(lexer: Any, text: str, stack: tuple[str, ...] = ("root",
             statestack = ["root"]
             state = "root"
             statetokens = tokendefs["root"]
-            fast = joined.get(state)
+            fast = joined[state]
             yield pos, Whitespace, "\n"
             pos += 1
             continue

@@ -50,15 +50,23 @@ class ConsoleReporter(Reporter):
     """Human output on stderr: problems as `file:line: message`, a progress bar on a terminal, a summary line."""
 
     def __init__(self, stream: TextIO | None = None, *, quiet: bool = False) -> None:
-        from rich.console import Console
-
-        self.console = Console(file=stream or sys.stderr, highlight=False, soft_wrap=True)
+        self._stream = stream
+        self._console: Any = None
         self.quiet = quiet
         self._progress: Any = None
         self._task: Any = None
 
+    @property
+    def console(self) -> Any:
+        """The rich console, made on first use (a quiet build with nothing to say never loads rich)."""
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(file=self._stream or sys.stderr, highlight=False, soft_wrap=True)
+        return self._console
+
     def start(self, total: int) -> None:
-        if self.console.is_terminal and not self.quiet and total > 0:
+        if not self.quiet and total > 0 and self.console.is_terminal:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
             self._progress = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),

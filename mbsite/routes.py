@@ -84,9 +84,12 @@ class RouteTable:
         return "/blog" in self.routes and self.routes["/blog"].kind == "blog_index"
 
 
+_SLASHES = re.compile(r"/{2,}")
+
+
 def normalize_path(path: str) -> str:
     path = "/" + path.strip().strip("/")
-    return re.sub(r"/{2,}", "/", path)
+    return _SLASHES.sub("/", path) if "//" in path else path
 
 
 def _data_queries(tenant: str, spec: Any, where: Location) -> tuple[tuple[str, Query], ...]:

@@ -1,7 +1,7 @@
 """Route table → the tenant-level files: 404, sitemap, robots, Atom feed, _headers, _redirects, routes.json."""
 from __future__ import annotations
 
-import json
+import orjson
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
@@ -64,4 +64,4 @@ def routes_manifest(table: RouteTable, variants: dict[str, list[int]]) -> str:
     doc = {"tenant": table.tenant.slug, "name": table.tenant.name, "domains": list(table.tenant.domains),
            "login": "/login" if "/login" in table.routes else None,
            "access_denied": "/access-denied" if "/access-denied" in table.routes else None, "pages": pages}
-    return json.dumps(doc, indent=1, sort_keys=True) + "\n"
+    return orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
