@@ -13,14 +13,17 @@ Cases:
 Every timed run is one process started from the shell's point of view: the wall time includes interpreter
 start, imports, loading, rendering, writing and publishing. Every run writes into a new, empty output folder,
 so every run builds from scratch for both tools, and nothing is deleted while runs are timed: on ext4 without
-a journal (this machine's disk) a file or folder created within a minute of a large deletion makes the kernel
+a journal (this machine's disk) a file or folder created soon after a large deletion makes the kernel
 step over every recently deleted inode of its block group (`recently_deleted` in the inode allocator), which
 turned "rm -rf the output, then build" into a measure of that scan (0.2 s to 4 s of system time for the same
 8,000 creations). The outputs are deleted at the end. One untimed warm-up run precedes the timed repetitions
 of each case; the table shows the median wall time, and the median CPU time (user + system) of the process
 tree, which a busy machine disturbs less. Memory: the peak of the whole process tree (the
 builder and its forked workers), sampled every 50 ms from /proc as the sum of PSS (shared pages counted
-once) and as the sum of RSS (shared pages counted in every process: an upper bound).
+once) and as the sum of RSS (shared pages counted in every process: an upper bound), in one more run after the
+timed ones (reading smaps_rollup that often slows the sampled processes down, so timed runs are not sampled).
+A file or folder deleted up to six minutes before (the window grows while the inode table block stays dirty)
+still counts as recently deleted: run this after a quiet spell, with --work on a folder of its own.
 """
 from __future__ import annotations
 
@@ -94,14 +97,14 @@ class Run:
     stdout: str
 
 
-def run_measured(cmd: list[str], *, env: dict[str, str] | None = None) -> Run:
+def run_measured(cmd: list[str], *, env: dict[str, str] | None = None, sample: bool = True) -> Run:
     peak = {"pss": 0, "rss": 0}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     done = threading.Event()
 
-    def sample() -> None:
+    def sample_memory() -> None:
         while not done.wait(0.05):
             pss = rss = 0
             for p in _tree(proc.pid):
@@ -111,12 +114,14 @@ def run_measured(cmd: list[str], *, env: dict[str, str] | None = None) -> Run:
             peak["pss"] = max(peak["pss"], pss)
             peak["rss"] = max(peak["rss"], rss)
 
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
+    sampler = threading.Thread(target=sample_memory, daemon=True)
+    if sample:
+        sampler.start()
     out, err = proc.communicate()
     seconds = time.perf_counter() - started
     done.set()
-    sampler.join()
+    if sample:
+        sampler.join()
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err.decode()[-2000:]}")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the tree's CPU: the process and the workers it reaped
@@ -129,6 +134,7 @@ class Case:
     name: str
     tool: str
     runs: list[Run] = field(default_factory=list)
+    memory: Run | None = None
     note: str = ""
 
     @property
@@ -139,8 +145,8 @@ class Case:
         return {"case": self.name, "tool": self.tool, "median_s": round(self.median, 2),
                 "cpu_s": round(statistics.median(r.cpu for r in self.runs), 2),
                 "runs_s": [round(r.seconds, 2) for r in self.runs],
-                "peak_pss_mb": round(max(r.pss_mb for r in self.runs)),
-                "peak_rss_sum_mb": round(max(r.rss_mb for r in self.runs)),
+                "peak_pss_mb": round(self.memory.pss_mb) if self.memory else None,
+                "peak_rss_sum_mb": round(self.memory.rss_mb) if self.memory else None,
                 "note": self.note}
 
 
@@ -163,7 +169,12 @@ def repeat(case: Case, cmd_for: "callable[[Path], list[str]]", reps: int, work: 
     for _ in range(reps):
         if before:
             before()
-        case.runs.append(run_measured(cmd_for(fresh_dir(work))))
+        case.runs.append(run_measured(cmd_for(fresh_dir(work)), sample=False))
+    # Memory in one more run: reading /proc/PID/smaps_rollup every 50 ms costs both tools time, so the timed
+    # runs are not sampled.
+    if before:
+        before()
+    case.memory = run_measured(cmd_for(fresh_dir(work)))
     return case
 
 

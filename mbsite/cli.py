@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -61,12 +62,31 @@ def build(site: str, out: str | None, db: str | None, full: bool, strict: bool, 
     if workers is not None:
         cfg = cfg.with_options(workers=workers)
     reporter = JsonReporter() if as_json else ConsoleReporter()
+    builder = Builder(cfg, reporter, full=full)
     try:
-        result = Builder(cfg, reporter, full=full).run()
+        result = builder.run()
     except MbsiteError as exc:
         raise CliError(exc) from exc
-    if not result.ok:
-        sys.exit(1)
+    finally:
+        builder.close()
+    _leave(0 if result.ok else 1)
+
+
+_FAST_EXIT = False  # set by the console script (run), never when the commands are called in-process (tests)
+
+
+def _leave(code: int) -> None:
+    """End a one-shot command. From the console script, once everything is written and flushed, the process
+    ends without tearing down its objects one by one (a large build's model takes a tenth of a second to free)."""
+    if _FAST_EXIT:
+        import logging
+
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    if code:
+        sys.exit(code)
 
 
 @main.command()
@@ -333,5 +353,12 @@ def db_upgrade(site: str, db: str | None) -> None:
     click.echo(f"schema at version {SCHEMA_VERSION}")
 
 
-if __name__ == "__main__":  # pragma: no cover
+def run() -> None:
+    """The `mbsite` console script."""
+    global _FAST_EXIT
+    _FAST_EXIT = True
     main()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

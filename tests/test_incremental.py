@@ -294,3 +294,27 @@ def test_a_stylesheet_edit_rewrites_asset_urls_without_rendering(tmp_path: Path)
     assert result.ok
     assert result.summary["rendered"] == 0 and result.summary["reasons"]["asset"] > 5
     assert tree(site / "build") == full_build_of(site, tmp_path / "clean")
+
+
+def test_warm_and_full_builds_agree_on_which_file_wins_a_url(tmp_path: Path) -> None:
+    """content/blog.md and content/blog/index.md both claim /blog: the warm path must pick the file the full
+    scan picks (folder by folder order), and ignore dot-files and README.md as the full scan does."""
+    site = make_site(tmp_path / "site")
+    builder = Builder(load_config(site))
+    assert builder.run().ok
+    assert builder.run(paths=set()).summary["rendered"] == 0
+    flat = site / "content" / "blog.md"
+    nested = site / "content" / "blog" / "index.md"
+    flat.write_text("---\ntitle: Flat\n---\nFrom blog.md\n")
+    nested.write_text("---\ntitle: Nested\n---\nFrom blog/index.md\n")
+    hidden = site / "content" / ".draft.md"
+    hidden.write_text("---\ntitle: Hidden\n---\nNot a page\n")
+    readme = site / "content" / "blog" / "README.md"
+    readme.write_text("Notes for authors\n")
+    result = builder.run(paths={str(flat), str(nested), str(hidden), str(readme)})
+    assert result.ok
+    warm = tree(site / "build")
+    assert warm == full_build_of(site, tmp_path / "clean")
+    page = warm["a/public/blog/index.html"].decode()
+    assert "From blog/index.md" in page and "From blog.md" not in page
+    assert not any("draft" in name for name in warm)
