@@ -191,8 +191,10 @@ def render_all(model: SiteModel, routes: list[Route], stage: Stage, workers: int
     chunks = [[(r.tenant, r.path) for r in routes[i:i + size]] for i in range(0, len(routes), size)]
     ctx = multiprocessing.get_context("fork")
     # Move everything loaded so far out of the collector's reach: a collection in a worker would touch (and so
-    # copy) every page of the inherited model.
-    gc.collect()
+    # copy) every page of the inherited model. (A one-shot build runs without automatic collections: no need
+    # to collect first.)
+    if gc.isenabled():
+        gc.collect()
     gc.freeze()
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init) as pool:

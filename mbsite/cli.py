@@ -55,20 +55,30 @@ def main() -> None:
 def build(site: str, out: str | None, db: str | None, full: bool, strict: bool, as_json: bool,
           workers: int | None) -> None:
     """Build every tenant's pages into the output folder (incremental unless --full)."""
-    from .builder import Builder
-    from .reporter import ConsoleReporter, JsonReporter
+    import gc
 
-    cfg = _config(site, out, db, strict)
-    if workers is not None:
-        cfg = cfg.with_options(workers=workers)
-    reporter = JsonReporter() if as_json else ConsoleReporter()
-    builder = Builder(cfg, reporter, full=full)
+    # A one-shot build makes little cyclic garbage, and each automatic collection would walk every object
+    # loaded so far (the modules, then the whole site model): a fifth of a second of a 4,000-page build.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
-        result = builder.run()
-    except MbsiteError as exc:
-        raise CliError(exc) from exc
+        from .builder import Builder
+        from .reporter import ConsoleReporter, JsonReporter
+
+        cfg = _config(site, out, db, strict)
+        if workers is not None:
+            cfg = cfg.with_options(workers=workers)
+        reporter = JsonReporter() if as_json else ConsoleReporter()
+        builder = Builder(cfg, reporter, full=full)
+        try:
+            result = builder.run()
+        except MbsiteError as exc:
+            raise CliError(exc) from exc
+        finally:
+            builder.close()
     finally:
-        builder.close()
+        if collecting:
+            gc.enable()
     _leave(0 if result.ok else 1)
 
 
