@@ -11,7 +11,7 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from sqlalchemy import Engine, delete, select
 
@@ -24,7 +24,8 @@ from .db.seed import load_seed
 from .errors import Location, MbsiteError, Problem
 from .graph import (OutputRow, digest_of, dirty_keys, get_state, load_outputs, route_fingerprint, save_outputs,
                     set_state, tenant_digests)
-from .pages import SiteModel, render_not_found, render_page, route_records
+from .pages import SiteModel, render_not_found, render_page, route_records, use_prerendered
+from .prerender import Prerenderer, start_prerender
 from .records import RecordStore
 from .reporter import BufferReporter, Reporter
 from .routes import Route, build_route_table
@@ -171,10 +172,13 @@ def _worker_chunk(args: tuple[list[tuple[str, str]], str]) -> list[RouteOutcome]
     return [render_route(model, model.tables[t].routes[p], Path(stage_root)) for t, p in keys]
 
 
-def render_all(model: SiteModel, routes: list[Route], stage: Stage, workers: int, reporter: Reporter) -> list[RouteOutcome]:
+def render_all(model: SiteModel, routes: list[Route], stage: Stage, workers: int, reporter: Reporter,
+               before_fork: Callable[[], None] | None = None) -> list[RouteOutcome]:
     global _WORKER_MODEL
     outcomes: list[RouteOutcome] = []
     if workers <= 1 or len(routes) < PARALLEL_THRESHOLD or "fork" not in multiprocessing.get_all_start_methods():
+        if before_fork is not None:
+            before_fork()
         for r in routes:
             outcomes.append(render_route(model, r, stage.root))
             reporter.advance()
@@ -185,6 +189,8 @@ def render_all(model: SiteModel, routes: list[Route], stage: Stage, workers: int
     for slug in model.tables:
         for level in range(LEVEL_MAX + 1):
             model.chrome(model.tables[slug].tenant, level)
+    if before_fork is not None:
+        before_fork()
     _WORKER_MODEL = model
     model.store.engine.dispose()
     size = max(8, min(200, len(routes) // (workers * 6) or 1))
@@ -235,8 +241,9 @@ class Builder:
     reloads what the batch touched and renders the outputs whose inputs changed."""
 
     def __init__(self, config: Config, reporter: Reporter | None = None, *, full: bool = False,
-                 engine: Engine | None = None) -> None:
+                 engine: Engine | None = None, prerender: Prerenderer | None = None) -> None:
         self.config = config
+        self._early_prerender = prerender  # started by the caller before its imports (see cli.build)
         self.reporter = reporter or BufferReporter()
         self.full = full
         self._engine = engine
@@ -271,6 +278,27 @@ class Builder:
         out = self.config.out
         out.mkdir(parents=True, exist_ok=True)
         clean_stale_stages(out)
+        self._prerender = self._early_prerender or self._start_prerender()
+        self._early_prerender = None
+        try:
+            return self._run(started, problems, paths)
+        finally:
+            if self._prerender is not None:
+                self._prerender.cancel()  # (already collected when the pages were rendered)
+                self._prerender = None
+            use_prerendered(None)
+
+    _prerender: Prerenderer | None = None
+    _early_prerender: Prerenderer | None = None
+
+    def _start_prerender(self) -> Prerenderer | None:
+        return None if self.model is not None else start_prerender(self.config, full=self.full)
+
+    def _collect_prerendered(self) -> None:
+        if self._prerender is not None:
+            use_prerendered(self._prerender.collect())
+
+    def _run(self, started: float, problems: list[Problem], paths: set[str] | None) -> BuildResult:
         with self.engine.connect() as conn:
             cursor = int(get_state(conn, "cursor", "0") or 0)
             generation = get_state(conn, "generation", "") or ""
@@ -363,7 +391,7 @@ class Builder:
         self.reporter.start(len(plan.todo))
         workers = self.config.workers or os.cpu_count() or 1
         try:
-            outcomes = render_all(model, plan.todo, stage, workers, self.reporter)
+            outcomes = render_all(model, plan.todo, stage, workers, self.reporter, before_fork=self._collect_prerendered)
         except BaseException:
             stage.discard()
             raise

@@ -14,6 +14,7 @@ from .errors import Location, MbsiteError, Problem, RenderError
 from .graph import digest_of, listing_digest
 from .levels import role_name
 from .markdown import render_markdown
+from .prerender import body_key
 from .records import RecordStore
 from .routes import Route, RouteTable, tag_slug
 from .sources import TenantData
@@ -247,11 +248,23 @@ def render_page(model: SiteModel, route: Route, level: int, memo: dict[str, Any]
 _LAST_BODY: tuple[tuple[Any, ...], str] | None = None
 
 
+# Bodies rendered ahead by the build's helper process (prerender.py), by the same key.
+_PRERENDERED: dict[tuple[Any, ...], str] = {}
+
+
+def use_prerendered(bodies: dict[tuple[Any, ...], str] | None) -> None:
+    global _PRERENDERED
+    _PRERENDERED = bodies or {}
+
+
 def _markdown_body(model: SiteModel, md: Any, shortcode: Any) -> str:
     global _LAST_BODY
-    key = (md.relpath, md.digest, md.body_line, model.config.highlight, model.config.markdown_engine)
+    key = body_key(md.relpath, md.digest, md.body_line, model.config)
     if _LAST_BODY is not None and _LAST_BODY[0] == key:
         return _LAST_BODY[1]
+    ready = _PRERENDERED.get(key)
+    if ready is not None:
+        return ready
     called = False
 
     def counted(*args: Any) -> str:

@@ -1,0 +1,106 @@
+"""Markdown bodies rendered ahead by the build's helper process: same output, shortcodes left to the workers."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from mbsite import pages, prerender
+from mbsite.builder import Builder
+from mbsite.config import load_config
+from mbsite.markdown import split_front_matter
+from mbsite.reporter import BufferReporter
+from mbsite.sources import sha256_bytes
+
+REPO = Path(__file__).resolve().parent.parent
+
+EXTRA = {
+    "blog/code-sample.md": "---\ntitle: Code\ndate: 2024-03-01\ntags: [code]\n---\n"
+                           "```python\ndef f(x):\n    return {'x': x}\n```\n\nText with `{{ literal }}`.\n",
+    "blog/broken.md": "---\ntitle: [unclosed\n---\nBody\n",
+    "pages/plain.md": "---\ntitle: Plain\n---\n# Heading\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\nA footnote[^1].\n\n"
+                      "[^1]: The note.\n",
+}
+
+
+def _site(root: Path) -> Path:
+    shutil.copytree(REPO / "content", root / "content")
+    for rel, text in EXTRA.items():
+        (root / "content" / rel).write_text(text)
+    (root / "mbsite.toml").write_text("[build]\nworkers = 2\nhighlight = true\n")
+    return root
+
+
+def _tree(out: Path) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
+            if p.is_file() and ".staging" not in p.parts}
+
+
+@pytest.fixture
+def eager_helper(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The helper renders every file, however early the build asks it to stop (the fork inherits this)."""
+    monkeypatch.setattr(prerender, "MIN_FILES", 1)
+    monkeypatch.setattr(prerender, "_stop_requested", lambda fd: False)
+
+
+def test_helper_renders_bodies_without_shortcodes_and_skips_broken_files(tmp_path: Path, eager_helper: None) -> None:
+    config = load_config(_site(tmp_path / "site"))
+    helper = prerender.Prerenderer.start(config)
+    assert helper is not None
+    bodies = helper.collect()
+    by_file = {key[0]: html for key, html in bodies.items()}
+    content = config.content_dir
+    assert "content/blog/code-sample.md" in by_file and 'class="highlight"' in by_file["content/blog/code-sample.md"]
+    assert "{{ literal }}" in by_file["content/blog/code-sample.md"]
+    assert "content/blog/broken.md" not in by_file  # bad front matter: the workers report it
+    for path in content.rglob("*.md"):
+        rel = "content/" + path.relative_to(content).as_posix()
+        if "{{<" in path.read_text() and "seed" not in rel:
+            assert rel not in by_file, f"{rel} calls a shortcode: must be rendered by the workers"
+    data = (content / "pages" / "plain.md").read_bytes()
+    _front, _body, line = split_front_matter(data.decode(), "content/pages/plain.md")
+    assert prerender.body_key("content/pages/plain.md", sha256_bytes(data), line, config) in bodies
+
+
+def test_build_with_the_helper_equals_build_without(tmp_path: Path, eager_helper: None,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    used: list[int] = []
+    original = pages.use_prerendered
+
+    def spy(bodies: dict | None) -> None:
+        if bodies:
+            used.append(len(bodies))
+        original(bodies)
+
+    monkeypatch.setattr("mbsite.builder.use_prerendered", spy)
+    with_helper = _site(tmp_path / "with")
+    result = Builder(load_config(with_helper), BufferReporter(), full=True).run()
+    assert used and used[0] >= 5, "the helper's bodies were not used"
+    without = _site(tmp_path / "without")
+    monkeypatch.setattr("mbsite.builder.start_prerender", lambda config, full: None)
+    plain = Builder(load_config(without), BufferReporter(), full=True).run()
+    assert [str(p) for p in result.problems] == [str(p) for p in plain.problems]
+    assert any("broken.md" in str(p) for p in result.problems)
+    assert _tree(with_helper / "build") == _tree(without / "build")
+    assert pages._PRERENDERED == {}  # released after the build
+
+
+def test_cancel_stops_and_reaps_the_helper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(prerender, "MIN_FILES", 1)
+    helper = prerender.Prerenderer.start(load_config(_site(tmp_path / "site")))
+    assert helper is not None
+    pid = helper.pid
+    helper.cancel()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # already reaped: no zombie left behind
+    helper.cancel()  # twice is harmless (and never signals process 0)
+
+
+def test_no_helper_for_incremental_builds_or_one_worker(tmp_path: Path) -> None:
+    site = _site(tmp_path / "site")
+    config = load_config(site)
+    assert prerender.start_prerender(config.with_options(workers=1), full=True) is None
+    Builder(config, BufferReporter()).run()  # leaves routes.json files behind
+    assert prerender.start_prerender(config, full=False) is None
