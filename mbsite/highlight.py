@@ -2,10 +2,10 @@
 
 Pygments' `RegexLexer` finds the next token by trying the rules of the current state one after another, one
 `re.match` call per rule: about thirty Python-level calls per token for the Python lexer. The driver here joins
-the rules of each state into one alternation, `(r1)|(r2)|…`, and asks the regular-expression engine once; a
-regular expression alternation tries its branches in order at the same position, so the branch that matches is
-the rule the sequential loop would have picked, and `lastindex` names it (the wrapping group of a branch closes
-after every group inside it). When the rule's action needs the match object (`bygroups`, `using`, callbacks),
+the rules of each state into one alternation, `(?:r1)()|(?:r2)()|…`, and asks the regular-expression engine
+once; an alternation tries its branches in order at the same position, so the branch that matches is the rule
+the sequential loop would have picked, and `lastindex` names it (the empty group after a rule closes after
+every group inside it). When the rule's action needs the match object (`bygroups`, `using`, callbacks),
 the rule's own pattern is run once at that position so the action sees the groups numbered as it expects.
 
 The token stream is the one Pygments produces: the state machine below is `RegexLexer.get_tokens_unprocessed`
@@ -30,7 +30,7 @@ _Step = tuple[Any, Any, Any]  # (rexmatch, action, new_state), as in RegexLexer.
 
 
 class _JoinedState:
-    """One state's rules as a single pattern; `rules[i]` is the rule whose wrapping group is group i."""
+    """One state's rules as a single pattern; `rules[i]` is the rule whose end marker is group i."""
 
     __slots__ = ("match", "rules")
 
@@ -67,9 +67,12 @@ def _join(steps: list[_Step], flags: int) -> _JoinedState | None:
                     return None  # compiled with other flags than the lexer's: leave this state alone
             except re.error:
                 return None
-        parts.append(f"({source})")
-        rules.append(step)
+        # The rule, then an empty group that closes last when the rule matches: `lastindex` names the rule. (Not
+        # a group around the rule: a branch that starts with a literal or a character set lets the engine skip
+        # it after one character, and a group in front would hide that.)
+        parts.append(f"(?:{source})()")
         rules.extend([None] * pattern.groups)
+        rules.append(step)
     try:
         joined = re.compile("|".join(parts), flags)
     except (re.error, OverflowError, RecursionError):
@@ -126,7 +129,7 @@ def _tokens_unprocessed(lexer: Any, text: str, stack: tuple[str, ...] = ("root",
                 action = step[1]
                 if action is not None:
                     if type(action) is _TokenType:
-                        yield pos, action, jm.group(jm.lastindex)
+                        yield pos, action, jm.group()
                     else:
                         m = step[0](text, pos)
                         yield from action(lexer, m)
