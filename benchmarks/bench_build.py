@@ -6,7 +6,7 @@
 Cases:
   * N Markdown pages (benchmarks/gensite.py), built by `mbsite build --full --json` and by `hugo --quiet`,
     with fenced-code highlighting on (Pygments / Hugo's Chroma) and off, for each Markdown engine given
-    (an engine whose package is not installed is skipped);
+    (an engine whose package is not installed is skipped); the tools' timed runs alternate;
   * T tenants x P component pages, every page rendered for levels 0..5 (about 10,000 outputs): the first
     build (creates and seeds the SQLite database) and full rebuilds.
 
@@ -17,8 +17,9 @@ a journal (this machine's disk) a file or folder created soon after a large dele
 step over every recently deleted inode of its block group (`recently_deleted` in the inode allocator), which
 turned "rm -rf the output, then build" into a measure of that scan (0.2 s to 4 s of system time for the same
 8,000 creations). The outputs are deleted at the end. One untimed warm-up run precedes the timed repetitions
-of each case; the table shows the median wall time, and the median CPU time (user + system) of the process
-tree, which a busy machine disturbs less. Memory: the peak of the whole process tree (the
+of each case; the Markdown cases run the tools in rounds (each tool once per round), so that a machine whose
+speed drifts (a virtual machine's neighbours; the stolen CPU time is printed) affects every tool alike. The
+table shows the median wall time, and the median CPU time (user + system) of the process tree. Memory: the peak of the whole process tree (the
 builder and its forked workers), sampled every 50 ms from /proc as the sum of PSS (shared pages counted
 once) and as the sum of RSS (shared pages counted in every process: an upper bound), in one more run after the
 timed ones (reading smaps_rollup that often slows the sampled processes down, so timed runs are not sampled).
@@ -178,6 +179,27 @@ def repeat(case: Case, cmd_for: "callable[[Path], list[str]]", reps: int, work: 
     return case
 
 
+def interleaved(tools: list[tuple[Case, "callable[[Path], list[str]]"]], reps: int, work: Path) -> None:
+    """Each tool's warm-up, then the timed runs in rounds (tool A, tool B, …, then again), so that a machine
+    that speeds up or slows down during the benchmark does so for every tool alike; then one memory run each."""
+    for _case, cmd_for in tools:
+        run_measured(cmd_for(fresh_dir(work)), sample=False)
+    for _ in range(reps):
+        for case, cmd_for in tools:
+            case.runs.append(run_measured(cmd_for(fresh_dir(work)), sample=False))
+    for case, cmd_for in tools:
+        case.memory = run_measured(cmd_for(fresh_dir(work)))
+
+
+def _steal_seconds() -> float:
+    """CPU time the hypervisor gave to others (the 'steal' column of /proc/stat), in seconds."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 # -- site configuration ---------------------------------------------------------------------------------------
 
 def mbsite_config(site: Path, *, highlight: bool, engine: str) -> None:
@@ -240,6 +262,7 @@ def main() -> int:
 
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(mbsite.__file__).parent)], check=True)
     load_before = _loadavg()
+    steal_before = _steal_seconds()
     cases: list[Case] = []
     info: list[str] = [f"cpus: {os.cpu_count()}", f"python: {sys.version.split()[0]}"]
     if hugo:
@@ -249,24 +272,34 @@ def main() -> int:
         md = work / "md"
         print(f"generating {args.pages} Markdown pages in {md} ...", file=sys.stderr)
         gensite.markdown_site(md, args.pages, hugo=bool(hugo))
+        sites = {}
+        for i, engine in enumerate(engines):  # one site folder per engine (own config and state), same pages
+            site = md if i == 0 else work / f"md-{engine}"
+            if i:
+                shutil.rmtree(site, ignore_errors=True)
+                shutil.copytree(md, site, ignore=shutil.ignore_patterns("hugo", ".mbsite", "build"))
+            sites[engine] = site
         for highlight in (True, False):
             label = f"{args.pages} Markdown pages, highlighting {'on' if highlight else 'off'}"
-            for engine in engines:
-                mbsite_config(md, highlight=highlight, engine=engine)
-                case = repeat(Case(label, f"mbsite ({engine})"), mbsite_cmd(md), args.reps, work)
-                s = summary_of(case.runs[-1])
-                case.note = f"{s['variants_written']} files written, {s['variants_shared']} shared"
-                cases.append(case)
-                print(json.dumps(case.row()), file=sys.stderr)
+            tools: list[tuple[Case, "callable[[Path], list[str]]"]] = []
+            for engine, site in sites.items():
+                mbsite_config(site, highlight=highlight, engine=engine)
+                tools.append((Case(label, f"mbsite ({engine})"), mbsite_cmd(site)))
+            outs: list[Path] = []
             if hugo:
                 hugo_config(md / "hugo", highlight=highlight)
-                outs: list[Path] = []
 
                 def hugo_cmd(out: Path) -> list[str]:
                     outs.append(out)
                     return [hugo, "--quiet", "-s", str(md / "hugo"), "-d", str(out)]
-                case = repeat(Case(label, "hugo"), hugo_cmd, args.reps, work)
-                case.note = f"{sum(1 for _ in outs[-1].rglob('*.html'))} html files"
+                tools.append((Case(label, "hugo"), hugo_cmd))
+            interleaved(tools, args.reps, work)
+            for case, _cmd in tools:
+                if case.tool == "hugo":
+                    case.note = f"{sum(1 for _ in outs[-1].rglob('*.html'))} html files"
+                else:
+                    s = summary_of(case.runs[-1])
+                    case.note = f"{s['variants_written']} files written, {s['variants_shared']} shared"
                 cases.append(case)
                 print(json.dumps(case.row()), file=sys.stderr)
 
@@ -292,6 +325,7 @@ def main() -> int:
         print(json.dumps(full.row()), file=sys.stderr)
 
     info.append("load average before/after: " + load_before + " / " + _loadavg())
+    info.append(f"CPU time stolen by the hypervisor during the benchmark: {_steal_seconds() - steal_before:.1f} s")
     print("; ".join(info))
     print()
     print("| case | tool | median s | runs s | CPU s (median) | peak PSS MB | peak RSS sum MB | note |")
