@@ -2,6 +2,7 @@
 
     python benchmarks/bench_build.py [--pages 4000] [--tenants 4] [--per-tenant 420] [--reps 3]
                                      [--engines markdown-it,pyromark] [--work DIR] [--no-hugo] [--json FILE]
+                                     [--clean]
 
 Cases:
   * N Markdown pages (benchmarks/gensite.py), built by `mbsite build --full --json` and by `hugo --quiet`,
@@ -16,13 +17,14 @@ so every run builds from scratch for both tools, and nothing is deleted while ru
 a journal (this machine's disk) a file or folder created soon after a large deletion makes the kernel
 step over every recently deleted inode of its block group (`recently_deleted` in the inode allocator), which
 turned "rm -rf the output, then build" into a measure of that scan (0.2 s to 4 s of system time for the same
-8,000 creations). The outputs are deleted at the end. One untimed warm-up run precedes the timed repetitions
+8,000 creations). The outputs are kept (`--clean` deletes them at the end). One untimed warm-up run precedes the timed repetitions
 of each case; the Markdown cases run the tools in rounds (each tool once per round), so that a machine whose
 speed drifts (a virtual machine's neighbours; the stolen CPU time is printed) affects every tool alike. The
-table shows the median wall time, and the median CPU time (user + system) of the process tree. Memory: the peak of the whole process tree (the
-builder and its forked workers), sampled every 50 ms from /proc as the sum of PSS (shared pages counted
-once) and as the sum of RSS (shared pages counted in every process: an upper bound), in one more run after the
-timed ones (reading smaps_rollup that often slows the sampled processes down, so timed runs are not sampled).
+table shows the median wall time, and the median CPU time (user + system) of the process tree. Memory: the
+peak of the whole process tree (the builder and its forked workers), sampled every 50 ms from /proc as the sum
+of PSS (shared pages counted once) and as the sum of RSS (shared pages counted in every process: an upper
+bound), in one more run after the timed ones (reading smaps_rollup that often slows the sampled processes
+down, so timed runs are not sampled).
 A file or folder deleted up to six minutes before (the window grows while the inode table block stays dirty)
 still counts as recently deleted: run this after a quiet spell, with --work on a folder of its own.
 """
@@ -244,6 +246,7 @@ def main() -> int:
     ap.add_argument("--no-hugo", action="store_true")
     ap.add_argument("--skip", default="", help="comma-separated: markdown,components")
     ap.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
+    ap.add_argument("--clean", action="store_true", help="delete the outputs (and a temporary --work) at the end")
     args = ap.parse_args()
 
     work = args.work or Path(tempfile.mkdtemp(prefix="mbsite-bench-"))
@@ -336,9 +339,13 @@ def main() -> int:
               f"{r['cpu_s']:.2f} | {r['peak_pss_mb']} | {r['peak_rss_sum_mb']} | {r['note']} |")
     if args.json:
         args.json.write_text(json.dumps({"info": info, "rows": [c.row() for c in cases]}, indent=2))
-    shutil.rmtree(work / "outputs", ignore_errors=True)
-    if args.work is None:
-        shutil.rmtree(work, ignore_errors=True)
+    if args.clean:
+        shutil.rmtree(work / "outputs", ignore_errors=True)
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+    else:
+        print(f"\nThe outputs are kept in {work / 'outputs'} (deleting that many files slows file creation on "
+              "this disk for minutes: wait a while before the next benchmark, or pass --clean).", file=sys.stderr)
     return 0
 
 
