@@ -59,7 +59,10 @@ def _join(steps: list[_Step], flags: int) -> _JoinedState | None:
             if lead:  # a global inline flag must open a pattern: scope it to this rule instead
                 for letter in lead.group(1):
                     inline |= _INLINE[letter]
-                source = f"(?{lead.group(1)}:{source[lead.end():]})"
+                rest = source[lead.end():]
+                # (In verbose mode a trailing `# comment` would swallow the closing parenthesis: end the line.)
+                verbose = "x" in lead.group(1) or flags & re.VERBOSE
+                source = f"(?{lead.group(1)}:{rest}\n)" if verbose else f"(?{lead.group(1)}:{rest})"
             elif source.startswith("(?") and re.match(r"\(\?[aiLmsux]+\)", source):
                 return None
             try:
@@ -70,7 +73,7 @@ def _join(steps: list[_Step], flags: int) -> _JoinedState | None:
         # The rule, then an empty group that closes last when the rule matches: `lastindex` names the rule. (Not
         # a group around the rule: a branch that starts with a literal or a character set lets the engine skip
         # it after one character, and a group in front would hide that.)
-        parts.append(f"(?:{source})()")
+        parts.append(f"(?:{source}\n)()" if flags & re.VERBOSE else f"(?:{source})()")
         rules.extend([None] * pattern.groups)
         rules.append(step)
     try:

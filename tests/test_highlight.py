@@ -8,7 +8,7 @@ import pygments
 import pytest
 from pygments import highlight as pygments_highlight
 from pygments.formatters import HtmlFormatter
-from pygments.lexer import RegexLexer, bygroups
+from pygments.lexer import RegexLexer, bygroups, default
 from pygments.lexers import get_lexer_by_name
 from pygments.token import Keyword, Name, String, Text
 
@@ -88,3 +88,50 @@ def test_unknown_language_and_lexers_with_their_own_loop() -> None:
     console = hl.speed_up(get_lexer_by_name("pycon"))  # overrides get_tokens_unprocessed: left as it is
     assert "get_tokens_unprocessed" not in console.__dict__
     assert re.search(r'class="gp"', hl.highlight(">>> 1 + 1\n2\n", "pycon") or "")
+
+
+class _VerboseLexer(RegexLexer):
+    """Verbose patterns whose last line is a comment: joining must not let the comment eat what follows."""
+
+    name = "verbose-test"
+    flags = re.VERBOSE
+    tokens = {
+        "root": [
+            (r"[a-z]+  # a word", Name),
+            (r"(?i) \d+ (px|em)  # a size", Keyword),
+            (r"\s+", Text),
+            (r".", Text),
+        ],
+    }
+
+
+def test_verbose_rules_ending_in_a_comment_are_joined_correctly() -> None:
+    lexer = hl.speed_up(_VerboseLexer())
+    assert hl._joined_states(lexer._tokens, type(lexer).flags)["root"] is not None
+    text = "width 12PX and 3em! x\n"
+    assert list(lexer.get_tokens(text)) == list(_VerboseLexer().get_tokens(text))
+
+
+class _InlineVerboseLexer(RegexLexer):
+    """A rule verbose by its own `(?x)` in a lexer that is not: the newline that ends its comment must stay
+    inside the rule, where verbose mode ignores it; a default rule opens the second state."""
+
+    name = "inline-verbose-test"
+    tokens = {
+        "root": [
+            (r"(?x) [a-z]+  # a word", Name, "after"),
+            (r"\s+", Text),
+            (r".", Text),
+        ],
+        "after": [
+            default("#pop"),
+        ],
+    }
+
+
+def test_inline_verbose_rule_in_a_plain_lexer() -> None:
+    lexer = hl.speed_up(_InlineVerboseLexer())
+    joined = hl._joined_states(lexer._tokens, type(lexer).flags)
+    assert joined["root"] is not None and joined["after"] is not None
+    text = "abc def\nxyz 1\n"
+    assert list(lexer.get_tokens(text)) == list(_InlineVerboseLexer().get_tokens(text))
