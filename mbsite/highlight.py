@@ -8,6 +8,13 @@ the sequential loop would have picked, and `lastindex` names it (the empty group
 every group inside it). When the rule's action needs the match object (`bygroups`, `using`, callbacks),
 the rule's own pattern is run once at that position so the action sees the groups numbered as it expects.
 
+A regular-expression engine gives up on a branch quickly only when the branch starts with a plain character,
+so a state of fifty rules still costs fifty tries at every token. Each rule's possible first characters are
+therefore worked out from its parsed pattern (asking the engine which ASCII characters each leading atom
+matches, so case folding and classes count as they do when matching); at an ASCII character only the rules that
+can start with it, or can match nothing, are joined and tried, still in their order. Letters, digits and spaces
+share one join per class. Other characters and the end of the text use the join of all rules.
+
 The token stream is the one Pygments produces: the state machine below is `RegexLexer.get_tokens_unprocessed`
 step for step (tests compare the two over many lexers and inputs). A state whose rules cannot be joined safely
 (back-references, which would count groups differently, mixed flags, or a join that does not compile) keeps
@@ -40,6 +47,90 @@ class _JoinedState:
 
 
 _INLINE = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
+_ASCII = [chr(c) for c in range(128)]
+_ALL = frozenset(range(128))
+
+
+@lru_cache(maxsize=4096)
+def _atom_chars(regex: str, flags: int) -> frozenset[int]:
+    """The ASCII characters one single-character atom matches, found by asking the engine (so case folding,
+    categories and negation mean exactly what they mean to it)."""
+    try:
+        match = re.compile(regex, flags & ~re.VERBOSE).fullmatch
+    except re.error:
+        return _ALL
+    return frozenset(c for c, ch in enumerate(_ASCII) if match(ch))
+
+
+def _class_regex(items: list[Any]) -> str | None:
+    from re import _constants as sre
+
+    cats = {sre.CATEGORY_DIGIT: r"\d", sre.CATEGORY_NOT_DIGIT: r"\D", sre.CATEGORY_SPACE: r"\s",
+            sre.CATEGORY_NOT_SPACE: r"\S", sre.CATEGORY_WORD: r"\w", sre.CATEGORY_NOT_WORD: r"\W"}
+    out = []
+    for op, av in items:
+        if op is sre.NEGATE:
+            out.insert(0, "^")
+        elif op is sre.LITERAL:
+            out.append(re.escape(chr(av)))
+        elif op is sre.RANGE:
+            out.append(f"{re.escape(chr(av[0]))}-{re.escape(chr(av[1]))}")
+        elif op is sre.CATEGORY and av in cats:
+            out.append(cats[av])
+        else:
+            return None
+    return "[" + "".join(out) + "]"
+
+
+def _first(seq: Any, flags: int) -> tuple[frozenset[int], bool]:
+    """(ASCII characters a match of `seq` can start with, whether it can match the empty string): a superset,
+    from the parsed pattern; anything not understood counts as every character."""
+    from re import _constants as sre
+
+    chars: frozenset[int] = frozenset()
+    for op, av in seq:
+        nullable = False
+        if op is sre.LITERAL:
+            got = _atom_chars(re.escape(chr(av)), flags)
+        elif op is sre.NOT_LITERAL:
+            got = _atom_chars(f"[^{re.escape(chr(av))}]", flags)
+        elif op is sre.ANY:
+            got = _atom_chars(".", flags)
+        elif op is sre.IN:
+            regex = _class_regex(av)
+            got = _ALL if regex is None else _atom_chars(regex, flags)
+        elif op is sre.BRANCH:
+            got, nullable = frozenset(), False
+            for alternative in av[1]:
+                f, n = _first(alternative, flags)
+                got, nullable = got | f, nullable or n
+        elif op is sre.SUBPATTERN:
+            _group, add, remove, inner = av
+            got, nullable = _first(inner, (flags | add) & ~remove)
+        elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT, getattr(sre, "POSSESSIVE_REPEAT", None)):
+            low, _high, inner = av
+            got, nullable = _first(inner, flags)
+            nullable = nullable or low == 0
+        elif op is getattr(sre, "ATOMIC_GROUP", None):
+            got, nullable = _first(av, flags)
+        elif op in (sre.AT, sre.ASSERT, sre.ASSERT_NOT):
+            got, nullable = frozenset(), True  # zero width: the next item decides
+        else:
+            return _ALL, True
+        chars |= got
+        if not nullable:
+            return chars, False
+    return chars, True
+
+
+def _first_of(pattern: re.Pattern[str]) -> tuple[frozenset[int], bool]:
+    from re import _parser
+
+    try:
+        parsed = _parser.parse(pattern.pattern, pattern.flags)
+        return _first(list(parsed), parsed.state.flags)
+    except Exception:  # noqa: BLE001 - an analysis we cannot do: every character, every position
+        return _ALL, True
 
 
 def _join(steps: list[_Step], flags: int) -> _JoinedState | None:
@@ -85,6 +176,52 @@ def _join(steps: list[_Step], flags: int) -> _JoinedState | None:
     return _JoinedState(joined.match, rules)
 
 
+def _classes() -> dict[int, tuple[int, ...]]:
+    groups = [[c for c in range(128) if test(chr(c))]
+              for test in (str.islower, str.isupper, str.isdigit, str.isspace)]
+    return {c: tuple(g) for g in groups for c in g}
+
+
+_CLASSES = _classes()
+
+
+def _no_match(_text: str, _pos: int) -> None:
+    return None
+
+
+_NOTHING = _JoinedState(_no_match, [None])
+
+
+class _Dispatch:
+    """A state's rules joined, and joined again per first character: at a position whose character is ASCII,
+    only the rules that can start with it (or match nothing) are tried — in their order, so the first that
+    matches is still the rule Pygments' loop would pick. Elsewhere (other characters, the end) all of them."""
+
+    __slots__ = ("steps", "flags", "other", "table", "_firsts", "_joins")
+
+    def __init__(self, steps: list[_Step], flags: int, other: _JoinedState) -> None:
+        self.steps = steps
+        self.flags = flags
+        self.other = other
+        self.table: list[_JoinedState | None] = [None] * 128
+        self._firsts = [_first_of(step[0].__self__) for step in steps]
+        self._joins: dict[tuple[int, ...], _JoinedState] = {}
+
+    def at(self, code: int) -> _JoinedState:
+        # Letters, digits and spaces go by class (one join for all lowercase letters, say): fewer patterns to
+        # compile, and a class rarely adds a rule that one of its characters would not have had anyway.
+        group = _CLASSES.get(code, (code,))
+        chosen = tuple(i for i, (chars, nullable) in enumerate(self._firsts)
+                       if nullable or not chars.isdisjoint(group))
+        joined = self._joins.get(chosen)
+        if joined is None:
+            joined = _join([self.steps[i] for i in chosen], self.flags) if chosen else _NOTHING
+            self._joins[chosen] = joined = joined or self.other
+        for member in group:
+            self.table[member] = joined
+        return joined
+
+
 class _JoinedTable(dict):
     """state name → its joined pattern (None: keep the rule loop), joined the first time the state is entered:
     joining all of a large lexer's states up front costs a tenth of a second; a code block visits a few."""
@@ -94,9 +231,11 @@ class _JoinedTable(dict):
         self.tokendefs = tokendefs
         self.flags = flags
 
-    def __missing__(self, state: str) -> _JoinedState | None:
-        joined = self[state] = _join(list(self.tokendefs[state]), self.flags)
-        return joined
+    def __missing__(self, state: str) -> _Dispatch | None:
+        steps = list(self.tokendefs[state])
+        joined = _join(steps, self.flags)
+        dispatch = self[state] = _Dispatch(steps, self.flags, joined) if joined is not None else None
+        return dispatch
 
 
 _JOINED: dict[int, _JoinedTable] = {}
@@ -118,6 +257,7 @@ def _tokens_unprocessed(lexer: Any, text: str, stack: tuple[str, ...] = ("root",
     tokendefs = lexer._tokens
     joined = _joined_states(tokendefs, type(lexer).flags)
     pos = 0
+    end = len(text)
     statestack = list(stack)
     state = statestack[-1]
     statetokens = tokendefs[state]
@@ -126,9 +266,14 @@ def _tokens_unprocessed(lexer: Any, text: str, stack: tuple[str, ...] = ("root",
         step = None
         m = None
         if fast is not None:
-            jm = fast.match(text, pos)
+            if pos < end:
+                code = ord(text[pos])
+                entry = (fast.table[code] or fast.at(code)) if code < 128 else fast.other
+            else:
+                entry = fast.other
+            jm = entry.match(text, pos)
             if jm is not None:
-                step = fast.rules[jm.lastindex]
+                step = entry.rules[jm.lastindex]
                 action = step[1]
                 if action is not None:
                     if type(action) is _TokenType:

@@ -135,3 +135,35 @@ def test_inline_verbose_rule_in_a_plain_lexer() -> None:
     assert joined["root"] is not None and joined["after"] is not None
     text = "abc def\nxyz 1\n"
     assert list(lexer.get_tokens(text)) == list(_InlineVerboseLexer().get_tokens(text))
+
+
+@pytest.mark.parametrize("lang", ["python", "javascript", "bash", "sql", "css", "html", "yaml", "rust", "php", "c"])
+def test_first_character_analysis_is_sound(lang: str) -> None:
+    """A rule may be skipped at a position only if it cannot match there: whenever a rule matches text that
+    starts with an ASCII character, the analysis must list that character (or call the rule nullable)."""
+    lexer = get_lexer_by_name(lang)
+    suffixes = ["", "a", "1 ", "'x'", '"y"', "\n", "-->", "*/", "  b", "${z}"]
+    for state, steps in lexer._tokens.items():
+        for rexmatch, _action, _new in steps:
+            chars, nullable = hl._first_of(rexmatch.__self__)
+            for code in range(128):
+                for suffix in suffixes:
+                    m = rexmatch(chr(code) + suffix, 0)
+                    if m is not None and (m.end() > 0 or not nullable):
+                        assert nullable or code in chars, (lang, state, rexmatch.__self__.pattern, chr(code))
+                    if m is not None and m.end() == 0:
+                        assert nullable, (lang, state, rexmatch.__self__.pattern)
+
+
+def test_first_characters_of_simple_patterns() -> None:
+    def first(pattern: str, flags: int = 0) -> tuple[str, bool]:
+        chars, nullable = hl._first_of(re.compile(pattern, flags))
+        return "".join(sorted(chr(c) for c in chars)), nullable
+
+    assert first(r"\b(and|or)\b") == ("ao", False)
+    assert first(r"(?i)k") == ("Kk", False)
+    assert first(r"\d+(\.\d*)?") == ("0123456789", False)
+    assert first(r"(?<!\.)x|(?=y)z") == ("xz", False)
+    assert first(r"x?") == ("x", True)
+    assert first(r"") == ("", True)
+    assert first(r"[^a]")[0].count("a") == 0 and len(first(r"[^a]")[0]) == 127
