@@ -244,6 +244,7 @@ class Builder:
                  engine: Engine | None = None, prerender: Prerenderer | None = None) -> None:
         self.config = config
         self._early_prerender = prerender  # started by the caller before its imports (see cli.build)
+        self._prerender: Prerenderer | None = None
         self.reporter = reporter or BufferReporter()
         self.full = full
         self._engine = engine
@@ -278,8 +279,9 @@ class Builder:
         out = self.config.out
         out.mkdir(parents=True, exist_ok=True)
         clean_stale_stages(out)
-        self._prerender = self._early_prerender or self._start_prerender()
-        self._early_prerender = None
+        # A helper rendering Markdown bodies ahead (prerender.py): the caller's, or one of our own for a cold run.
+        early, self._early_prerender = self._early_prerender, None
+        self._prerender = early or (start_prerender(self.config, full=self.full) if self.model is None else None)
         try:
             return self._run(started, problems, paths)
         finally:
@@ -287,12 +289,6 @@ class Builder:
                 self._prerender.cancel()  # (already collected when the pages were rendered)
                 self._prerender = None
             use_prerendered(None)
-
-    _prerender: Prerenderer | None = None
-    _early_prerender: Prerenderer | None = None
-
-    def _start_prerender(self) -> Prerenderer | None:
-        return None if self.model is not None else start_prerender(self.config, full=self.full)
 
     def _collect_prerendered(self) -> None:
         if self._prerender is not None:

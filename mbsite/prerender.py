@@ -128,22 +128,17 @@ def _helper(config: Config, stop_r: int, result_w: int) -> None:
     import gc
 
     from .markdown import render_markdown
-    from .sources import markdown_files, sha256_bytes, split_front_matter
+    from .sources import markdown_files, read_markdown, sha256_bytes, split_front_matter
 
     gc.disable()
     done: dict[tuple[Any, ...], str] = {}
     root = config.content_dir
     files = markdown_files(root)
     if len(files) >= MIN_FILES:
-        prefix = root.name + "/"
-        base = str(root) + os.sep
-        for rel in files:
+        for _rel, relpath, data in read_markdown(root, files):
             if _stop_requested(stop_r):
                 break
-            relpath = prefix + rel
             try:
-                with open(base + rel, "rb") as fh:
-                    data = fh.read()
                 _front, body, line = split_front_matter(data.decode("utf-8"), relpath)
                 html = render_markdown(body, highlight_code=config.highlight, shortcode=_refuse,
                                        line_offset=line - 1, engine=config.markdown_engine)

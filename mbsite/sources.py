@@ -6,7 +6,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from sqlalchemy import Engine, text
 
@@ -161,17 +161,22 @@ def markdown_files(root: Path) -> list[str]:
     return found
 
 
+def read_markdown(root: Path, files: list[str] | None = None) -> Iterator[tuple[str, str, bytes]]:
+    """(path relative to the content folder, site-relative path such as content/blog/x.md, bytes) of every
+    Markdown page (or of `files`, from markdown_files), in markdown_order."""
+    prefix = root.name + "/"
+    base = str(root) + os.sep
+    for rel in markdown_files(root) if files is None else files:
+        with open(base + rel, "rb") as fh:
+            yield rel, prefix + rel, fh.read()
+
+
 def scan_markdown(config: Config, problems: list[Problem]) -> list[MarkdownSource]:
     root = config.content_dir
     out: list[MarkdownSource] = []
     if not root.is_dir():
         return out
-    prefix = root.name + "/"
-    base = str(root) + os.sep
-    for rel in markdown_files(root):
-        relpath = prefix + rel
-        with open(base + rel, "rb") as fh:
-            data = fh.read()
+    for rel, relpath, data in read_markdown(root):
         try:
             front, body, line = split_front_matter(data.decode("utf-8"), relpath)
         except UnicodeDecodeError:

@@ -10,7 +10,9 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from click.testing import CliRunner
@@ -41,12 +43,23 @@ def wait_for(predicate, timeout: float = 15.0) -> None:
     raise AssertionError("condition not met in time")
 
 
-def test_watch_rebuilds_on_file_and_row_changes(site: Path) -> None:
+@contextmanager
+def watching(site: Path) -> Iterator[list[Batch]]:
+    """A watcher running in a thread for the duration of the block; yields the batches it publishes."""
     batches: list[Batch] = []
     watcher = Watcher(load_config(site), BufferReporter(), on_batch=batches.append)
     thread = threading.Thread(target=watcher.run, daemon=True)
     thread.start()
     try:
+        yield batches
+    finally:
+        watcher.stop.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+
+
+def test_watch_rebuilds_on_file_and_row_changes(site: Path) -> None:
+    with watching(site) as batches:
         wait_for(lambda: len(batches) >= 1)  # the initial build
         about = site / "build/acme/public/about/index.html"
         page = site / "content/pages/about.md"
@@ -66,18 +79,10 @@ def test_watch_rebuilds_on_file_and_row_changes(site: Path) -> None:
         assert file_batch.result is not None and file_batch.result.summary["rendered"] <= 4
         data_batch = next(b for b in batches if "data" in b.causes)
         assert data_batch.result is not None and data_batch.result.summary["reasons"].get("data", 0) >= 1
-    finally:
-        watcher.stop.set()
-        thread.join(timeout=10)
-    assert not thread.is_alive()
 
 
 def test_a_failing_render_keeps_the_last_good_output_and_recovers(site: Path) -> None:
-    batches: list[Batch] = []
-    watcher = Watcher(load_config(site), BufferReporter(), on_batch=batches.append)
-    thread = threading.Thread(target=watcher.run, daemon=True)
-    thread.start()
-    try:
+    with watching(site) as batches:
         wait_for(lambda: len(batches) >= 1)
         override = site / "themes/default/templates/page.html"
         override.parent.mkdir(parents=True)
@@ -89,9 +94,6 @@ def test_a_failing_render_keeps_the_last_good_output_and_recovers(site: Path) ->
         assert (site / "build/acme/public/about/index.html").read_bytes() == good
         override.write_text('{% extends "base.html" %}{% block content %}<p>fixed</p>{{ content }}{% endblock %}')
         wait_for(lambda: b"<p>fixed</p>" in (site / "build/acme/public/about/index.html").read_bytes())
-    finally:
-        watcher.stop.set()
-        thread.join(timeout=10)
 
 
 def test_watch_command_stops_cleanly_on_sigterm(site: Path) -> None:
