@@ -25,7 +25,7 @@ from .errors import Location, MbsiteError, Problem
 from .graph import (OutputRow, digest_of, dirty_keys, get_state, load_outputs, route_fingerprint, save_outputs,
                     set_state, tenant_digests)
 from .pages import SiteModel, render_not_found, render_page, route_records, use_prerendered
-from .prerender import Prerenderer, start_prerender
+from .prerender import Prerenderer, Scan, start_prerender
 from .records import RecordStore
 from .reporter import BufferReporter, Reporter
 from .routes import Route, build_route_table
@@ -68,7 +68,8 @@ def open_site_db(config: Config) -> tuple[Engine, bool]:
     return engine, new
 
 
-def load_model(config: Config, engine: Engine, problems: list[Problem]) -> SiteModel:
+def load_model(config: Config, engine: Engine, problems: list[Problem], scanned: Scan | None = None) -> SiteModel:
+    """Packages, sources, theme and route tables; `scanned`: the content scan, when the helper made it."""
     from .components import ComponentRenderer
     from .markdown import check_engine
     from .packages import load_packages
@@ -80,7 +81,7 @@ def load_model(config: Config, engine: Engine, problems: list[Problem]) -> SiteM
     packages = load_packages(config.package_dirs(), strict=config.strict, root=config.site_dir)
     jsonload.save_results()
     problems.extend(packages.problems)
-    sources = load_sources(config, engine)
+    sources = load_sources(config, engine, scanned)
     problems.extend(sources.problems)
     theme = load_theme(config)
     store = RecordStore(engine)
@@ -321,7 +322,8 @@ class Builder:
         with self.engine.connect() as conn:
             old = load_outputs(conn)
             config_digest = get_state(conn, "config_digest")
-        model = self.model = load_model(self.config, self.engine, problems)
+        scanned = self._prerender.scan() if self._prerender is not None else None
+        model = self.model = load_model(self.config, self.engine, problems, scanned)
         if self.config.strict and any(p.severity == "error" for p in problems):
             return None
         full = self.full or not old or config_digest != self._config_digest()

@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 import orjson
-from sqlalchemy import Connection, bindparam, delete, insert, select, text
+from sqlalchemy import Connection, delete, insert, select, text
 
 from .db.feed import ChangeEvent
+from .errors import ConfigError
 from .db.models import BuildOutput, BuildState
 from .routes import Route, RouteTable
 
@@ -83,25 +84,34 @@ def load_outputs(conn: Connection) -> dict[tuple[str, str], list[OutputRow]]:
 
 
 def save_outputs(conn: Connection, replaced: Iterable[tuple[str, str]], rows: list[OutputRow]) -> None:
+    """Replace the stored rows of the `replaced` pages by `rows`. Both statements are prepared once and run for
+    every key and row (executemany) straight through the driver, with the JSON columns encoded by orjson:
+    SQLAlchemy's per-row parameter processing and JSON type were most of the time of storing a large build."""
+    mark = _placeholder(conn.dialect.paramstyle)
     keys = list(replaced)
-    if keys:  # one prepared DELETE run for every key (executemany), not one statement built per key
-        conn.execute(delete(BuildOutput).where(BuildOutput.tenant == bindparam("t"), BuildOutput.path == bindparam("p")),
-                     [{"t": tenant, "p": path} for tenant, path in keys])
+    if keys:
+        conn.exec_driver_sql(f"DELETE FROM build_outputs WHERE tenant = {mark} AND path = {mark}", keys)
     if rows:
-        # One prepared INSERT run for every row, the JSON columns encoded here by orjson (SQLAlchemy's JSON type
-        # would encode them with the json module, row by row: most of the time of storing a large build).
-        json_in = "CAST({} AS JSONB)" if conn.dialect.name == "postgresql" else "{}"
-        columns = ("tenant", "path", "level", "file", "html_hash", "inputs", "digests", "reason", "rendered_at",
-                   "revalidate_at", "tags")
-        values = ", ".join(json_in.format(f":{c}") if c in _JSON_COLUMNS else f":{c}" for c in columns)
+        json_in = f"CAST({mark} AS JSONB)" if conn.dialect.name == "postgresql" else mark
+        values = ", ".join(json_in if c in _JSON_COLUMNS else mark for c in _COLUMNS)
         dumps = orjson.dumps
-        conn.execute(text(f"INSERT INTO build_outputs ({', '.join(columns)}) VALUES ({values})"), [
-            {"tenant": r.tenant, "path": r.path, "level": r.level, "file": r.file, "html_hash": r.html_hash,
-             "inputs": dumps(r.inputs).decode(), "digests": dumps(r.digests).decode(), "reason": r.reason,
-             "rendered_at": r.rendered_at, "revalidate_at": r.revalidate_at, "tags": dumps(r.tags).decode()}
-            for r in rows])
+        conn.exec_driver_sql(f"INSERT INTO build_outputs ({', '.join(_COLUMNS)}) VALUES ({values})", [
+            (r.tenant, r.path, r.level, r.file, r.html_hash, dumps(r.inputs).decode(), dumps(r.digests).decode(),
+             r.reason, r.rendered_at, r.revalidate_at, dumps(r.tags).decode()) for r in rows])
 
 
+def _placeholder(paramstyle: str) -> str:
+    """The driver's positional parameter marker (sqlite3: qmark; psycopg: format / pyformat)."""
+    if paramstyle == "qmark":
+        return "?"
+    if paramstyle in ("format", "pyformat"):
+        return "%s"
+    raise ConfigError(f"database driver with parameter style {paramstyle!r} is not supported: "
+                      "use sqlite:/// or postgresql:// (psycopg)")
+
+
+_COLUMNS = ("tenant", "path", "level", "file", "html_hash", "inputs", "digests", "reason", "rendered_at",
+            "revalidate_at", "tags")
 _JSON_COLUMNS = {"inputs", "digests", "tags"}
 
 

@@ -1,15 +1,19 @@
-"""Markdown bodies rendered ahead, on the core that would otherwise wait.
+"""The content scan and Markdown bodies, done ahead on the core that would otherwise wait.
 
 Before the render workers start, a build runs in one process: it imports, reads the database, loads packages,
 theme and Markdown sources and plans — most of a second on a large site, with the other cores idle. A full
-build therefore forks a helper first, which renders Markdown bodies in path order meanwhile. Right before the
-workers fork, the build stops the helper and takes what it finished; the workers (forked after) find those
+build therefore forks a helper first. The helper scans the content folder (reads every Markdown file and parses
+its front matter, exactly as the build would) and hands the scan over through a pipe: the build takes it where
+it would otherwise scan itself. Then the helper renders Markdown bodies in path order. Right before the workers
+fork, the build stops the helper and takes the bodies it finished; the workers (forked after) find those
 bodies ready and skip the Markdown engine for them.
 
 A body's HTML depends only on the file's bytes, where the body starts, the highlighting switch and the engine,
 which is the key (`pages.body_key`), and it never depends on the viewer or the site — except through
-shortcodes: a body that calls one is left to the workers. A file the helper cannot read or parse is skipped;
-the workers then report it as usual. Nothing the helper does reaches the output except through that key.
+shortcodes: a body that calls one is left to the workers. A body the engine fails on is skipped; the workers
+then report it as usual. If the helper fails or hands over something unreadable, the build scans and renders
+by itself: nothing the helper does reaches the output except through the scan it would have made anyway and
+that key.
 """
 from __future__ import annotations
 
@@ -17,11 +21,18 @@ import os
 import pickle
 import select
 import signal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import Config
 
+if TYPE_CHECKING:
+    from .errors import Problem
+    from .sources import MarkdownSource
+
 MIN_FILES = 200   # fewer Markdown pages: the helper would not pay for itself
+_PIPE_SIZE = 1 << 20  # Linux: ask for 1 MiB pipes (fewer wake-ups handing over megabytes)
+
+Scan = tuple["list[MarkdownSource]", "list[Problem]"]
 
 
 class _Shortcode(Exception):
@@ -48,9 +59,10 @@ def body_key(relpath: str, digest: str, body_line: int, config: Config) -> tuple
 
 
 class Prerenderer:
-    def __init__(self, pid: int, stop_w: int, result_r: int) -> None:
+    def __init__(self, pid: int, stop_w: int, scan_r: int, result_r: int) -> None:
         self.pid = pid
         self._stop_w = stop_w
+        self._scan_r = scan_r
         self._result_r = result_r
 
     @classmethod
@@ -58,40 +70,57 @@ class Prerenderer:
         if not hasattr(os, "fork") or not config.content_dir.is_dir():
             return None
         stop_r, stop_w = os.pipe()
+        scan_r, scan_w = os.pipe()
         result_r, result_w = os.pipe()
+        for fd in (scan_w, result_w):
+            _widen(fd)
         pid = os.fork()
         if pid == 0:  # the helper
             code = 0
             try:
-                os.close(stop_w)
-                os.close(result_r)
+                for fd in (stop_w, scan_r, result_r):
+                    os.close(fd)
                 signal.signal(signal.SIGINT, signal.SIG_IGN)  # the build decides; it stops the helper
-                _helper(config, stop_r, result_w)
+                _helper(config, stop_r, scan_w, result_w)
             except BaseException:  # noqa: BLE001 - whatever happens, the helper only ever exits
                 code = 1
             finally:
                 os._exit(code)
-        os.close(stop_r)
-        os.close(result_w)
-        return cls(pid, stop_w, result_r)
+        for fd in (stop_r, scan_w, result_w):
+            os.close(fd)
+        return cls(pid, stop_w, scan_r, result_r)
+
+    def scan(self) -> Scan | None:
+        """The helper's content scan: (Markdown sources, problems), as `sources.scan_markdown` makes them;
+        None if the helper did not scan (too few files) or failed: the caller then scans itself."""
+        if self._scan_r < 0:
+            return None
+        try:
+            data = _read_all(self._scan_r)
+        finally:
+            os.close(self._scan_r)
+            self._scan_r = -1
+        try:
+            sources, problems = pickle.loads(data) if data else (None, None)
+        except Exception:  # noqa: BLE001 - cut short (the helper died): scan again rather than trust it
+            return None
+        return None if sources is None else (sources, problems)
 
     def collect(self) -> dict[tuple[Any, ...], str]:
         """Stop the helper and return the bodies it finished (empty if it failed)."""
+        if self._scan_r >= 0:  # never asked for: let the helper's writer give up
+            os.close(self._scan_r)
+            self._scan_r = -1
         try:
             os.write(self._stop_w, b"x")
         except OSError:
             pass
-        chunks = []
         try:
-            while True:
-                chunk = os.read(self._result_r, 1 << 20)
-                if not chunk:
-                    break
-                chunks.append(chunk)
+            data = _read_all(self._result_r)
         finally:
             self._close()
         try:
-            return pickle.loads(b"".join(chunks)) if chunks else {}
+            return pickle.loads(data) if data else {}
         except Exception:  # noqa: BLE001 - a helper killed mid-write: nothing gained, nothing lost
             return {}
 
@@ -105,13 +134,13 @@ class Prerenderer:
         self._close()
 
     def _close(self) -> None:
-        for fd in (self._stop_w, self._result_r):
+        for fd in (self._stop_w, self._scan_r, self._result_r):
             if fd >= 0:
                 try:
                     os.close(fd)
                 except OSError:
                     pass
-        self._stop_w = self._result_r = -1
+        self._stop_w = self._scan_r = self._result_r = -1
         if self.pid:
             try:
                 os.waitpid(self.pid, 0)
@@ -120,37 +149,98 @@ class Prerenderer:
             self.pid = 0
 
 
+def _widen(fd: int) -> None:
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), _PIPE_SIZE)
+    except (ImportError, OSError):
+        pass  # another system, or a lower limit: the default size works, with more wake-ups
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while True:
+        chunk = os.read(fd, _PIPE_SIZE)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def _write_all(fd: int, payload: bytes) -> None:
+    view = memoryview(payload)
+    try:
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+    except OSError:  # the build stopped listening (it scanned itself, or failed): fine
+        pass
+    finally:
+        os.close(fd)
+
+
 def _stop_requested(fd: int) -> bool:
     return bool(select.select([fd], [], [], 0)[0])
 
 
-def _helper(config: Config, stop_r: int, result_w: int) -> None:
+class _Feed:
+    """Bytes fed to a pipe without blocking, a piece whenever the reader has made room (the helper hands over
+    its scan this way while it renders: a thread would wait for the interpreter lock for as long as rendering
+    holds it)."""
+
+    def __init__(self, fd: int, payload: bytes) -> None:
+        self.fd = fd
+        self.view = memoryview(payload)
+        os.set_blocking(fd, False)
+
+    def pump(self) -> None:
+        if self.fd < 0:
+            return
+        try:
+            while self.view:
+                self.view = self.view[os.write(self.fd, self.view):]
+        except BlockingIOError:
+            return  # full: the reader is busy elsewhere
+        except OSError:
+            pass  # the build stopped listening (it scanned itself, or failed): fine
+        os.close(self.fd)
+        self.fd = -1
+
+    def finish(self) -> None:
+        if self.fd >= 0:
+            os.set_blocking(self.fd, True)
+            self.pump()
+
+
+def _helper(config: Config, stop_r: int, scan_w: int, result_w: int) -> None:
     import gc
 
     from .markdown import render_markdown
-    from .sources import markdown_files, read_markdown, sha256_bytes, split_front_matter
+    from .sources import markdown_files, scan_markdown
 
     gc.disable()
     done: dict[tuple[Any, ...], str] = {}
-    root = config.content_dir
-    files = markdown_files(root)
-    if len(files) >= MIN_FILES:
-        for _rel, relpath, data in read_markdown(root, files):
-            if _stop_requested(stop_r):
-                break
-            try:
-                _front, body, line = split_front_matter(data.decode("utf-8"), relpath)
-                html = render_markdown(body, highlight_code=config.highlight, shortcode=_refuse,
-                                       line_offset=line - 1, engine=config.markdown_engine)
-            except Exception:  # noqa: BLE001 - shortcodes, unreadable or broken files: the workers' business
-                continue
-            done[body_key(relpath, sha256_bytes(data), line, config)] = html
-    payload = pickle.dumps(done, protocol=pickle.HIGHEST_PROTOCOL)
-    view = memoryview(payload)
-    while view:
-        written = os.write(result_w, view)
-        view = view[written:]
-    os.close(result_w)
+    files = markdown_files(config.content_dir)
+    if len(files) < MIN_FILES:
+        os.close(scan_w)
+        os.close(result_w)
+        return
+    problems: list[Problem] = []
+    sources = scan_markdown(config, problems, files)
+    scan = _Feed(scan_w, pickle.dumps((sources, problems), protocol=-1))
+    scan.pump()
+    for src in sources:
+        scan.pump()
+        if _stop_requested(stop_r):
+            break
+        try:
+            html = render_markdown(src.body, highlight_code=config.highlight, shortcode=_refuse,
+                                   line_offset=src.body_line - 1, engine=config.markdown_engine)
+        except Exception:  # noqa: BLE001 - shortcodes, or a body the engine fails on: the workers' business
+            continue
+        done[body_key(src.relpath, src.digest, src.body_line, config)] = html
+    scan.finish()  # (the build has read the scan, or closed its end)
+    _write_all(result_w, pickle.dumps(done, protocol=-1))
 
 
 __all__ = ["Prerenderer", "body_key", "start_prerender"]

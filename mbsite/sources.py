@@ -6,13 +6,14 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
-
-from sqlalchemy import Engine, text
+from typing import TYPE_CHECKING, Any, Iterator
 
 from .config import Config
 from .errors import MbsiteError, Problem
 from .markdown import FrontMatter, split_front_matter
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 SKIP_CONTENT = {"seed"}
 
@@ -85,6 +86,8 @@ def _json(value: Any) -> Any:
 
 def load_tenants(engine: Engine) -> list[TenantData]:
     """Tenants with their installed packages and page-config rows (Core queries: no ORM objects)."""
+    from sqlalchemy import text
+
     with engine.connect() as conn:
         tenants = conn.execute(text("SELECT slug, name, domains, settings FROM tenants ORDER BY slug")).all()
         installed = conn.execute(text(
@@ -171,12 +174,14 @@ def read_markdown(root: Path, files: list[str] | None = None) -> Iterator[tuple[
             yield rel, prefix + rel, fh.read()
 
 
-def scan_markdown(config: Config, problems: list[Problem]) -> list[MarkdownSource]:
+def scan_markdown(config: Config, problems: list[Problem], files: list[str] | None = None) -> list[MarkdownSource]:
+    """Every Markdown page of the content folder (or `files`, from markdown_files), front matter parsed;
+    a file that cannot be read as a page becomes a problem instead."""
     root = config.content_dir
     out: list[MarkdownSource] = []
     if not root.is_dir():
         return out
-    for rel, relpath, data in read_markdown(root):
+    for rel, relpath, data in read_markdown(root, files):
         try:
             front, body, line = split_front_matter(data.decode("utf-8"), relpath)
         except UnicodeDecodeError:
@@ -195,6 +200,11 @@ def _loc(relpath: str) -> Any:
     return Location(file=relpath)
 
 
-def load_sources(config: Config, engine: Engine) -> Sources:
+def load_sources(config: Config, engine: Engine,
+                 scanned: tuple[list[MarkdownSource], list[Problem]] | None = None) -> Sources:
+    """`scanned`: the content scan when it was done elsewhere (the build's helper process, prerender.py)."""
+    if scanned is not None:
+        markdown, problems = scanned
+        return Sources(load_tenants(engine), markdown, list(problems))
     problems: list[Problem] = []
     return Sources(load_tenants(engine), scan_markdown(config, problems), problems)

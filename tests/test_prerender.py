@@ -12,7 +12,7 @@ from mbsite.builder import Builder
 from mbsite.config import load_config
 from mbsite.markdown import split_front_matter
 from mbsite.reporter import BufferReporter
-from mbsite.sources import sha256_bytes
+from mbsite.sources import scan_markdown, sha256_bytes
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -64,6 +64,36 @@ def test_helper_renders_bodies_without_shortcodes_and_skips_broken_files(tmp_pat
     assert prerender.body_key("content/pages/plain.md", sha256_bytes(data), line, config) in bodies
 
 
+def test_the_helper_hands_over_the_same_scan_the_build_would_make(tmp_path: Path, eager_helper: None) -> None:
+    config = load_config(_site(tmp_path / "site"))
+    helper = prerender.Prerenderer.start(config)
+    assert helper is not None
+    try:
+        scanned = helper.scan()
+        assert scanned is not None
+        problems: list = []
+        assert scanned[0] == scan_markdown(config, problems)  # same sources, same order, same front matter
+        assert [str(p) for p in scanned[1]] == [str(p) for p in problems]
+        assert any("broken.md" in str(p) for p in problems)
+        assert helper.scan() is None  # handed over once
+        assert helper.collect()  # the bodies come after the scan
+    finally:
+        helper.cancel()
+
+
+def test_a_helper_that_dies_leaves_the_scan_to_the_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(prerender, "MIN_FILES", 1)
+
+    def die(*_args: object) -> None:
+        os._exit(3)
+
+    monkeypatch.setattr("mbsite.sources.scan_markdown", die)  # the helper's import: it dies before handing over
+    helper = prerender.Prerenderer.start(load_config(_site(tmp_path / "site")))
+    assert helper is not None
+    assert helper.scan() is None
+    assert helper.collect() == {}
+
+
 def test_build_with_the_helper_equals_build_without(tmp_path: Path, eager_helper: None,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     used: list[int] = []
@@ -75,9 +105,19 @@ def test_build_with_the_helper_equals_build_without(tmp_path: Path, eager_helper
         original(bodies)
 
     monkeypatch.setattr("mbsite.builder.use_prerendered", spy)
+    scans: list[bool] = []
+    original_scan = prerender.Prerenderer.scan
+
+    def scan_spy(self: prerender.Prerenderer) -> object:
+        got = original_scan(self)
+        scans.append(got is not None)
+        return got
+
+    monkeypatch.setattr(prerender.Prerenderer, "scan", scan_spy)
     with_helper = _site(tmp_path / "with")
     result = Builder(load_config(with_helper), BufferReporter(), full=True).run()
     assert used and used[0] >= 5, "the helper's bodies were not used"
+    assert scans == [True], "the helper's scan was not used"
     without = _site(tmp_path / "without")
     monkeypatch.setattr("mbsite.builder.start_prerender", lambda config, full: None)
     plain = Builder(load_config(without), BufferReporter(), full=True).run()
