@@ -13,12 +13,28 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+class JSONDocument(TypeDecorator[Any]):
+    """JSON; jsonb on PostgreSQL. (A variant type would import every PostgreSQL driver's dialect on first
+    use, asyncio included: a twentieth of a second of each SQLite build's start.)"""
+
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(JSON())
+
+
+JSONType = JSONDocument()
 # Component trees and page parameters keep their key order (jsonb would sort keys, and the order of props and
 # style declarations is visible in the HTML): plain JSON on every database.
 OrderedJSON = JSON()
