@@ -24,8 +24,9 @@ from .db.seed import load_seed
 from .errors import Location, MbsiteError, Problem
 from .graph import (OutputRow, digest_of, dirty_keys, get_state, load_outputs, route_fingerprint, save_outputs,
                     set_state, tenant_digests)
-from .pages import SiteModel, render_not_found, render_page, route_records, use_prerendered
-from .prerender import Prerenderer, Scan, start_prerender
+from .pages import (SiteModel, note_rendered, render_not_found, render_page, route_records, take_rendered,
+                    use_prerendered)
+from .prerender import Prerenderer, Scan, body_key, start_prerender
 from .records import RecordStore
 from .reporter import BufferReporter, Reporter
 from .routes import Route, build_route_table
@@ -166,11 +167,12 @@ def _row(route: Route, level: int, rel: str, data: bytes, rec: Recorder) -> Outp
 _WORKER_MODEL: SiteModel | None = None
 
 
-def _worker_chunk(args: tuple[list[tuple[str, str]], str]) -> list[RouteOutcome]:
+def _worker_chunk(args: tuple[list[tuple[str, str]], str]) -> tuple[list[RouteOutcome], dict[Any, str]]:
     keys, stage_root = args
     assert _WORKER_MODEL is not None
     model = _WORKER_MODEL
-    return [render_route(model, model.tables[t].routes[p], Path(stage_root)) for t, p in keys]
+    outcomes = [render_route(model, model.tables[t].routes[p], Path(stage_root)) for t, p in keys]
+    return outcomes, take_rendered()  # (the Markdown bodies, when the builder keeps them for its next runs)
 
 
 def render_all(model: SiteModel, routes: list[Route], stage: Stage, workers: int, reporter: Reporter,
@@ -205,8 +207,9 @@ def render_all(model: SiteModel, routes: list[Route], stage: Stage, workers: int
     gc.freeze()
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init) as pool:
-            for chunk_out in pool.map(_worker_chunk, [(c, str(stage.root)) for c in chunks]):
+            for chunk_out, bodies in pool.map(_worker_chunk, [(c, str(stage.root)) for c in chunks]):
                 outcomes.extend(chunk_out)
+                note_rendered(bodies)
                 reporter.advance(len(chunk_out))
     finally:
         _WORKER_MODEL = None
@@ -242,8 +245,13 @@ class Builder:
     reloads what the batch touched and renders the outputs whose inputs changed."""
 
     def __init__(self, config: Config, reporter: Reporter | None = None, *, full: bool = False,
-                 engine: Engine | None = None, prerender: Prerenderer | None = None) -> None:
+                 engine: Engine | None = None, prerender: Prerenderer | None = None,
+                 keep_bodies: bool = False) -> None:
         self.config = config
+        # A long-lived builder (watch, serve) keeps the Markdown bodies it rendered, by what they depend on: a
+        # template, navigation or package edit then re-renders pages without running the Markdown engine.
+        self.keep_bodies = keep_bodies
+        self.bodies: dict[tuple[Any, ...], str] = {}
         self._early_prerender = prerender  # started by the caller before its imports (see cli.build)
         self._prerender: Prerenderer | None = None
         self.reporter = reporter or BufferReporter()
@@ -291,9 +299,21 @@ class Builder:
                 self._prerender = None
             use_prerendered(None)
 
-    def _collect_prerendered(self) -> None:
-        if self._prerender is not None:
-            use_prerendered(self._prerender.collect())
+    def _bodies_ready(self) -> None:
+        """Right before rendering: the bodies the helper finished and, for a long-lived builder, its own."""
+        bodies = self._prerender.collect() if self._prerender is not None else {}
+        if self.keep_bodies:
+            self.bodies.update(bodies)
+            bodies = self.bodies
+        use_prerendered(bodies, keep_rendered=self.keep_bodies)
+
+    def _keep_bodies(self, model: SiteModel) -> None:
+        """Keep the bodies of the current Markdown files only (an edited file's older bodies go)."""
+        self.bodies.update(take_rendered())
+        config = self.config
+        current = {body_key(r.markdown.relpath, r.markdown.digest, r.markdown.body_line, config)
+                   for table in model.tables.values() for r in table.routes.values() if r.markdown is not None}
+        self.bodies = {k: v for k, v in self.bodies.items() if k in current}
 
     def _run(self, started: float, problems: list[Problem], paths: set[str] | None) -> BuildResult:
         with self.engine.connect() as conn:
@@ -389,10 +409,12 @@ class Builder:
         self.reporter.start(len(plan.todo))
         workers = self.config.workers or os.cpu_count() or 1
         try:
-            outcomes = render_all(model, plan.todo, stage, workers, self.reporter, before_fork=self._collect_prerendered)
+            outcomes = render_all(model, plan.todo, stage, workers, self.reporter, before_fork=self._bodies_ready)
         except BaseException:
             stage.discard()
             raise
+        if self.keep_bodies:
+            self._keep_bodies(model)
         new_rows: list[OutputRow] = []
         written = shared = 0
         failed: list[tuple[str, str]] = []

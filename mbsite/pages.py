@@ -248,13 +248,34 @@ def render_page(model: SiteModel, route: Route, level: int, memo: dict[str, Any]
 _LAST_BODY: tuple[tuple[Any, ...], str] | None = None
 
 
-# Bodies rendered ahead by the build's helper process (prerender.py), by the same key.
+# Markdown bodies rendered earlier, by the same key: by the build's helper process (prerender.py), or by earlier
+# runs of a long-lived builder (watch, serve), so that a template or navigation edit does not run the Markdown
+# engine again for bodies that did not change.
 _PRERENDERED: dict[tuple[Any, ...], str] = {}
+# Bodies this process rendered since the last take_rendered(), when the builder keeps them (None: not kept).
+_RENDERED: dict[tuple[Any, ...], str] | None = None
 
 
-def use_prerendered(bodies: dict[tuple[Any, ...], str] | None) -> None:
-    global _PRERENDERED
+def use_prerendered(bodies: dict[tuple[Any, ...], str] | None, *, keep_rendered: bool = False) -> None:
+    """Bodies to reuse by key; `keep_rendered`: also remember the bodies rendered from now on (take_rendered)."""
+    global _PRERENDERED, _RENDERED
     _PRERENDERED = bodies or {}
+    _RENDERED = {} if keep_rendered else None
+
+
+def take_rendered() -> dict[tuple[Any, ...], str]:
+    """The bodies rendered (without shortcodes) since the last call, when kept; empty otherwise."""
+    global _RENDERED
+    got = _RENDERED or {}
+    if _RENDERED is not None:
+        _RENDERED = {}
+    return got
+
+
+def note_rendered(bodies: dict[tuple[Any, ...], str]) -> None:
+    """Bodies a worker process rendered, kept as if rendered here (when kept at all)."""
+    if _RENDERED is not None:
+        _RENDERED.update(bodies)
 
 
 def _markdown_body(model: SiteModel, md: Any, shortcode: Any) -> str:
@@ -275,6 +296,8 @@ def _markdown_body(model: SiteModel, md: Any, shortcode: Any) -> str:
     body = render_markdown(md.body, highlight_code=model.config.highlight, shortcode=counted,
                            line_offset=md.body_line - 1, engine=model.config.markdown_engine)
     _LAST_BODY = None if called else (key, body)
+    if _RENDERED is not None and not called:
+        _RENDERED[key] = body
     return body
 
 

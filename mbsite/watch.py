@@ -44,7 +44,7 @@ class Watcher:
         self.events: queue.Queue[tuple[str, str]] = queue.Queue()
         self.stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self.builder = Builder(config, reporter, engine=self.engine)
+        self.builder = Builder(config, reporter, engine=self.engine, keep_bodies=True)
 
     # -- sources of wake-ups ---------------------------------------------------------------------------------
     def watched_paths(self) -> list[Path]:

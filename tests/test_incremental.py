@@ -128,7 +128,7 @@ class IncrementalMachine(RuleBasedStateMachine):
         self.root = Path(TMP.mktemp("inc"))
         self.site = make_site(self.root / "site")
         self.config = load_config(self.site)
-        self.warm = Builder(self.config)
+        self.warm = Builder(self.config, keep_bodies=True)  # as the watch loop keeps it
         result = self.warm.run()
         assert result.summary["errors"] == 0
         self.pending: set[str] = set()

@@ -99,10 +99,10 @@ def test_build_with_the_helper_equals_build_without(tmp_path: Path, eager_helper
     used: list[int] = []
     original = pages.use_prerendered
 
-    def spy(bodies: dict | None) -> None:
+    def spy(bodies: dict | None, **kwargs: bool) -> None:
         if bodies:
             used.append(len(bodies))
-        original(bodies)
+        original(bodies, **kwargs)
 
     monkeypatch.setattr("mbsite.builder.use_prerendered", spy)
     scans: list[bool] = []
