@@ -1,10 +1,15 @@
-"""Incremental regeneration benchmarks: watch latency for one row change, no-op build, 1k vs 10k outputs.
+"""Incremental regeneration benchmarks: watch latency for one row change, no-op build, 1k vs 10k outputs;
+a template edit re-rendering every page of a Markdown site.
 
-    python benchmarks/bench_incremental.py [--rounds 30] [--workdir DIR]
+    python benchmarks/bench_incremental.py [--rounds 30] [--workdir DIR] [--markdown-pages 4000] [--only template]
 
 Sites: T tenants × P component pages (page-config rows), each page listing the entity records whose `page`
 field is its number, rendered at every level 0..5 (the header shows who is signed in, so the six variants
 differ): 1 × 170 × 6 ≈ 1,000 outputs and 4 × 420 × 6 ≈ 10,000 outputs.
+
+Template edit: N generated Markdown pages (benchmarks/gensite.py), two copies of the site, each with a
+long-lived builder as `mbsite watch` keeps it — one keeping the Markdown bodies it rendered (as watch does),
+one not — after a full build, edits of the site's copy of base.html built in turns, five each.
 """
 from __future__ import annotations
 
@@ -119,12 +124,54 @@ def one_edit(site: Path, page: int) -> tuple[dict, dict]:
     return warm, cold
 
 
+def template_edits(work: Path, pages: int, rounds: int = 5) -> dict[bool, list[float]]:
+    """Seconds per template edit, every page re-rendered, by a builder keeping bodies (True) or not (False)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import gensite
+
+    from mbsite.config import builtin_root
+
+    builders, templates = {}, {}
+    for keep in (False, True):
+        site = work / f"md-{pages}-{'keep' if keep else 'plain'}"
+        gensite.markdown_site(site, pages, hugo=False)
+        folder = site / "themes" / "default" / "templates"
+        folder.mkdir(parents=True)
+        shutil.copy(builtin_root() / "themes" / "default" / "templates" / "base.html", folder / "base.html")
+        templates[keep] = folder / "base.html"
+        builders[keep] = Builder(load_config(site), BufferReporter(), keep_bodies=keep)
+        assert builders[keep].run().ok
+    times: dict[bool, list[float]] = {False: [], True: []}
+    for i in range(rounds):
+        for keep in (False, True):
+            tpl = templates[keep]
+            tpl.write_text(tpl.read_text() + f"\n{{# edit {i} #}}\n")
+            started = time.perf_counter()
+            result = builders[keep].run({str(tpl)})
+            times[keep].append(time.perf_counter() - started)
+            assert result.ok and result.summary["rendered"] == pages, result.summary
+    for b in builders.values():
+        b.close()
+    return times
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--rounds", type=int, default=30)
     ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--markdown-pages", type=int, default=4000)
+    ap.add_argument("--only", choices=("rows", "template"), default=None)
     args = ap.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="mbsite-bench-"))
+    if args.only != "rows":
+        times = template_edits(work, args.markdown_pages)
+        for keep in (False, True):
+            runs = ", ".join(f"{t:.2f}" for t in times[keep])
+            print(f"template edit, {args.markdown_pages} Markdown pages re-rendered, "
+                  f"{'bodies kept (watch)' if keep else 'bodies not kept'}: median "
+                  f"{statistics.median(times[keep]):.2f} s (runs {runs})")
+        if args.only == "template":
+            return
     rows = []
     for label, tenants, pages in (("1k", 1, 170), ("10k", 4, 420)):
         site = make_site(work / f"site-{label}", tenants, pages)

@@ -33,7 +33,7 @@ from .routes import Route, build_route_table
 from .sitefiles import ROUTES_MANIFEST, feed, headers, redirects, robots, routes_manifest, sitemap
 from .sources import load_sources
 from .templates import load_theme
-from .writer import Stage, clean_stale_stages, page_file, remove_output, write_new
+from .writer import Stage, clean_stale_stages, page_file, remove_output, staged_path, write_new
 
 LEVEL_MAX = 5
 PARALLEL_THRESHOLD = 64   # below this many routes, forking workers costs more than it saves
@@ -113,7 +113,8 @@ def _type_templates(theme: Any) -> Any:
 
 # -- rendering one route at every level that may see it -------------------------------------------------------
 
-def render_route(model: SiteModel, route: Route, stage_root: Path) -> RouteOutcome:
+def render_route(model: SiteModel, route: Route, stage_root: str, flat: bool = False) -> RouteOutcome:
+    """Render a route at every level that may see it into the stage (`writer.Stage`: its root and layout)."""
     outcome = RouteOutcome(route.tenant, route.path)
     prev_html: str | None = None
     prev_key: Any = None
@@ -135,7 +136,7 @@ def render_route(model: SiteModel, route: Route, stage_root: Path) -> RouteOutco
             prev_html = result.html
             data = result.html.encode("utf-8")
             rel = page_file(route.tenant, route.path, level)
-            write_new(f"{stage_root}/{rel}", data)
+            write_new(staged_path(stage_root, rel, flat), data, make_folder=not flat)
             outcome.files.add(rel)
             outcome.rows.append(_row(route, level, rel, data, result.recorder))
         fingerprint = route_fingerprint(route)
@@ -167,11 +168,11 @@ def _row(route: Route, level: int, rel: str, data: bytes, rec: Recorder) -> Outp
 _WORKER_MODEL: SiteModel | None = None
 
 
-def _worker_chunk(args: tuple[list[tuple[str, str]], str]) -> tuple[list[RouteOutcome], dict[Any, str]]:
-    keys, stage_root = args
+def _worker_chunk(args: tuple[list[tuple[str, str]], str, bool]) -> tuple[list[RouteOutcome], dict[Any, str]]:
+    keys, stage_root, flat = args
     assert _WORKER_MODEL is not None
     model = _WORKER_MODEL
-    outcomes = [render_route(model, model.tables[t].routes[p], Path(stage_root)) for t, p in keys]
+    outcomes = [render_route(model, model.tables[t].routes[p], stage_root, flat) for t, p in keys]
     return outcomes, take_rendered()  # (the Markdown bodies, when the builder keeps them for its next runs)
 
 
@@ -183,7 +184,7 @@ def render_all(model: SiteModel, routes: list[Route], stage: Stage, workers: int
         if before_fork is not None:
             before_fork()
         for r in routes:
-            outcomes.append(render_route(model, r, stage.root))
+            outcomes.append(render_route(model, r, str(stage.root), stage.flat))
             reporter.advance()
         return outcomes
     # Warm every query and the chrome before forking, so workers never touch the database.
@@ -207,7 +208,7 @@ def render_all(model: SiteModel, routes: list[Route], stage: Stage, workers: int
     gc.freeze()
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init) as pool:
-            for chunk_out, bodies in pool.map(_worker_chunk, [(c, str(stage.root)) for c in chunks]):
+            for chunk_out, bodies in pool.map(_worker_chunk, [(c, str(stage.root), stage.flat) for c in chunks]):
                 outcomes.extend(chunk_out)
                 note_rendered(bodies)
                 reporter.advance(len(chunk_out))
@@ -405,7 +406,7 @@ class Builder:
         out = self.config.out
         old = self.graph
         reasons: Counter[str] = Counter(plan.why.values())
-        stage = Stage(out)
+        stage = Stage(out, flat=not plan.full)
         self.reporter.start(len(plan.todo))
         workers = self.config.workers or os.cpu_count() or 1
         try:
