@@ -35,12 +35,13 @@ _PIPE_SIZE = 1 << 20  # Linux: ask for 1 MiB pipes (fewer wake-ups handing over 
 Scan = tuple["list[MarkdownSource]", "list[Problem]"]
 
 
-class _Shortcode(Exception):
-    pass
+class ShortcodeRefused(Exception):
+    """Raised through the Markdown engine by `refuse_shortcodes`: this body calls a shortcode."""
 
 
-def _refuse(*_args: Any) -> str:
-    raise _Shortcode
+def refuse_shortcodes(*_args: Any) -> str:
+    """A shortcode handler for bodies rendered away from their page: a body that calls one is not rendered."""
+    raise ShortcodeRefused
 
 
 def start_prerender(config: Config, *, full: bool) -> "Prerenderer | None":
@@ -234,7 +235,7 @@ def _helper(config: Config, stop_r: int, scan_w: int, result_w: int) -> None:
         if _stop_requested(stop_r):
             break
         try:
-            html = render_markdown(src.body, highlight_code=config.highlight, shortcode=_refuse,
+            html = render_markdown(src.body, highlight_code=config.highlight, shortcode=refuse_shortcodes,
                                    line_offset=src.body_line - 1, engine=config.markdown_engine)
         except Exception:  # noqa: BLE001 - shortcodes, or a body the engine fails on: the workers' business
             continue
