@@ -1,7 +1,7 @@
 """Incremental regeneration benchmarks: watch latency for one row change, no-op build, 1k vs 10k outputs;
 a template edit re-rendering every page of a Markdown site.
 
-    python benchmarks/bench_incremental.py [--rounds 30] [--workdir DIR] [--markdown-pages 4000] [--only template]
+    python benchmarks/bench_incremental.py [--rounds 30] [--workdir DIR] [--markdown-pages 4000] [--only rows|template]
 
 Sites: T tenants × P component pages (page-config rows), each page listing the entity records whose `page`
 field is its number, rendered at every level 0..5 (the header shows who is signed in, so the six variants
