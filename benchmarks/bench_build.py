@@ -2,14 +2,17 @@
 
     python benchmarks/bench_build.py [--pages 4000] [--tenants 4] [--per-tenant 420] [--reps 3]
                                      [--engines markdown-it,pyromark] [--work DIR] [--no-hugo] [--json FILE]
-                                     [--clean]
+                                     [--skip markdown,components,rebuilds] [--clean]
 
 Cases:
   * N Markdown pages (benchmarks/gensite.py), built by `mbsite build --full --json` and by `hugo --quiet`,
     with fenced-code highlighting on (Pygments / Hugo's Chroma) and off, for each Markdown engine given
     (an engine whose package is not installed is skipped); the tools' timed runs alternate;
   * T tenants x P component pages, every page rendered for levels 0..5 (about 10,000 outputs): the first
-    build (creates and seeds the SQLite database) and full rebuilds.
+    build (creates and seeds the SQLite database) and full rebuilds;
+  * last, builds of the Markdown site without --full into one output folder, for each engine (highlighting
+    off): no-op builds (nothing changed), and builds after an edit of the site's copy of base.html (every page
+    renders again, no Markdown file changed). `--skip rebuilds` leaves them out.
 
 Every timed run is one process started from the shell's point of view: the wall time includes interpreter
 start, imports, loading, rendering, writing and publishing. Every run writes into a new, empty output folder,
@@ -216,6 +219,37 @@ def hugo_config(hugo: Path, *, highlight: bool) -> None:
     cfg.write_text(text)
 
 
+def mbsite_incremental_cmd(site: Path, out: Path) -> list[str]:
+    return [sys.executable, "-m", "mbsite.cli", "build", "--json", "--site", str(site), "--out", str(out)]
+
+
+def rebuilds(site: Path, engine: str, reps: int, work: Path, label: str) -> list[Case]:
+    """Builds without --full into one output folder after a full build: nothing changed (no-op), then an edit of
+    the site's copy of base.html before each run (every page renders again, no Markdown file changed)."""
+    from mbsite.config import builtin_root
+
+    out = fresh_dir(work)
+    run_measured(mbsite_cmd(site)(out), sample=False)
+    noop = Case(f"{label}, no-op build", f"mbsite ({engine})")
+    for _ in range(reps + 1):
+        noop.runs.append(run_measured(mbsite_incremental_cmd(site, out), sample=False))
+    noop.runs = noop.runs[1:]  # (the first one after a full build is the warm-up)
+    folder = site / "themes" / "default" / "templates"
+    folder.mkdir(parents=True, exist_ok=True)
+    template = folder / "base.html"
+    shutil.copy(builtin_root() / "themes" / "default" / "templates" / "base.html", template)
+    run_measured(mbsite_incremental_cmd(site, out), sample=False)
+    edit = Case(f"{label}, template edit (every page again)", f"mbsite ({engine})")
+    for i in range(reps):
+        template.write_text(template.read_text() + f"\n{{# edit {i} #}}\n")
+        edit.runs.append(run_measured(mbsite_incremental_cmd(site, out), sample=False))
+    shutil.rmtree(site / "themes")  # (small) the site as generated again
+    for case in (noop, edit):
+        s = summary_of(case.runs[-1])
+        case.note = f"{s['rendered']} pages rendered"
+    return [noop, edit]
+
+
 def mbsite_cmd(site: Path) -> "callable[[Path], list[str]]":
     # The interpreter running this script, so PYTHONPATH can point at another checkout to compare.
     return lambda out: [sys.executable, "-m", "mbsite.cli", "build", "--full", "--json", "--site", str(site),
@@ -244,7 +278,7 @@ def main() -> int:
     ap.add_argument("--engines", default="markdown-it,pyromark")
     ap.add_argument("--work", type=Path, default=None, help="folder for the generated sites (default: a temp dir)")
     ap.add_argument("--no-hugo", action="store_true")
-    ap.add_argument("--skip", default="", help="comma-separated: markdown,components")
+    ap.add_argument("--skip", default="", help="comma-separated: markdown,components,rebuilds")
     ap.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
     ap.add_argument("--clean", action="store_true", help="delete the outputs (and a temporary --work) at the end")
     args = ap.parse_args()
@@ -327,6 +361,14 @@ def main() -> int:
         cases.append(full)
         print(json.dumps(full.row()), file=sys.stderr)
 
+    if "markdown" not in skip and "rebuilds" not in skip:
+        # Last: these runs replace published files, and deleting files slows later creations on some disks.
+        label = f"{args.pages} Markdown pages, highlighting off"
+        for engine, site in sites.items():
+            for case in rebuilds(site, engine, args.reps, work, label):
+                cases.append(case)
+                print(json.dumps(case.row()), file=sys.stderr)
+
     info.append("load average before/after: " + load_before + " / " + _loadavg())
     info.append(f"CPU time stolen by the hypervisor during the benchmark: {_steal_seconds() - steal_before:.1f} s")
     print("; ".join(info))
@@ -336,7 +378,7 @@ def main() -> int:
     for c in cases:
         r = c.row()
         print(f"| {r['case']} | {r['tool']} | {r['median_s']:.2f} | {', '.join(f'{x:.2f}' for x in r['runs_s'])} | "
-              f"{r['cpu_s']:.2f} | {r['peak_pss_mb']} | {r['peak_rss_sum_mb']} | {r['note']} |")
+              f"{r['cpu_s']:.2f} | {r['peak_pss_mb'] or '–'} | {r['peak_rss_sum_mb'] or '–'} | {r['note']} |")
     if args.json:
         args.json.write_text(json.dumps({"info": info, "rows": [c.row() for c in cases]}, indent=2))
     if args.clean:

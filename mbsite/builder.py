@@ -26,7 +26,7 @@ from .graph import (OutputRow, digest_of, dirty_keys, get_state, load_outputs, r
                     set_state, tenant_digests)
 from .pages import (SiteModel, note_rendered, render_bodies_first, render_not_found, render_page, route_records,
                     take_rendered, use_prerendered)
-from .prerender import Prerenderer, Scan, body_key, start_prerender
+from .prerender import MIN_BODIES, Prerenderer, Scan, body_key, start_prerender
 from .records import RecordStore
 from .reporter import BufferReporter, Reporter
 from .routes import Route, build_route_table
@@ -261,6 +261,7 @@ class Builder:
         self.bodies: dict[tuple[Any, ...], str] = {}
         self._early_prerender = prerender  # started by the caller before its imports (see cli.build)
         self._prerender: Prerenderer | None = None
+        self._markdown_todo = 0  # Markdown pages the current run renders (whether the helper's bodies are wanted)
         self.reporter = reporter or BufferReporter()
         self.full = full
         self._engine = engine
@@ -297,7 +298,7 @@ class Builder:
         clean_stale_stages(out)
         # A helper rendering Markdown bodies ahead (prerender.py): the caller's, or one of our own for a cold run.
         early, self._early_prerender = self._early_prerender, None
-        self._prerender = early or (start_prerender(self.config, full=self.full) if self.model is None else None)
+        self._prerender = early or (start_prerender(self.config) if self.model is None else None)
         try:
             return self._run(started, problems, paths)
         finally:
@@ -307,8 +308,15 @@ class Builder:
             use_prerendered(None)
 
     def _bodies_ready(self) -> None:
-        """Right before rendering: the bodies the helper finished and, for a long-lived builder, its own."""
-        bodies = self._prerender.collect() if self._prerender is not None else {}
+        """Right before rendering: the bodies the helper finished (when enough Markdown pages are to be rendered
+        for them to be worth handing over) and, for a long-lived builder, its own."""
+        bodies: dict[tuple[Any, ...], str] = {}
+        if self._prerender is not None:
+            if self._markdown_todo >= MIN_BODIES:
+                bodies = self._prerender.collect()
+            else:
+                self._prerender.cancel()
+            self._prerender = None
         if self.keep_bodies:
             self.bodies.update(bodies)
             bodies = self.bodies
@@ -416,6 +424,7 @@ class Builder:
         self.reporter.start(len(plan.todo))
         workers = self.config.workers or os.cpu_count() or 1
         try:
+            self._markdown_todo = sum(1 for r in plan.todo if r.markdown is not None)
             outcomes = render_all(model, plan.todo, stage, workers, self.reporter, before_fork=self._bodies_ready)
         except BaseException:
             stage.discard()

@@ -1,12 +1,13 @@
 """The content scan and Markdown bodies, done ahead on the core that would otherwise wait.
 
 Before the render workers start, a build runs in one process: it imports, reads the database, loads packages,
-theme and Markdown sources and plans — most of a second on a large site, with the other cores idle. A full
-build therefore forks a helper first. The helper scans the content folder (reads every Markdown file and parses
+theme and Markdown sources and plans — most of a second on a large site, with the other cores idle. A build
+therefore forks a helper first. The helper scans the content folder (reads every Markdown file and parses
 its front matter, exactly as the build would) and hands the scan over through a pipe: the build takes it where
 it would otherwise scan itself. Then the helper renders Markdown bodies in path order. Right before the workers
-fork, the build stops the helper and takes the bodies it finished; the workers (forked after) find those
-bodies ready and skip the Markdown engine for them.
+fork, the build stops the helper and takes the bodies it finished — when it renders enough Markdown pages for
+them to be worth handing over; a no-op or small incremental build only takes the scan — and the workers
+(forked after) find those bodies ready and skip the Markdown engine for them.
 
 A body's HTML depends only on the file's bytes, where the body starts, the highlighting switch and the engine,
 which is the key (`pages.body_key`), and it never depends on the viewer or the site — except through
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from .sources import MarkdownSource
 
 MIN_FILES = 200   # fewer Markdown pages: the helper would not pay for itself
+MIN_BODIES = 50   # fewer Markdown pages to render: the build does not wait for the helper's bodies
 _PIPE_SIZE = 1 << 20  # Linux: ask for 1 MiB pipes (fewer wake-ups handing over megabytes)
 
 Scan = tuple["list[MarkdownSource]", "list[Problem]"]
@@ -44,14 +46,14 @@ def refuse_shortcodes(*_args: Any) -> str:
     raise ShortcodeRefused
 
 
-def start_prerender(config: Config, *, full: bool) -> "Prerenderer | None":
-    """Fork the helper when every page is about to be rendered (a full build, or no earlier output) and the
-    build will have workers on other cores."""
+def start_prerender(config: Config) -> "Prerenderer | None":
+    """Fork the helper when the build has more than one core to work with. Whether its bodies are wanted is
+    known only once the build has planned: it takes them (`collect`) when many Markdown pages are to be rendered,
+    and otherwise stops the helper without a word (`cancel`); the scan serves every build."""
     workers = config.workers or os.cpu_count() or 1
     if workers <= 1:
         return None
-    fresh = not any(config.out.glob("*/routes.json"))
-    return Prerenderer.start(config) if (full or fresh) else None
+    return Prerenderer.start(config)
 
 
 def body_key(relpath: str, digest: str, body_line: int, config: Config) -> tuple[Any, ...]:

@@ -43,6 +43,7 @@ def eager_helper(monkeypatch: pytest.MonkeyPatch) -> None:
     """The helper renders every file, however early the build asks it to stop (the fork inherits this)."""
     monkeypatch.setattr(prerender, "MIN_FILES", 1)
     monkeypatch.setattr(prerender, "_stop_requested", lambda fd: False)
+    monkeypatch.setattr("mbsite.builder.MIN_BODIES", 1)
 
 
 def test_helper_renders_bodies_without_shortcodes_and_skips_broken_files(tmp_path: Path, eager_helper: None) -> None:
@@ -119,7 +120,7 @@ def test_build_with_the_helper_equals_build_without(tmp_path: Path, eager_helper
     assert used and used[0] >= 5, "the helper's bodies were not used"
     assert scans == [True], "the helper's scan was not used"
     without = _site(tmp_path / "without")
-    monkeypatch.setattr("mbsite.builder.start_prerender", lambda config, full: None)
+    monkeypatch.setattr("mbsite.builder.start_prerender", lambda config: None)
     plain = Builder(load_config(without), BufferReporter(), full=True).run()
     assert [str(p) for p in result.problems] == [str(p) for p in plain.problems]
     assert any("broken.md" in str(p) for p in result.problems)
@@ -138,9 +139,44 @@ def test_cancel_stops_and_reaps_the_helper(tmp_path: Path, monkeypatch: pytest.M
     helper.cancel()  # twice is harmless (and never signals process 0)
 
 
-def test_no_helper_for_incremental_builds_or_one_worker(tmp_path: Path) -> None:
+def test_no_helper_with_one_worker(tmp_path: Path) -> None:
+    config = load_config(_site(tmp_path / "site"))
+    assert prerender.start_prerender(config.with_options(workers=1)) is None
+
+
+def test_incremental_builds_take_the_scan_and_the_bodies_only_when_many_pages_render(
+        tmp_path: Path, eager_helper: None, monkeypatch: pytest.MonkeyPatch) -> None:
     site = _site(tmp_path / "site")
+    (site / "content" / "blog" / "broken.md").unlink()
     config = load_config(site)
-    assert prerender.start_prerender(config.with_options(workers=1), full=True) is None
-    Builder(config, BufferReporter()).run()  # leaves routes.json files behind
-    assert prerender.start_prerender(config, full=False) is None
+    assert Builder(config, BufferReporter()).run().ok
+    events: list[str] = []
+    for name in ("scan", "collect", "cancel"):
+        original = getattr(prerender.Prerenderer, name)
+
+        def spy(self: prerender.Prerenderer, *args: object, _name: str = name, _original: object = original) -> object:
+            events.append(_name)
+            return _original(self, *args)  # type: ignore[operator]
+
+        monkeypatch.setattr(prerender.Prerenderer, name, spy)
+    monkeypatch.setattr("mbsite.builder.MIN_BODIES", 5)
+
+    post = site / "content" / "pages" / "plain.md"  # one page of each tenant: the bodies are not worth waiting for
+    post.write_text(post.read_text() + "\nOne more line.\n")
+    result = Builder(config, BufferReporter()).run()
+    assert result.ok and result.summary["rendered"] == 2
+    assert events[:2] == ["scan", "cancel"], events
+
+    events.clear()  # a template edit: every page renders, the helper's bodies are taken
+    theme = site / "themes" / "default" / "templates"
+    theme.mkdir(parents=True)
+    (theme / "page.html").write_text((REPO / "themes" / "default" / "templates" / "page.html").read_text()
+                                     + "\n{# edited #}\n")
+    result = Builder(config, BufferReporter()).run()
+    assert result.ok and result.summary["rendered"] >= 10
+    assert events[:2] == ["scan", "collect"], events
+
+    fresh = tmp_path / "fresh"
+    shutil.copytree(site, fresh, ignore=shutil.ignore_patterns("build", ".mbsite"))
+    assert Builder(load_config(fresh), BufferReporter(), full=True).run().ok
+    assert _tree(site / "build") == _tree(fresh / "build")
