@@ -1,9 +1,10 @@
 """Route table → the tenant-level files: 404, sitemap, robots, Atom feed, _headers, _redirects, routes.json."""
 from __future__ import annotations
 
-import orjson
+from html import escape
 from typing import Any
-from xml.sax.saxutils import escape as xml_escape
+
+import orjson
 
 from .routes import RouteTable
 
@@ -12,7 +13,7 @@ ROUTES_MANIFEST = "routes.json"
 
 def sitemap(table: RouteTable, base_url: str) -> str:
     urls = [r.path for r in sorted(table.routes.values(), key=lambda r: r.path) if r.min_level == 0]
-    rows = "".join(f"<url><loc>{xml_escape(base_url.rstrip('/') + p)}</loc></url>" for p in urls)
+    rows = "".join(f"<url><loc>{escape(base_url.rstrip('/') + p)}</loc></url>" for p in urls)
     return f'<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{rows}</urlset>\n'
 
 
@@ -30,11 +31,11 @@ def feed(table: RouteTable, base_url: str) -> str | None:
     base = base_url.rstrip("/")
     updated = (posts[0].date or "1970-01-01") + "T00:00:00Z"
     entries = "".join(
-        f"<entry><title>{xml_escape(p.title)}</title><link href=\"{xml_escape(base + p.path)}\"/>"
-        f"<id>{xml_escape(base + p.path)}</id><updated>{(p.date or '1970-01-01')}T00:00:00Z</updated>"
-        f"<summary>{xml_escape(p.description)}</summary></entry>" for p in posts)
+        f"<entry><title>{escape(p.title)}</title><link href=\"{escape(base + p.path)}\"/>"
+        f"<id>{escape(base + p.path)}</id><updated>{(p.date or '1970-01-01')}T00:00:00Z</updated>"
+        f"<summary>{escape(p.description)}</summary></entry>" for p in posts)
     return (f'<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">'
-            f"<title>{xml_escape(table.tenant.name)}</title><id>{xml_escape(base + '/')}</id>"
+            f"<title>{escape(table.tenant.name)}</title><id>{escape(base + '/')}</id>"
             f"<updated>{updated}</updated>{entries}</feed>\n")
 
 

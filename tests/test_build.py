@@ -262,3 +262,28 @@ def test_static_headers_carry_the_security_policy(built_demo: Path) -> None:
     assert "X-Content-Type-Options: nosniff" in headers
     home = lxml_html.fromstring((built_demo / "build/acme/public/index.html").read_bytes())
     assert all(el.get("src") for el in home.xpath("//script"))  # no inline script for the policy to block
+
+
+def test_feed_and_sitemap_stay_well_formed_with_quotes_and_markup_in_titles_and_paths(tmp_path: Path) -> None:
+    from lxml import etree
+
+    site = tmp_path / "site"
+    (site / "content" / "blog").mkdir(parents=True)
+    (site / "content" / "seed").mkdir()
+    (site / "content" / "seed" / "site.yaml").write_text("entity: Tenant\nrecords:\n  - {slug: t, name: \"T & 'Co'\"}\n")
+    title = 'Fish & "Chips" <b>now</b> it\'s'
+    (site / "content" / "blog" / 'say-"hi"&more.md').write_text(
+        f"---\ntitle: '{title.replace(chr(39), chr(39) * 2)}'\ndate: 2024-01-02\ndescription: a < b\n---\nBody\n")
+    result = Builder(load_config(site), BufferReporter()).run()
+    assert result.ok, result.problems
+    public = site / "build" / "t" / "public"
+    atom = {"a": "http://www.w3.org/2005/Atom"}
+    feed = etree.fromstring((public / "feed.xml").read_bytes())
+    assert feed.findtext("a:title", namespaces=atom) == "T & 'Co'"
+    entry = feed.find("a:entry", namespaces=atom)
+    assert entry.findtext("a:title", namespaces=atom) == title
+    assert entry.find("a:link", namespaces=atom).get("href").endswith('/blog/say-"hi"&more')
+    assert entry.findtext("a:summary", namespaces=atom) == "a < b"
+    sitemap = etree.fromstring((public / "sitemap.xml").read_bytes())
+    locs = [e.text for e in sitemap.iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")]
+    assert any(loc.endswith('/blog/say-"hi"&more') for loc in locs)
