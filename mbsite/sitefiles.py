@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from html import escape
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 
@@ -48,8 +49,10 @@ def headers(csp: str) -> str:
 
 
 def redirects(table: RouteTable) -> str:
-    lines = [f"{r.path} /login?next={r.path} 302" for r in sorted(table.routes.values(), key=lambda r: r.path)
-             if r.min_level > 0]
+    """_redirects for a CDN without the gate: each page that needs a session sends to the sign-in page. Paths
+    are percent-encoded, as requests carry them (a space would split the line, '&' or '#' the query)."""
+    lines = [f"{quote(r.path)} /login?next={quote(r.path, safe='')} 302"
+             for r in sorted(table.routes.values(), key=lambda r: r.path) if r.min_level > 0]
     return "# Pages that need a session are served by the gate; a CDN without it sends visitors to sign in.\n" + \
         "\n".join(lines) + ("\n" if lines else "")
 

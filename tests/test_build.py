@@ -287,3 +287,15 @@ def test_feed_and_sitemap_stay_well_formed_with_quotes_and_markup_in_titles_and_
     sitemap = etree.fromstring((public / "sitemap.xml").read_bytes())
     locs = [e.text for e in sitemap.iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")]
     assert any(loc.endswith('/blog/say-"hi"&more') for loc in locs)
+
+
+def test_redirects_of_protected_pages_are_percent_encoded(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    (site / "content" / "pages").mkdir(parents=True)
+    (site / "content" / "seed").mkdir()
+    (site / "content" / "seed" / "site.yaml").write_text("entity: Tenant\nrecords:\n  - {slug: t, name: T}\n")
+    (site / "content" / "pages" / "members & friends #1.md").write_text("---\ntitle: Members\nlevel: 1\n---\nHi\n")
+    assert Builder(load_config(site), BufferReporter()).run().ok
+    lines = [line for line in (site / "build" / "t" / "public" / "_redirects").read_text().splitlines()
+             if not line.startswith("#")]
+    assert lines == ["/members%20%26%20friends%20%231 /login?next=%2Fmembers%20%26%20friends%20%231 302"]
