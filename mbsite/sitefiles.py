@@ -14,7 +14,7 @@ ROUTES_MANIFEST = "routes.json"
 
 def sitemap(table: RouteTable, base_url: str) -> str:
     urls = [r.path for r in sorted(table.routes.values(), key=lambda r: r.path) if r.min_level == 0]
-    rows = "".join(f"<url><loc>{escape(base_url.rstrip('/') + p)}</loc></url>" for p in urls)
+    rows = "".join(f"<url><loc>{escape(base_url.rstrip('/') + quote(p))}</loc></url>" for p in urls)
     return f'<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{rows}</urlset>\n'
 
 
@@ -32,8 +32,8 @@ def feed(table: RouteTable, base_url: str) -> str | None:
     base = base_url.rstrip("/")
     updated = (posts[0].date or "1970-01-01") + "T00:00:00Z"
     entries = "".join(
-        f"<entry><title>{escape(p.title)}</title><link href=\"{escape(base + p.path)}\"/>"
-        f"<id>{escape(base + p.path)}</id><updated>{(p.date or '1970-01-01')}T00:00:00Z</updated>"
+        f"<entry><title>{escape(p.title)}</title><link href=\"{escape(base + quote(p.path))}\"/>"
+        f"<id>{escape(base + quote(p.path))}</id><updated>{(p.date or '1970-01-01')}T00:00:00Z</updated>"
         f"<summary>{escape(p.description)}</summary></entry>" for p in posts)
     return (f'<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">'
             f"<title>{escape(table.tenant.name)}</title><id>{escape(base + '/')}</id>"
