@@ -296,7 +296,8 @@ class Builder:
         out = self.config.out
         out.mkdir(parents=True, exist_ok=True)
         clean_stale_stages(out)
-        # A helper rendering Markdown bodies ahead (prerender.py): the caller's, or one of our own for a cold run.
+        # The helper that scans the content and renders Markdown bodies ahead (prerender.py): the caller's, or one
+        # of our own for a cold run (a warm run has its sources in memory).
         early, self._early_prerender = self._early_prerender, None
         self._prerender = early or (start_prerender(self.config) if self.model is None else None)
         try:
