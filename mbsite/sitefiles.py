@@ -1,6 +1,7 @@
 """Route table → the tenant-level files: 404, sitemap, robots, Atom feed, _headers, _redirects, routes.json."""
 from __future__ import annotations
 
+import re
 from html import escape
 from typing import Any
 from urllib.parse import quote
@@ -12,9 +13,19 @@ from .routes import RouteTable
 ROUTES_MANIFEST = "routes.json"
 
 
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9/._~-]*")
+
+
+def url_path(path: str) -> str:
+    """A page path as it goes into a URL: percent-encoded (nothing to encode in the common case); the result
+    holds no character that XML or HTML would need escaped."""
+    return path if _PLAIN_PATH.fullmatch(path) else quote(path)
+
+
 def sitemap(table: RouteTable, base_url: str) -> str:
     urls = [r.path for r in sorted(table.routes.values(), key=lambda r: r.path) if r.min_level == 0]
-    rows = "".join(f"<url><loc>{escape(base_url.rstrip('/') + quote(p))}</loc></url>" for p in urls)
+    base = escape(base_url.rstrip("/"))
+    rows = "".join(f"<url><loc>{base}{url_path(p)}</loc></url>" for p in urls)
     return f'<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{rows}</urlset>\n'
 
 
@@ -32,8 +43,8 @@ def feed(table: RouteTable, base_url: str) -> str | None:
     base = base_url.rstrip("/")
     updated = (posts[0].date or "1970-01-01") + "T00:00:00Z"
     entries = "".join(
-        f"<entry><title>{escape(p.title)}</title><link href=\"{escape(base + quote(p.path))}\"/>"
-        f"<id>{escape(base + quote(p.path))}</id><updated>{(p.date or '1970-01-01')}T00:00:00Z</updated>"
+        f"<entry><title>{escape(p.title)}</title><link href=\"{escape(base)}{url_path(p.path)}\"/>"
+        f"<id>{escape(base)}{url_path(p.path)}</id><updated>{(p.date or '1970-01-01')}T00:00:00Z</updated>"
         f"<summary>{escape(p.description)}</summary></entry>" for p in posts)
     return (f'<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">'
             f"<title>{escape(table.tenant.name)}</title><id>{escape(base + '/')}</id>"
@@ -51,7 +62,7 @@ def headers(csp: str) -> str:
 def redirects(table: RouteTable) -> str:
     """_redirects for a CDN without the gate: each page that needs a session sends to the sign-in page. Paths
     are percent-encoded, as requests carry them (a space would split the line, '&' or '#' the query)."""
-    lines = [f"{quote(r.path)} /login?next={quote(r.path, safe='')} 302"
+    lines = [f"{url_path(r.path)} /login?next={quote(r.path, safe='')} 302"
              for r in sorted(table.routes.values(), key=lambda r: r.path) if r.min_level > 0]
     return "# Pages that need a session are served by the gate; a CDN without it sends visitors to sign in.\n" + \
         "\n".join(lines) + ("\n" if lines else "")
