@@ -9,6 +9,7 @@ from typing import Any
 #   row:<table>:<key>                    a database row
 #   query:<tenant>:<package>.<entity>    an entity query (any write to that entity re-checks the page)
 #   routes:<tenant>                      the tenant's route table (navigation, listings, sitemaps)
+#   tags:<tenant>                        which tag pages exist (a page links its tags to them)
 #   component:<package>:<id>             a component rendered (its package file is recorded as a file too)
 #   level                                the render looked at the viewer's level / role / user
 

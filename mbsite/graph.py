@@ -34,11 +34,17 @@ def listing_digest(table: RouteTable) -> str:
     return digest_of(posts)
 
 
+def tag_pages_digest(table: RouteTable) -> str:
+    """Which tag pages the tenant has (a page links a tag only when its page exists)."""
+    return digest_of(sorted(p for p in table.routes if p.startswith("/tags/")))
+
+
 def tenant_digests(table: RouteTable, tokens_url: str, levels: int = 6) -> dict[str, str]:
     """Current digests of the per-tenant inputs: navigation per level, listings, tokens, routes, Markdown."""
     slug = table.tenant.slug
     d = {f"nav:{slug}:{level}": digest_of(table.nav(level)) for level in range(levels)}
     d[f"routes:{slug}"] = listing_digest(table)
+    d[f"tags:{slug}"] = tag_pages_digest(table)
     d[f"tokens:{slug}"] = tokens_url
     for route in table.routes.values():
         if route.markdown is not None:

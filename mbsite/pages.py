@@ -11,7 +11,7 @@ from markupsafe import Markup, escape
 
 from .context import PageScope, Recorder
 from .errors import Location, MbsiteError, Problem, RenderError
-from .graph import digest_of, listing_digest
+from .graph import digest_of, listing_digest, tag_pages_digest
 from .levels import role_name
 from .markdown import render_markdown
 from .prerender import body_key, refuse_shortcodes
@@ -28,7 +28,9 @@ if TYPE_CHECKING:
 _HEADER_RE = re.compile(r"(^|_)header$")
 _FOOTER_RE = re.compile(r"(^|_)footer$")
 KIND_TEMPLATES = {"markdown": "page.html", "component": "component.html", "blog_index": "blog_index.html",
-                  "tags": "tags.html", "tag": "tag.html", "gallery": "gallery.html", "notfound": "404.html"}
+                  "tags": "tags.html", "tag": "tag.html", "gallery": "gallery.html", "notfound": "404.html",
+                  "home_index": "home.html"}
+HOME_PAGES = 20   # newest pages listed by a generated home page
 
 
 class Viewer:
@@ -197,17 +199,18 @@ def render_page(model: SiteModel, route: Route, level: int, memo: dict[str, Any]
         css_parts.append(res.css)
         content = Markup(res.html)
     elif route.kind in ("blog_index", "tag", "tags"):
-        _record_listing(rec, table)
-        posts = sorted((r for r in table.routes.values() if r.kind == "markdown" and r.path.startswith("/blog/")
-                        and r.min_level <= level), key=lambda r: (r.date or "", r.path), reverse=True)
+        posts = _listed(rec, table, level, lambda r: r.path.startswith("/blog/"))
         if route.kind == "tag":
             posts = [p for p in posts if route.params.get("tag") in p.tags]
-        context["posts"] = [_post(p) for p in posts]
+        context["posts"] = [_post(p, table) for p in posts]
         counts: dict[str, int] = {}
         for p in posts:
             for t in p.tags:
                 counts[t] = counts.get(t, 0) + 1
         context["tags"] = [{"name": t, "slug": tag_slug(t), "count": n} for t, n in sorted(counts.items())]
+        content = Markup("")
+    elif route.kind == "home_index":
+        context["posts"] = [_post(p, table) for p in _listed(rec, table, level, lambda r: True)[:HOME_PAGES]]
         content = Markup("")
     elif route.kind == "gallery":
         content = Markup(_gallery(model, route, scope, rec, problems, css_parts))
@@ -228,7 +231,7 @@ def render_page(model: SiteModel, route: Route, level: int, memo: dict[str, Any]
         rec.digests[f"asset:{name}"] = asset.url
     template = model.theme.template(template_name)
     page = {"title": route.title, "description": route.description, "path": route.path, "kind": route.kind,
-            "date": route.date, "tags": [{"name": t, "slug": tag_slug(t)} for t in route.tags]}
+            "date": route.date, "tags": _tags(route.tags, table, rec)}
     try:
         html = template.render(
             site={"title": tenant.name, "tenant": tenant.slug, "nav": table.nav(level), "lang": "en",
@@ -357,15 +360,42 @@ def render_not_found(model: SiteModel, tenant: str) -> str:
     return render_page(model, route, 0).html
 
 
+def _listed(rec: Recorder, table: RouteTable, level: int, wanted: Any) -> list[Route]:
+    """The Markdown pages a listing shows to a viewer at `level`, newest first. When some candidate needs a level
+    above 0, the listing differs by level: the recorder is told, so each level's variant is rendered."""
+    _record_listing(rec, table)
+    candidates = [r for r in table.routes.values() if r.kind == "markdown" and wanted(r)]
+    if any(r.min_level > 0 for r in candidates):
+        rec.read_level()
+    return sorted((r for r in candidates if r.min_level <= level), key=lambda r: (r.date or "", r.path), reverse=True)
+
+
 def _record_listing(rec: Recorder, table: RouteTable) -> None:
     key = f"routes:{table.tenant.slug}"
     rec.inputs.add(key)
     rec.digests[key] = listing_digest(table)
 
 
-def _post(r: Route) -> dict[str, Any]:
+def _post(r: Route, table: RouteTable) -> dict[str, Any]:
+    # (which tag pages exist follows from the listed pages: the listing's digest covers it)
     return {"path": r.path, "title": r.title, "date": r.date, "description": r.description,
-            "tags": [{"name": t, "slug": tag_slug(t)} for t in r.tags]}
+            "tags": [_tag(t, table) for t in r.tags]}
+
+
+def _tag(name: str, table: RouteTable) -> dict[str, Any]:
+    url = f"/tags/{tag_slug(name)}"
+    return {"name": name, "slug": tag_slug(name), "url": url if url in table.routes else None}
+
+
+def _tags(tags: tuple[str, ...], table: RouteTable, rec: Recorder) -> list[dict[str, Any]]:
+    """A page's tags for the template: `url` is the tag's page, or None when the site has none for it (tag pages
+    list blog posts: a tag used only outside /blog/ has no page). Which tag pages exist is an input."""
+    if not tags:
+        return []
+    key = f"tags:{table.tenant.slug}"
+    rec.inputs.add(key)
+    rec.digests[key] = tag_pages_digest(table)
+    return [_tag(t, table) for t in tags]
 
 
 def _relocate(problems: list[Problem], file: str, line: int | None) -> list[Problem]:

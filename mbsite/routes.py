@@ -24,7 +24,7 @@ class Route:
 
     tenant: str
     path: str
-    kind: str                     # component | markdown | blog_index | tags | tag | gallery
+    kind: str                     # component | markdown | blog_index | tags | tag | gallery | home_index
     title: str
     source: str                   # where it came from, for warnings and `mbsite why`
     level: int = 0
@@ -229,6 +229,7 @@ def build_route_table(tenant: TenantData, sources: Sources, packages: "PackageSe
             table.add(r)
     _add_blog_routes(table)
     _add_gallery_routes(table, enabled, packages)
+    _add_home_route(table)
     return table
 
 
@@ -247,6 +248,14 @@ def _resolvable(table: RouteTable, route: Route, packages: "PackageSet", enabled
     table.problems.append(Problem("warning", f"route {route.path} of tenant {route.tenant} ({route.source}): {reason}; "
                                   "skipped", Location(file=route.source.split("#")[0]), "route-unresolved"))
     return False
+
+
+def _add_home_route(table: RouteTable) -> None:
+    """A tenant none of whose sources gives a page at "/" (no content/index.md, no page config, no installed
+    package's defaultRoute) gets a generated one listing its newest pages: the layout's brand link, the sitemap
+    and a CDN's root all point there."""
+    if "/" not in table.routes:
+        table.add(Route(table.tenant.slug, "/", "home_index", table.tenant.name, "generated home page"))
 
 
 def _add_blog_routes(table: RouteTable) -> None:

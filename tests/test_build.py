@@ -299,3 +299,71 @@ def test_redirects_of_protected_pages_are_percent_encoded(tmp_path: Path) -> Non
     lines = [line for line in (site / "build" / "t" / "public" / "_redirects").read_text().splitlines()
              if not line.startswith("#")]
     assert lines == ["/members%20%26%20friends%20%231 /login?next=%2Fmembers%20%26%20friends%20%231 302"]
+
+
+@pytest.mark.parametrize("warm", [False, True])
+def test_a_tag_links_to_its_page_only_when_the_page_exists(tmp_path: Path, warm: bool) -> None:
+    site = tmp_path / "site"
+    (site / "content" / "pages").mkdir(parents=True)
+    (site / "content" / "blog").mkdir()
+    (site / "content" / "seed").mkdir()
+    (site / "content" / "seed" / "site.yaml").write_text("entity: Tenant\nrecords:\n  - {slug: t, name: T}\n")
+    (site / "content" / "pages" / "about.md").write_text("---\ntitle: About\ntags: [python, cooking]\n---\nHi\n")
+    (site / "content" / "blog" / "one.md").write_text("---\ntitle: One\ndate: 2024-01-01\ntags: [python]\n---\nPost\n")
+    builder = Builder(load_config(site), BufferReporter())
+    assert builder.run().ok
+    about = site / "build" / "t" / "public" / "about" / "index.html"
+    page = lxml_html.fromstring(about.read_bytes())
+    assert page.xpath("//a[@class='tag']/@href") == ["/tags/python"]
+    assert page.xpath("//span[@class='tag']/text()") == ["#cooking"]  # no blog post has it: no page
+    check = CliRunner().invoke(main, ["check", "--site", str(site), "--json"])
+    assert check.exit_code == 0, check.output
+
+    post = site / "content" / "blog" / "one.md"  # now a blog post has the tag: its page exists, the link appears
+    post.write_text(post.read_text().replace("tags: [python]", "tags: [python, cooking]"))
+    result = (builder if warm else Builder(load_config(site), BufferReporter())).run({str(post)} if warm else None)
+    assert result.ok
+    page = lxml_html.fromstring(about.read_bytes())
+    assert page.xpath("//a[@class='tag']/@href") == ["/tags/python", "/tags/cooking"]
+
+
+def test_a_tenant_without_a_home_page_gets_one_listing_its_newest_pages(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    (site / "content" / "pages").mkdir(parents=True)
+    (site / "content" / "seed").mkdir()
+    (site / "content" / "seed" / "site.yaml").write_text(
+        "entity: Tenant\nrecords:\n  - {slug: t, name: Team T}\n  - {slug: u, name: U}\n")
+    for i in range(25):
+        (site / "content" / "pages" / f"p{i:02d}.md").write_text(f"---\ntitle: P{i}\ndate: 2024-01-{i + 1:02d}\n---\nx\n")
+    (site / "content" / "pages" / "secret.md").write_text("---\ntitle: Secret\ndate: 2030-01-01\nlevel: 2\n---\nx\n")
+    (site / "content" / "index.md").write_text("---\ntitle: Own home\ntenants: [u]\n---\nMine\n")
+    assert Builder(load_config(site), BufferReporter()).run().ok
+    home = lxml_html.fromstring((site / "build" / "t" / "public" / "index.html").read_bytes())
+    assert home.findtext(".//h1") == "Team T"
+    links = home.xpath("//ul[@class='post-list']//a/@href")
+    assert links == [f"/p{i:02d}" for i in range(24, 4, -1)]  # the 20 newest that level 0 may see
+    level2 = (site / "build" / "t" / "private" / "2" / "index.html").read_text()
+    assert 'href="/secret"' in level2
+    assert "Mine" in (site / "build" / "u" / "public" / "index.html").read_text()  # its own home wins
+    check = CliRunner().invoke(main, ["check", "--site", str(site), "--json"])
+    assert check.exit_code == 0, check.output
+
+
+def test_blog_listings_show_a_members_post_from_its_level_up_only(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    (site / "content" / "blog").mkdir(parents=True)
+    (site / "content" / "seed").mkdir()
+    (site / "content" / "seed" / "site.yaml").write_text("entity: Tenant\nrecords:\n  - {slug: t, name: T}\n")
+    (site / "content" / "blog" / "open.md").write_text("---\ntitle: Open\ndate: 2024-01-01\ntags: [news]\n---\nx\n")
+    (site / "content" / "blog" / "members.md").write_text(
+        "---\ntitle: Members\ndate: 2024-02-01\ntags: [news]\nlevel: 2\n---\nx\n")
+    assert Builder(load_config(site), BufferReporter()).run().ok
+    out = site / "build" / "t"
+    for page in ("blog/index.html", "tags/news/index.html", "index.html"):
+        public = (out / "public" / page).read_text()
+        assert 'href="/blog/open"' in public and 'href="/blog/members"' not in public, page
+        for level in (2, 5):  # the variant the gate serves: the highest one not above the viewer's level
+            have = [n for n in range(1, level + 1) if (out / "private" / str(n) / page).is_file()]
+            assert have, f"no variant of {page} for level {level}"
+            text = (out / "private" / str(have[-1]) / page).read_text()
+            assert 'href="/blog/members"' in text, (page, level)
