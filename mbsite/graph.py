@@ -10,7 +10,7 @@ from sqlalchemy import Connection, delete, insert, select, text
 
 from .db.feed import ChangeEvent
 from .errors import ConfigError
-from .db.models import BuildOutput, BuildState
+from .db.models import BuildState
 from .routes import Route, RouteTable
 
 

@@ -22,7 +22,7 @@ import os
 import pickle
 import select
 import signal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .config import Config
 
@@ -34,7 +34,7 @@ MIN_FILES = 200   # fewer Markdown pages: the helper would not pay for itself
 MIN_BODIES = 50   # fewer Markdown pages to render: the build does not wait for the helper's bodies
 _PIPE_SIZE = 1 << 20  # Linux: ask for 1 MiB pipes (fewer wake-ups handing over megabytes)
 
-Scan = tuple["list[MarkdownSource]", "list[Problem]"]
+Scan: TypeAlias = "tuple[list[MarkdownSource], list[Problem]]"
 
 
 class ShortcodeRefused(Exception):
