@@ -185,6 +185,24 @@ class IncrementalMachine(RuleBasedStateMachine):
             path.write_text(f"---\ntitle: {json.dumps(title)}\ndate: 2024-01-01\ntags: [{tag}]\n---\n{text}\n")
             self.touch(path)
 
+    @rule(level=st.sampled_from([0, 1, 3]))
+    def set_post_level(self, level: int) -> None:
+        """A members' post: the blog listings' signed-in variants show it, the public ones do not."""
+        path = self.site / "content" / "blog" / "one.md"
+        if path.exists():
+            text = path.read_text()
+            lines = [line for line in text.split("\n") if not line.startswith("level:")]
+            lines.insert(1, f"level: {level}")
+            path.write_text("\n".join(lines))
+            self.touch(path)
+
+    @rule(tags=st.lists(st.sampled_from(["t1", "t2", "t3"]), unique=True, max_size=3))
+    def tag_a_page_outside_the_blog(self, tags: list[str]) -> None:
+        """Its tags link to tag pages only while some blog post makes them (t3 never has one)."""
+        path = self.site / "content" / "pages" / "about.md"
+        path.write_text(f"---\ntitle: About\nnav: true\ntags: [{', '.join(tags)}]\n---\nAbout us.\n")
+        self.touch(path)
+
     @rule(name=st.sampled_from(["two", "three"]), text=TEXT)
     def create_markdown(self, name: str, text: str) -> None:
         path = self.site / "content" / "blog" / f"{name}.md"
