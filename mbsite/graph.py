@@ -36,7 +36,7 @@ def listing_digest(table: RouteTable) -> str:
 
 def tag_pages_digest(table: RouteTable) -> str:
     """Which tag pages the tenant has (a page links a tag only when its page exists)."""
-    return digest_of(sorted(p for p in table.routes if p.startswith("/tags/")))
+    return digest_of(table.tag_pages())
 
 
 def tenant_digests(table: RouteTable, tokens_url: str, levels: int = 6) -> dict[str, str]:

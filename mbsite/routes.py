@@ -59,6 +59,7 @@ class RouteTable:
     problems: list[Problem] = field(default_factory=list)
     queries_read: set[tuple[str, str]] = field(default_factory=set)   # (package, entity) read to expand paths
     _nav: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    _tag_pages: tuple[str, ...] | None = None
 
     def add(self, route: Route) -> None:
         existing = self.routes.get(route.path)
@@ -69,6 +70,7 @@ class RouteTable:
             return
         self.routes[route.path] = route
         self._nav.clear()
+        self._tag_pages = None
 
     def nav(self, level: int) -> list[dict[str, Any]]:
         """Navigation entries visible at a level, in sort order (computed once per level)."""
@@ -78,6 +80,12 @@ class RouteTable:
             self._nav[level] = [{"path": r.path, "title": r.title, "level": r.min_level, "icon": r.icon}
                                 for r in items]
         return self._nav[level]
+
+    def tag_pages(self) -> tuple[str, ...]:
+        """The paths of the tenant's tag pages (computed once: every tagged page asks)."""
+        if self._tag_pages is None:
+            self._tag_pages = tuple(sorted(p for p in self.routes if p.startswith("/tags/")))
+        return self._tag_pages
 
     @property
     def has_blog(self) -> bool:
