@@ -24,8 +24,8 @@ from .db.seed import load_seed
 from .errors import Location, MbsiteError, Problem
 from .graph import (OutputRow, digest_of, dirty_keys, get_state, load_outputs, route_fingerprint, save_outputs,
                     set_state, tenant_digests)
-from .pages import (SiteModel, note_rendered, render_bodies_first, render_not_found, render_page, route_records,
-                    take_rendered, use_prerendered)
+from .pages import (SiteModel, note_rendered, render_not_found, render_page, route_records, take_rendered,
+                    use_prerendered)
 from .prerender import MIN_BODIES, Prerenderer, Scan, body_key, start_prerender
 from .records import RecordStore
 from .reporter import BufferReporter, Reporter
@@ -37,7 +37,6 @@ from .writer import Stage, clean_stale_stages, page_file, remove_output, staged_
 
 LEVEL_MAX = 5
 PARALLEL_THRESHOLD = 64   # below this many routes, forking workers costs more than it saves
-SERIAL_CHUNK = 200        # routes whose Markdown bodies are rendered together, then their pages (one process)
 
 
 @dataclass
@@ -173,9 +172,7 @@ def _worker_chunk(args: tuple[list[tuple[str, str]], str, bool]) -> tuple[list[R
     keys, stage_root, flat = args
     assert _WORKER_MODEL is not None
     model = _WORKER_MODEL
-    routes = [model.tables[t].routes[p] for t, p in keys]
-    render_bodies_first(model, routes)
-    outcomes = [render_route(model, r, stage_root, flat) for r in routes]
+    outcomes = [render_route(model, model.tables[t].routes[p], stage_root, flat) for t, p in keys]
     return outcomes, take_rendered()  # (the Markdown bodies, when the builder keeps them for its next runs)
 
 
@@ -186,12 +183,9 @@ def render_all(model: SiteModel, routes: list[Route], stage: Stage, workers: int
     if workers <= 1 or len(routes) < PARALLEL_THRESHOLD or "fork" not in multiprocessing.get_all_start_methods():
         if before_fork is not None:
             before_fork()
-        for i in range(0, len(routes), SERIAL_CHUNK):
-            chunk = routes[i:i + SERIAL_CHUNK]
-            render_bodies_first(model, chunk)
-            for r in chunk:
-                outcomes.append(render_route(model, r, str(stage.root), stage.flat))
-                reporter.advance()
+        for r in routes:
+            outcomes.append(render_route(model, r, str(stage.root), stage.flat))
+            reporter.advance()
         return outcomes
     # Warm every query and the chrome before forking, so workers never touch the database.
     for r in routes:

@@ -14,7 +14,7 @@ from .errors import Location, MbsiteError, Problem, RenderError
 from .graph import digest_of, listing_digest, tag_pages_digest
 from .levels import role_name
 from .markdown import render_markdown
-from .prerender import body_key, refuse_shortcodes
+from .prerender import body_key
 from .records import RecordStore
 from .routes import Route, RouteTable, tag_slug
 from .sources import TenantData
@@ -255,8 +255,6 @@ _LAST_BODY: tuple[tuple[Any, ...], str] | None = None
 # runs of a long-lived builder (watch, serve), so that a template or navigation edit does not run the Markdown
 # engine again for bodies that did not change.
 _PRERENDERED: dict[tuple[Any, ...], str] = {}
-# Bodies of the routes about to be rendered, rendered one after the other first (render_bodies_first).
-_AHEAD: dict[tuple[Any, ...], str] = {}
 # Bodies this process rendered since the last take_rendered(), when the builder keeps them (None: not kept).
 _RENDERED: dict[tuple[Any, ...], str] | None = None
 
@@ -265,7 +263,6 @@ def use_prerendered(bodies: dict[tuple[Any, ...], str] | None, *, keep_rendered:
     """Bodies to reuse by key; `keep_rendered`: also remember the bodies rendered from now on (take_rendered)."""
     global _PRERENDERED, _RENDERED
     _PRERENDERED = bodies or {}
-    _AHEAD.clear()
     _RENDERED = {} if keep_rendered else None
 
 
@@ -276,30 +273,6 @@ def take_rendered() -> dict[tuple[Any, ...], str]:
     if _RENDERED is not None:
         _RENDERED = {}
     return got
-
-
-def render_bodies_first(model: SiteModel, routes: list[Route]) -> None:
-    """Render the Markdown bodies of `routes` one after the other, before their pages are rendered: the Markdown
-    engine's code and data then stay in the processor's caches instead of taking turns with the layout's (about
-    6% of a 4,000-page build with markdown-it, measured alternating runs). A body that may call a shortcode
-    ("{{<" anywhere in it) or that the engine fails on is left to its page."""
-    config = model.config
-    _AHEAD.clear()  # (one batch at a time: memory stays flat however large the site)
-    for route in routes:
-        md = route.markdown
-        if md is None or "{{<" in md.body:
-            continue
-        key = body_key(md.relpath, md.digest, md.body_line, config)
-        if key in _PRERENDERED or key in _AHEAD:  # (one file can be a page of several tenants)
-            continue
-        try:
-            body = render_markdown(md.body, highlight_code=config.highlight, shortcode=refuse_shortcodes,
-                                   line_offset=md.body_line - 1, engine=config.markdown_engine)
-        except Exception:  # noqa: BLE001 - rendered again (and reported) with its page
-            continue
-        _AHEAD[key] = body
-        if _RENDERED is not None:
-            _RENDERED[key] = body
 
 
 def note_rendered(bodies: dict[tuple[Any, ...], str]) -> None:
@@ -314,8 +287,6 @@ def _markdown_body(model: SiteModel, md: Any, shortcode: Any) -> str:
     if _LAST_BODY is not None and _LAST_BODY[0] == key:
         return _LAST_BODY[1]
     ready = _PRERENDERED.get(key)
-    if ready is None:
-        ready = _AHEAD.get(key)
     if ready is not None:
         return ready
     called = False
