@@ -293,7 +293,7 @@ class Builder:
         # The helper that scans the content and renders Markdown bodies ahead (prerender.py): the caller's, or one
         # of our own for a cold run (a warm run has its sources in memory).
         early, self._early_prerender = self._early_prerender, None
-        self._prerender = early or (start_prerender(self.config) if self.model is None else None)
+        self._prerender = early or (start_prerender(self.config, full=self.full) if self.model is None else None)
         try:
             return self._run(started, problems, paths)
         finally:

@@ -68,7 +68,7 @@ def build(site: str, out: str | None, db: str | None, full: bool, strict: bool, 
         cfg = _config(site, out, db, strict)
         if workers is not None:
             cfg = cfg.with_options(workers=workers)
-        pre = start_prerender(cfg)  # before the heavy imports: the helper works while they load
+        pre = start_prerender(cfg, full=full)  # before the heavy imports: the helper works while they load
 
         from .builder import Builder
         from .reporter import ConsoleReporter, JsonReporter

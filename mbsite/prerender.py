@@ -5,9 +5,9 @@ theme and Markdown sources and plans — most of a second on a large site, with 
 therefore forks a helper first. The helper scans the content folder (reads every Markdown file and parses
 its front matter, exactly as the build would) and hands the scan over through a pipe: the build takes it where
 it would otherwise scan itself. Then the helper renders Markdown bodies in path order. Right before the workers
-fork, the build stops the helper and takes the bodies it finished — when it renders enough Markdown pages for
-them to be worth handing over; a no-op or small incremental build only takes the scan — and the workers
-(forked after) find those bodies ready and skip the Markdown engine for them.
+fork, the build stops the helper and takes the bodies it finished (an incremental build's helper only scans:
+its bodies would be a guess), and the workers (forked after) find those bodies ready and skip the Markdown
+engine for them.
 
 A body's HTML depends only on the file's bytes, where the body starts, the highlighting switch and the engine,
 which is the key (`pages.body_key`), and it never depends on the viewer or the site — except through
@@ -46,14 +46,16 @@ def refuse_shortcodes(*_args: Any) -> str:
     raise ShortcodeRefused
 
 
-def start_prerender(config: Config) -> "Prerenderer | None":
-    """Fork the helper when the build has more than one core to work with. Whether its bodies are wanted is
-    known only once the build has planned: it takes them (`collect`) when many Markdown pages are to be rendered,
-    and otherwise stops the helper without a word (`cancel`); the scan serves every build."""
+def start_prerender(config: Config, *, full: bool = False) -> "Prerenderer | None":
+    """Fork the helper when the build has more than one core to work with. The scan serves every build; the
+    bodies are rendered only when every page is about to be rendered (`full`, or no earlier output in the
+    folder): for an incremental build they would be a guess, burning CPU time that a no-op build never uses.
+    The build takes them (`collect`) when it renders enough Markdown pages, else it stops the helper (`cancel`)."""
     workers = config.workers or os.cpu_count() or 1
     if workers <= 1:
         return None
-    return Prerenderer.start(config)
+    every_page = full or not any(config.out.glob("*/routes.json"))
+    return Prerenderer.start(config, bodies=every_page)
 
 
 def body_key(relpath: str, digest: str, body_line: int, config: Config) -> tuple[Any, ...]:
@@ -69,7 +71,7 @@ class Prerenderer:
         self._result_r = result_r
 
     @classmethod
-    def start(cls, config: Config) -> "Prerenderer | None":
+    def start(cls, config: Config, *, bodies: bool = True) -> "Prerenderer | None":
         if not hasattr(os, "fork") or not config.content_dir.is_dir():
             return None
         stop_r, stop_w = os.pipe()
@@ -84,7 +86,7 @@ class Prerenderer:
                 for fd in (stop_w, scan_r, result_r):
                     os.close(fd)
                 signal.signal(signal.SIGINT, signal.SIG_IGN)  # the build decides; it stops the helper
-                _helper(config, stop_r, scan_w, result_w)
+                _helper(config, stop_r, scan_w, result_w, bodies)
             except BaseException:  # noqa: BLE001 - whatever happens, the helper only ever exits
                 code = 1
             finally:
@@ -215,7 +217,7 @@ class _Feed:
             self.pump()
 
 
-def _helper(config: Config, stop_r: int, scan_w: int, result_w: int) -> None:
+def _helper(config: Config, stop_r: int, scan_w: int, result_w: int, bodies: bool = True) -> None:
     import gc
 
     from .markdown import render_markdown
@@ -232,7 +234,7 @@ def _helper(config: Config, stop_r: int, scan_w: int, result_w: int) -> None:
     sources = scan_markdown(config, problems, files)
     scan = _Feed(scan_w, pickle.dumps((sources, problems), protocol=-1))
     scan.pump()
-    for src in sources:
+    for src in sources if bodies else ():
         scan.pump()
         if _stop_requested(stop_r):
             break

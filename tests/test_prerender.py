@@ -120,7 +120,7 @@ def test_build_with_the_helper_equals_build_without(tmp_path: Path, eager_helper
     assert used and used[0] >= 5, "the helper's bodies were not used"
     assert scans == [True], "the helper's scan was not used"
     without = _site(tmp_path / "without")
-    monkeypatch.setattr("mbsite.builder.start_prerender", lambda config: None)
+    monkeypatch.setattr("mbsite.builder.start_prerender", lambda config, full: None)
     plain = Builder(load_config(without), BufferReporter(), full=True).run()
     assert [str(p) for p in result.problems] == [str(p) for p in plain.problems]
     assert any("broken.md" in str(p) for p in result.problems)
@@ -144,37 +144,38 @@ def test_no_helper_with_one_worker(tmp_path: Path) -> None:
     assert prerender.start_prerender(config.with_options(workers=1)) is None
 
 
-def test_incremental_builds_take_the_scan_and_the_bodies_only_when_many_pages_render(
+def test_incremental_builds_take_the_helpers_scan_but_no_bodies(
         tmp_path: Path, eager_helper: None, monkeypatch: pytest.MonkeyPatch) -> None:
     site = _site(tmp_path / "site")
     (site / "content" / "blog" / "broken.md").unlink()
     config = load_config(site)
     assert Builder(config, BufferReporter()).run().ok
-    events: list[str] = []
+    events: list[tuple[str, int]] = []
     for name in ("scan", "collect", "cancel"):
         original = getattr(prerender.Prerenderer, name)
 
         def spy(self: prerender.Prerenderer, *args: object, _name: str = name, _original: object = original) -> object:
-            events.append(_name)
-            return _original(self, *args)  # type: ignore[operator]
+            got = _original(self, *args)  # type: ignore[operator]
+            events.append((_name, len(got) if isinstance(got, dict) else int(got is not None)))
+            return got
 
         monkeypatch.setattr(prerender.Prerenderer, name, spy)
     monkeypatch.setattr("mbsite.builder.MIN_BODIES", 5)
 
-    post = site / "content" / "pages" / "plain.md"  # one page of each tenant: the bodies are not worth waiting for
+    post = site / "content" / "pages" / "plain.md"  # one page of each tenant: the helper is stopped unheard
     post.write_text(post.read_text() + "\nOne more line.\n")
     result = Builder(config, BufferReporter()).run()
     assert result.ok and result.summary["rendered"] == 2
-    assert events[:2] == ["scan", "cancel"], events
+    assert events[:2] == [("scan", 1), ("cancel", 0)], events
 
-    events.clear()  # a template edit: every page renders, the helper's bodies are taken
+    events.clear()  # a template edit: every page renders; an incremental build's helper renders no bodies
     theme = site / "themes" / "default" / "templates"
     theme.mkdir(parents=True)
     (theme / "page.html").write_text((REPO / "themes" / "default" / "templates" / "page.html").read_text()
                                      + "\n{# edited #}\n")
     result = Builder(config, BufferReporter()).run()
     assert result.ok and result.summary["rendered"] >= 10
-    assert events[:2] == ["scan", "collect"], events
+    assert events[:2] == [("scan", 1), ("collect", 0)], events
 
     fresh = tmp_path / "fresh"
     shutil.copytree(site, fresh, ignore=shutil.ignore_patterns("build", ".mbsite"))
