@@ -264,16 +264,22 @@ def test_static_headers_carry_the_security_policy(built_demo: Path) -> None:
     assert all(el.get("src") for el in home.xpath("//script"))  # no inline script for the policy to block
 
 
+def _content_site(root: Path, files: dict[str, str], tenants: str = "  - {slug: t, name: T}\n") -> Path:
+    """A site of Markdown files (paths under content/) and a seed with the given tenant records."""
+    for rel, text in {"seed/site.yaml": "entity: Tenant\nrecords:\n" + tenants, **files}.items():
+        path = root / "content" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
 def test_feed_and_sitemap_stay_well_formed_with_quotes_and_markup_in_titles_and_paths(tmp_path: Path) -> None:
     from lxml import etree
 
-    site = tmp_path / "site"
-    (site / "content" / "blog").mkdir(parents=True)
-    (site / "content" / "seed").mkdir()
-    (site / "content" / "seed" / "site.yaml").write_text("entity: Tenant\nrecords:\n  - {slug: t, name: \"T & 'Co'\"}\n")
     title = 'Fish & "Chips" <b>now</b> it\'s'
-    (site / "content" / "blog" / 'say-"hi"&more.md').write_text(
-        f"---\ntitle: '{title.replace(chr(39), chr(39) * 2)}'\ndate: 2024-01-02\ndescription: a < b\n---\nBody\n")
+    site = _content_site(tmp_path / "site", {'blog/say-"hi"&more.md': (
+        f"---\ntitle: '{title.replace(chr(39), chr(39) * 2)}'\ndate: 2024-01-02\ndescription: a < b\n---\nBody\n")},
+        tenants="  - {slug: t, name: \"T & 'Co'\"}\n")
     result = Builder(load_config(site), BufferReporter()).run()
     assert result.ok, result.problems
     public = site / "build" / "t" / "public"
@@ -290,11 +296,7 @@ def test_feed_and_sitemap_stay_well_formed_with_quotes_and_markup_in_titles_and_
 
 
 def test_redirects_of_protected_pages_are_percent_encoded(tmp_path: Path) -> None:
-    site = tmp_path / "site"
-    (site / "content" / "pages").mkdir(parents=True)
-    (site / "content" / "seed").mkdir()
-    (site / "content" / "seed" / "site.yaml").write_text("entity: Tenant\nrecords:\n  - {slug: t, name: T}\n")
-    (site / "content" / "pages" / "members & friends #1.md").write_text("---\ntitle: Members\nlevel: 1\n---\nHi\n")
+    site = _content_site(tmp_path / "site", {"pages/members & friends #1.md": "---\ntitle: Members\nlevel: 1\n---\nHi\n"})
     assert Builder(load_config(site), BufferReporter()).run().ok
     lines = [line for line in (site / "build" / "t" / "public" / "_redirects").read_text().splitlines()
              if not line.startswith("#")]
@@ -303,13 +305,9 @@ def test_redirects_of_protected_pages_are_percent_encoded(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize("warm", [False, True])
 def test_a_tag_links_to_its_page_only_when_the_page_exists(tmp_path: Path, warm: bool) -> None:
-    site = tmp_path / "site"
-    (site / "content" / "pages").mkdir(parents=True)
-    (site / "content" / "blog").mkdir()
-    (site / "content" / "seed").mkdir()
-    (site / "content" / "seed" / "site.yaml").write_text("entity: Tenant\nrecords:\n  - {slug: t, name: T}\n")
-    (site / "content" / "pages" / "about.md").write_text("---\ntitle: About\ntags: [python, cooking]\n---\nHi\n")
-    (site / "content" / "blog" / "one.md").write_text("---\ntitle: One\ndate: 2024-01-01\ntags: [python]\n---\nPost\n")
+    site = _content_site(tmp_path / "site", {
+        "pages/about.md": "---\ntitle: About\ntags: [python, cooking]\n---\nHi\n",
+        "blog/one.md": "---\ntitle: One\ndate: 2024-01-01\ntags: [python]\n---\nPost\n"})
     builder = Builder(load_config(site), BufferReporter())
     assert builder.run().ok
     about = site / "build" / "t" / "public" / "about" / "index.html"
@@ -328,15 +326,10 @@ def test_a_tag_links_to_its_page_only_when_the_page_exists(tmp_path: Path, warm:
 
 
 def test_a_tenant_without_a_home_page_gets_one_listing_its_newest_pages(tmp_path: Path) -> None:
-    site = tmp_path / "site"
-    (site / "content" / "pages").mkdir(parents=True)
-    (site / "content" / "seed").mkdir()
-    (site / "content" / "seed" / "site.yaml").write_text(
-        "entity: Tenant\nrecords:\n  - {slug: t, name: Team T}\n  - {slug: u, name: U}\n")
-    for i in range(25):
-        (site / "content" / "pages" / f"p{i:02d}.md").write_text(f"---\ntitle: P{i}\ndate: 2024-01-{i + 1:02d}\n---\nx\n")
-    (site / "content" / "pages" / "secret.md").write_text("---\ntitle: Secret\ndate: 2030-01-01\nlevel: 2\n---\nx\n")
-    (site / "content" / "index.md").write_text("---\ntitle: Own home\ntenants: [u]\n---\nMine\n")
+    files = {f"pages/p{i:02d}.md": f"---\ntitle: P{i}\ndate: 2024-01-{i + 1:02d}\n---\nx\n" for i in range(25)}
+    files["pages/secret.md"] = "---\ntitle: Secret\ndate: 2030-01-01\nlevel: 2\n---\nx\n"
+    files["index.md"] = "---\ntitle: Own home\ntenants: [u]\n---\nMine\n"
+    site = _content_site(tmp_path / "site", files, tenants="  - {slug: t, name: Team T}\n  - {slug: u, name: U}\n")
     assert Builder(load_config(site), BufferReporter()).run().ok
     home = lxml_html.fromstring((site / "build" / "t" / "public" / "index.html").read_bytes())
     assert home.findtext(".//h1") == "Team T"
@@ -350,13 +343,9 @@ def test_a_tenant_without_a_home_page_gets_one_listing_its_newest_pages(tmp_path
 
 
 def test_blog_listings_show_a_members_post_from_its_level_up_only(tmp_path: Path) -> None:
-    site = tmp_path / "site"
-    (site / "content" / "blog").mkdir(parents=True)
-    (site / "content" / "seed").mkdir()
-    (site / "content" / "seed" / "site.yaml").write_text("entity: Tenant\nrecords:\n  - {slug: t, name: T}\n")
-    (site / "content" / "blog" / "open.md").write_text("---\ntitle: Open\ndate: 2024-01-01\ntags: [news]\n---\nx\n")
-    (site / "content" / "blog" / "members.md").write_text(
-        "---\ntitle: Members\ndate: 2024-02-01\ntags: [news]\nlevel: 2\n---\nx\n")
+    site = _content_site(tmp_path / "site", {
+        "blog/open.md": "---\ntitle: Open\ndate: 2024-01-01\ntags: [news]\n---\nx\n",
+        "blog/members.md": "---\ntitle: Members\ndate: 2024-02-01\ntags: [news]\nlevel: 2\n---\nx\n"})
     assert Builder(load_config(site), BufferReporter()).run().ok
     out = site / "build" / "t"
     for page in ("blog/index.html", "tags/news/index.html", "index.html"):
