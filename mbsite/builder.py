@@ -26,7 +26,7 @@ from .graph import (OutputRow, digest_of, dirty_keys, get_state, load_outputs, r
                     set_state, tenant_digests)
 from .pages import (SiteModel, note_rendered, render_not_found, render_page, route_records, take_rendered,
                     use_prerendered)
-from .prerender import MIN_BODIES, Prerenderer, Scan, body_key, start_prerender
+from .prerender import Prerenderer, Scan, body_key, start_prerender
 from .records import RecordStore
 from .reporter import BufferReporter, Reporter
 from .routes import Route, build_route_table
@@ -255,7 +255,6 @@ class Builder:
         self.bodies: dict[tuple[Any, ...], str] = {}
         self._early_prerender = prerender  # started by the caller before its imports (see cli.build)
         self._prerender: Prerenderer | None = None
-        self._markdown_todo = 0  # Markdown pages the current run renders (whether the helper's bodies are wanted)
         self.reporter = reporter or BufferReporter()
         self.full = full
         self._engine = engine
@@ -303,14 +302,10 @@ class Builder:
             use_prerendered(None)
 
     def _bodies_ready(self) -> None:
-        """Right before rendering: the bodies the helper finished (when enough Markdown pages are to be rendered
-        for them to be worth handing over) and, for a long-lived builder, its own."""
+        """Right before rendering: the bodies the helper finished and, for a long-lived builder, its own."""
         bodies: dict[tuple[Any, ...], str] = {}
         if self._prerender is not None:
-            if self._markdown_todo >= MIN_BODIES:
-                bodies = self._prerender.collect()
-            else:
-                self._prerender.cancel()
+            bodies = self._prerender.collect()
             self._prerender = None
         if self.keep_bodies:
             self.bodies.update(bodies)
@@ -419,7 +414,6 @@ class Builder:
         self.reporter.start(len(plan.todo))
         workers = self.config.workers or os.cpu_count() or 1
         try:
-            self._markdown_todo = sum(1 for r in plan.todo if r.markdown is not None)
             outcomes = render_all(model, plan.todo, stage, workers, self.reporter, before_fork=self._bodies_ready)
         except BaseException:
             stage.discard()

@@ -9,8 +9,8 @@ import orjson
 from sqlalchemy import Connection, delete, insert, select, text
 
 from .db.feed import ChangeEvent
-from .errors import ConfigError
 from .db.models import BuildState
+from .errors import ConfigError
 from .routes import Route, RouteTable
 
 

@@ -5,7 +5,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from markupsafe import Markup, escape
 
@@ -331,7 +331,7 @@ def render_not_found(model: SiteModel, tenant: str) -> str:
     return render_page(model, route, 0).html
 
 
-def _listed(rec: Recorder, table: RouteTable, level: int, wanted: Any) -> list[Route]:
+def _listed(rec: Recorder, table: RouteTable, level: int, wanted: Callable[[Route], bool]) -> list[Route]:
     """The Markdown pages a listing shows to a viewer at `level`, newest first. When some candidate needs a level
     above 0, the listing differs by level: the recorder is told, so each level's variant is rendered."""
     _record_listing(rec, table)

@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from .sources import MarkdownSource
 
 MIN_FILES = 200   # fewer Markdown pages: the helper would not pay for itself
-MIN_BODIES = 50   # fewer Markdown pages to render: the build does not wait for the helper's bodies
 _PIPE_SIZE = 1 << 20  # Linux: ask for 1 MiB pipes (fewer wake-ups handing over megabytes)
 
 Scan: TypeAlias = "tuple[list[MarkdownSource], list[Problem]]"
@@ -49,8 +48,7 @@ def refuse_shortcodes(*_args: Any) -> str:
 def start_prerender(config: Config, *, full: bool = False) -> "Prerenderer | None":
     """Fork the helper when the build has more than one core to work with. The scan serves every build; the
     bodies are rendered only when every page is about to be rendered (`full`, or no earlier output in the
-    folder): for an incremental build they would be a guess, burning CPU time that a no-op build never uses.
-    The build takes them (`collect`) when it renders enough Markdown pages, else it stops the helper (`cancel`)."""
+    folder): for an incremental build they would be a guess, burning CPU time that a no-op build never uses."""
     workers = config.workers or os.cpu_count() or 1
     if workers <= 1:
         return None

@@ -6,7 +6,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from .config import Config
 from .errors import MbsiteError, Problem
@@ -164,16 +164,6 @@ def markdown_files(root: Path) -> list[str]:
     return found
 
 
-def read_markdown(root: Path, files: list[str] | None = None) -> Iterator[tuple[str, str, bytes]]:
-    """(path relative to the content folder, site-relative path such as content/blog/x.md, bytes) of every
-    Markdown page (or of `files`, from markdown_files), in markdown_order."""
-    prefix = root.name + "/"
-    base = str(root) + os.sep
-    for rel in markdown_files(root) if files is None else files:
-        with open(base + rel, "rb") as fh:
-            yield rel, prefix + rel, fh.read()
-
-
 def scan_markdown(config: Config, problems: list[Problem], files: list[str] | None = None) -> list[MarkdownSource]:
     """Every Markdown page of the content folder (or `files`, from markdown_files), front matter parsed;
     a file that cannot be read as a page becomes a problem instead."""
@@ -181,7 +171,11 @@ def scan_markdown(config: Config, problems: list[Problem], files: list[str] | No
     out: list[MarkdownSource] = []
     if not root.is_dir():
         return out
-    for rel, relpath, data in read_markdown(root, files):
+    prefix, base = root.name + "/", str(root) + os.sep
+    for rel in markdown_files(root) if files is None else files:
+        relpath = prefix + rel
+        with open(base + rel, "rb") as fh:
+            data = fh.read()
         try:
             front, body, line = split_front_matter(data.decode("utf-8"), relpath)
         except UnicodeDecodeError:

@@ -43,7 +43,6 @@ def eager_helper(monkeypatch: pytest.MonkeyPatch) -> None:
     """The helper renders every file, however early the build asks it to stop (the fork inherits this)."""
     monkeypatch.setattr(prerender, "MIN_FILES", 1)
     monkeypatch.setattr(prerender, "_stop_requested", lambda fd: False)
-    monkeypatch.setattr("mbsite.builder.MIN_BODIES", 1)
 
 
 def test_helper_renders_bodies_without_shortcodes_and_skips_broken_files(tmp_path: Path, eager_helper: None) -> None:
@@ -151,7 +150,7 @@ def test_incremental_builds_take_the_helpers_scan_but_no_bodies(
     config = load_config(site)
     assert Builder(config, BufferReporter()).run().ok
     events: list[tuple[str, int]] = []
-    for name in ("scan", "collect", "cancel"):
+    for name in ("scan", "collect"):
         original = getattr(prerender.Prerenderer, name)
 
         def spy(self: prerender.Prerenderer, *args: object, _name: str = name, _original: object = original) -> object:
@@ -160,13 +159,12 @@ def test_incremental_builds_take_the_helpers_scan_but_no_bodies(
             return got
 
         monkeypatch.setattr(prerender.Prerenderer, name, spy)
-    monkeypatch.setattr("mbsite.builder.MIN_BODIES", 5)
 
-    post = site / "content" / "pages" / "plain.md"  # one page of each tenant: the helper is stopped unheard
+    post = site / "content" / "pages" / "plain.md"  # one page of each tenant
     post.write_text(post.read_text() + "\nOne more line.\n")
     result = Builder(config, BufferReporter()).run()
     assert result.ok and result.summary["rendered"] == 2
-    assert events[:2] == [("scan", 1), ("cancel", 0)], events
+    assert events[:2] == [("scan", 1), ("collect", 0)], events
 
     events.clear()  # a template edit: every page renders; an incremental build's helper renders no bodies
     theme = site / "themes" / "default" / "templates"
