@@ -10,7 +10,7 @@ its bodies would be a guess), and the workers (forked after) find those bodies r
 engine for them.
 
 A body's HTML depends only on the file's bytes, where the body starts, the highlighting switch and the engine,
-which is the key (`pages.body_key`), and it never depends on the viewer or the site — except through
+which is the key (`body_key`), and it never depends on the viewer or the site — except through
 shortcodes: a body that calls one is left to the workers. A body the engine fails on is skipped; the workers
 then report it as usual. If the helper fails or hands over something unreadable, the build scans and renders
 by itself: nothing the helper does reaches the output except through the scan it would have made anyway and
@@ -170,18 +170,6 @@ def _read_all(fd: int) -> bytes:
         chunks.append(chunk)
 
 
-def _write_all(fd: int, payload: bytes) -> None:
-    view = memoryview(payload)
-    try:
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-    except OSError:  # the build stopped listening (it scanned itself, or failed): fine
-        pass
-    finally:
-        os.close(fd)
-
-
 def _stop_requested(fd: int) -> bool:
     return bool(select.select([fd], [], [], 0)[0])
 
@@ -210,6 +198,7 @@ class _Feed:
         self.fd = -1
 
     def finish(self) -> None:
+        """Write the rest, waiting for the reader as long as it takes (or until it goes away)."""
         if self.fd >= 0:
             os.set_blocking(self.fd, True)
             self.pump()
@@ -243,7 +232,7 @@ def _helper(config: Config, stop_r: int, scan_w: int, result_w: int, bodies: boo
             continue
         done[body_key(src.relpath, src.digest, src.body_line, config)] = html
     scan.finish()  # (the build has read the scan, or closed its end)
-    _write_all(result_w, pickle.dumps(done, protocol=-1))
+    _Feed(result_w, pickle.dumps(done, protocol=-1)).finish()
 
 
 __all__ = ["Prerenderer", "body_key", "start_prerender"]
