@@ -24,6 +24,7 @@ from .db.seed import load_seed
 from .errors import Location, MbsiteError, Problem
 from .graph import (OutputRow, digest_of, dirty_keys, get_state, load_outputs, route_fingerprint, save_outputs,
                     set_state, tenant_digests)
+from .paths import tenant_problem
 from .pages import (SiteModel, note_rendered, render_not_found, render_page, route_records, take_rendered,
                     use_prerendered)
 from .prerender import Prerenderer, Scan, body_key, start_prerender
@@ -87,6 +88,12 @@ def load_model(config: Config, engine: Engine, problems: list[Problem], scanned:
     theme = load_theme(config)
     store = RecordStore(engine)
     tables = {}
+    bad = [t for t in sources.tenants if tenant_problem(t.slug)]
+    for tenant in bad:  # the slug is the first folder of every output path: such a tenant is not built
+        problems.append(Problem("error", f"{tenant_problem(tenant.slug)}; tenant not built",
+                                Location(file=f"tenants:{tenant.slug!r}"), "path"))
+    if bad:
+        sources.tenants = [t for t in sources.tenants if not tenant_problem(t.slug)]
     for tenant in sources.tenants:
         table = build_route_table(tenant, sources, packages, store)
         problems.extend(table.problems)

@@ -52,6 +52,9 @@ class Config:
     rate_limits: dict[str, str] = field(default_factory=dict)
     webhooks: dict[str, Any] = field(default_factory=dict)
     content_security_policy: str = DEFAULT_CSP   # "" sends none
+    max_shrink: float = 0.5              # share of published page files a build may remove without --allow-shrink
+    allow_shrink: bool = False           # --allow-shrink: publish however much smaller the site gets
+    follow_symlinks: list[str] = field(default_factory=list)  # folders outside the site that symlinks may reach
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -109,6 +112,8 @@ _KEYS: dict[str, str] = {
     "build.workers": "workers",
     "build.highlight": "highlight",
     "build.markdown_engine": "markdown_engine",
+    "build.max_shrink": "max_shrink",
+    "build.follow_symlinks": "follow_symlinks",
     "database.url": "database_url",
     "functions.revalidate_secret": "revalidate_secret",
     "functions.session_ttl": "session_ttl",
@@ -133,6 +138,9 @@ ENV_KEYS: dict[str, str] = {
 def load_config(site_dir: Path | str = ".") -> Config:
     """Read SITE/mbsite.toml (optional) and the environment; unknown keys are an error naming the key."""
     site = Path(site_dir).resolve()
+    if not site.is_dir():
+        raise ConfigError(f"site folder {site_dir} does not exist" if not site.exists()
+                          else f"site folder {site_dir} is not a folder")
     values: dict[str, Any] = {}
     path = site / CONFIG_FILE
     if path.is_file():
@@ -164,6 +172,8 @@ def _coerce(name: str, value: Any, type_name: str) -> Any:
         expected = bool
     elif type_name.startswith("int"):
         expected = int
+    elif type_name.startswith("float"):
+        expected = (int, float)
     elif type_name.startswith("dict"):
         expected = dict
     elif type_name.startswith("list"):
@@ -172,4 +182,6 @@ def _coerce(name: str, value: Any, type_name: str) -> Any:
         expected = str
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
         raise ConfigError(f"{name}: expected {type_name}, got {type(value).__name__}", Location(file=CONFIG_FILE))
-    return value
+    if name == "max_shrink" and not 0 <= value <= 1:
+        raise ConfigError(f"build.max_shrink: expected a share between 0 and 1, got {value}", Location(file=CONFIG_FILE))
+    return float(value) if type_name.startswith("float") else value

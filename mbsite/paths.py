@@ -11,10 +11,15 @@ A bad name is a `PathError` that names its source; the caller turns it into a lo
 """
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .errors import Location, RouteError
+from .errors import Location, MbsiteError, RouteError
+
+if TYPE_CHECKING:
+    from .config import Config
 
 MAX_SEGMENT_BYTES = 200        # below NAME_MAX (255) with room for a staging prefix
 MAX_ID_LENGTH = 64
@@ -27,6 +32,12 @@ class PathError(RouteError):
     """A name that must not become a path: a `.`/`..`/empty segment, a control character, too long."""
 
     code = "path"
+
+
+class SymlinkError(MbsiteError):
+    """A source file that is a symbolic link leading outside the site folder and the allowed folders."""
+
+    code = "symlink"
 
 
 def segment_problem(segment: str) -> str | None:
@@ -74,7 +85,7 @@ def tenant_problem(slug: str) -> str | None:
 
 def page_file(tenant: str, path: str, level: int) -> str:
     """Output-relative file of a page variant: public/ for level 0, private/<L>/ otherwise."""
-    rel = route_path(path).strip("/")
+    rel = path.strip("/")
     leaf = f"{rel}/index.html" if rel else "index.html"
     return checked_rel(f"{tenant}/public/{leaf}" if level == 0 else f"{tenant}/private/{level}/{leaf}")
 
@@ -105,3 +116,25 @@ def output_file(out: Path, rel: str) -> Path:
     if parent != tenant_root and tenant_root not in parent.parents:
         raise PathError(f"output file {rel!r} resolves outside its tenant folder")
     return target
+
+
+def link_roots(config: "Config") -> tuple[str, ...]:
+    """The folders a symbolic link among the sources may lead into: the site folder, the built-ins shipped
+    with mbsite, and the folders of `[build] follow_symlinks` (relative to the site folder)."""
+    from .config import builtin_root
+
+    roots = [config.site_dir, builtin_root()]
+    roots += [config.site_dir / Path(p).expanduser() for p in config.follow_symlinks]
+    return tuple(os.path.realpath(r) for r in roots)
+
+
+def link_problem(path: str | Path, roots: tuple[str, ...]) -> str | None:
+    """Why the source file `path` may not be read (it is a symbolic link leading out of `roots`), or None.
+    A plain file costs one lstat; only links are resolved."""
+    if not os.path.islink(path):
+        return None
+    real = os.path.realpath(path)
+    if any(real == root or real.startswith(root + os.sep) for root in roots):
+        return None
+    return (f"symbolic link to {real} leads outside the site folder; not read (allow its folder with "
+            "[build] follow_symlinks)")

@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from .errors import Location, MbsiteError, Problem
 from .levels import ADMIN, clamp_level
+from .paths import route_path, segment_problem
 from .records import Query, RecordStore
 from .sources import MarkdownSource, PageRow, Sources, TenantData
 
@@ -92,12 +93,9 @@ class RouteTable:
         return "/blog" in self.routes and self.routes["/blog"].kind == "blog_index"
 
 
-_SLASHES = re.compile(r"/{2,}")
-
-
-def normalize_path(path: str) -> str:
-    path = "/" + path.strip().strip("/")
-    return _SLASHES.sub("/", path) if "//" in path else path
+def normalize_path(path: str, where: Location | None = None) -> str:
+    """A page path in canonical form; a `.`, `..` or control-character segment is a PathError (see paths)."""
+    return route_path(path, where)
 
 
 def _data_queries(tenant: str, spec: Any, where: Location) -> tuple[tuple[str, Query], ...]:
@@ -113,7 +111,7 @@ def _row_route(tenant: str, row: PageRow) -> Route:
     where = Location(file=f"page_configs:{row.id}")
     params = row.params
     return Route(
-        tenant=tenant, path=normalize_path(row.path), kind="component", title=row.title or row.path,
+        tenant=tenant, path=normalize_path(row.path, where), kind="component", title=row.title or row.path,
         source=f"page_configs row {row.id}", level=clamp_level(row.level), requires_auth=row.requires_auth,
         package=row.package, component=row.component, tree=row.tree or None,
         props=dict(params.get("props") or {}), queries=_data_queries(tenant, params.get("data"), where),
@@ -128,7 +126,7 @@ def _package_route(tenant: str, page: Any) -> Route:
     params = dict(page.params or {})
     where = Location(file=page.source.split("#")[0], pointer=page.source.partition("#")[2] or None)
     return Route(
-        tenant=tenant, path=normalize_path(page.path), kind="component", title=page.title or page.path,
+        tenant=tenant, path=normalize_path(page.path, where), kind="component", title=page.title or page.path,
         source=page.source, level=page.level, requires_auth=page.requires_auth, package=page.package,
         component=page.component, tree=page.tree, props=dict(params.get("props") or {}),
         queries=_data_queries(tenant, params.get("data"), where),
@@ -144,7 +142,7 @@ def _markdown_route(tenant: str, md: MarkdownSource) -> Route:
     where = Location(file=md.relpath)
     title = fm.title or md.url.rsplit("/", 1)[-1].replace("-", " ").capitalize() or "Home"
     return Route(
-        tenant=tenant, path=normalize_path(md.url), kind="markdown", title=title, source=md.relpath,
+        tenant=tenant, path=normalize_path(md.url, where), kind="markdown", title=title, source=md.relpath,
         level=fm.level, requires_auth=fm.requires_auth, markdown=md, description=fm.description, date=fm.date,
         tags=fm.tags, revalidate=fm.revalidate, sort_order=fm.sort_order, nav=fm.nav, icon=fm.icon,
         template=fm.template, queries=_data_queries(tenant, fm.data, where),
@@ -182,6 +180,13 @@ def _expand(table: RouteTable, route: Route, store: RecordStore) -> list[Route]:
         if value in (None, ""):
             continue
         seg = quote(str(value), safe="-_.~")
+        reason = segment_problem(seg)
+        if reason is not None:
+            table.problems.append(Problem(
+                "error", f"route {route.path}: record {doc.get('id')!r} of {q.package}/{q.entity} gives field "
+                f"{field_name!r} = {str(value)[:80]!r}: {reason}; that page is skipped",
+                Location(file=route.source), "path"))
+            continue
         path = _PARAM_RE.sub(seg, route.path, count=1)
         out.append(replace(route, path=path, params={name: value}, record=(q.package, q.entity, str(doc.get("id"))),
                            title=str(doc.get("title") or doc.get("name") or route.title), nav=False))
@@ -227,9 +232,14 @@ def build_route_table(tenant: TenantData, sources: Sources, packages: "PackageSe
         if isinstance(default, str) and pkg is not None:
             home = pkg.home_component()
             if home is not None:
-                candidates.append(Route(tenant.slug, normalize_path(default), "component", pkg.name or pkg.id,
-                                        f"installed package {pkg.id} defaultRoute", level=pkg.min_level,
-                                        package=pkg.id, component=home.id, nav=False))
+                source = f"installed package {pkg.id} defaultRoute"
+                try:
+                    path = normalize_path(default, Location(file=source))
+                except MbsiteError as exc:
+                    table.problems.append(Problem.from_error(exc))
+                    continue
+                candidates.append(Route(tenant.slug, path, "component", pkg.name or pkg.id, source,
+                                        level=pkg.min_level, package=pkg.id, component=home.id, nav=False))
     for route in candidates:
         if not _resolvable(table, route, packages, enabled):
             continue  # the next source of the same path may still provide the page

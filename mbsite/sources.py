@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from .config import Config
 from .errors import MbsiteError, Problem
 from .markdown import FrontMatter, split_front_matter
+from .paths import link_problem, link_roots
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -172,8 +173,13 @@ def scan_markdown(config: Config, problems: list[Problem], files: list[str] | No
     if not root.is_dir():
         return out
     prefix, base = root.name + "/", str(root) + os.sep
+    roots = link_roots(config)
     for rel in markdown_files(root) if files is None else files:
         relpath = prefix + rel
+        refused = link_problem(base + rel, roots)
+        if refused is not None:
+            problems.append(Problem("error", refused, _loc(relpath), "symlink"))
+            continue
         with open(base + rel, "rb") as fh:
             data = fh.read()
         try:

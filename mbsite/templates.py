@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from jinja2 import meta
 
 from .config import Config
 from .errors import Location, TemplateError
+from .paths import SymlinkError, link_problem, link_roots
 
 
 @dataclass
@@ -89,6 +91,13 @@ def _source_key(path: Path, site_dir: Path) -> str:
         return "builtin:" + "/".join(parts[i:])
 
 
+def _refuse_link(path: Path, roots: tuple[str, ...], config: Config) -> None:
+    """A theme file that links out of the site would be published (static) or can read anything (templates)."""
+    refused = link_problem(path, roots)
+    if refused is not None:
+        raise SymlinkError(refused, Location(file=os.path.relpath(path, config.site_dir)))
+
+
 def load_theme(config: Config) -> Theme:
     dirs = config.theme_dirs()
     if not dirs:
@@ -100,8 +109,10 @@ def load_theme(config: Config) -> Theme:
         auto_reload=False, cache_size=-1,
     )
     theme = Theme(env, dirs, config.site_dir)
+    roots = link_roots(config)
     for d in reversed(template_dirs):  # earlier dirs win
         for path in d.rglob("*"):
+            _refuse_link(path, roots, config)
             if path.is_file():
                 name = path.relative_to(d).as_posix()
                 theme.template_files[name] = (_source_key(path, config.site_dir),
@@ -111,6 +122,7 @@ def load_theme(config: Config) -> Theme:
         if not static.is_dir():
             continue
         for path in static.rglob("*"):
+            _refuse_link(path, roots, config)
             if path.is_file():
                 name = path.relative_to(static).as_posix()
                 digest = hashlib.sha256(path.read_bytes()).hexdigest()

@@ -9,6 +9,11 @@ import shutil
 import time
 from pathlib import Path
 
+from .paths import checked_rel, page_file
+
+__all__ = ["Stage", "clean_stale_stages", "page_file", "remove_output", "staged_path", "write_new", "write_atomic",
+           "swap_in", "exchange", "flat_name"]
+
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
@@ -48,13 +53,6 @@ def swap_in(new: Path, target: Path) -> None:
         os.rename(new, target)
 
 
-def page_file(tenant: str, path: str, level: int) -> str:
-    """Output-relative file of a page variant: public/ for level 0, private/<L>/ otherwise."""
-    rel = path.strip("/")
-    leaf = f"{rel}/index.html" if rel else "index.html"
-    return f"{tenant}/public/{leaf}" if level == 0 else f"{tenant}/private/{level}/{leaf}"
-
-
 def flat_name(rel: str) -> str:
     """The name of an output file in a flat staging folder: its path with '%' and '/' escaped (reversible, so
     two files never share a name), or a digest of the path when that would be too long a file name."""
@@ -88,11 +86,13 @@ class Stage:
         return staged_path(str(self.root), rel, self.flat)
 
     def write(self, rel: str, data: bytes) -> None:
-        write_new(self.path(rel), data, make_folder=not self.flat)
+        write_new(self.path(checked_rel(rel)), data, make_folder=not self.flat)
         self.files.add(rel)
 
     def adopt(self, rels: set[str]) -> None:
         """Note files a worker process wrote into this stage."""
+        for rel in rels:
+            checked_rel(rel)
         self.files |= rels
 
     def publish(self, order_last: tuple[str, ...] = ()) -> None:
@@ -121,7 +121,7 @@ class Stage:
 
     def link_from(self, rel: str) -> None:
         """Carry an already published file into this stage unchanged (a page whose render failed)."""
-        src, dst = self.out / rel, Path(self.path(rel))
+        src, dst = self.out / checked_rel(rel), Path(self.path(rel))
         if src.is_file():
             dst.parent.mkdir(parents=True, exist_ok=True)
             try:
@@ -145,7 +145,7 @@ def clean_stale_stages(out: Path) -> None:
 
 def remove_output(out: Path, rel: str) -> bool:
     """Delete one output file and the folders it leaves empty (never above the tenant folder)."""
-    target = out / rel
+    target = out / checked_rel(rel)
     try:
         target.unlink()
     except FileNotFoundError:
