@@ -1,7 +1,9 @@
 """POST /api/auth/login, POST /api/auth/logout, GET /api/auth/me: database sessions behind a cookie.
 
-Brute force: the route class `login` limits attempts per client (middleware); failed passwords are also
-counted per account (`login_account`), and a locked account answers 429 even to the right password.
+Brute force: the route class `login` limits requests per client (middleware). Each sign-in attempt is also
+counted per account (`login_account`) and per client (`login_client`) *before* its password is verified, and
+given back only when the password was right: however many attempts run at once, on however many instances,
+no more than the limit are ever verified, and a locked account answers 429 even to the right password.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from starlette.routing import Route
 from ..levels import role_level
 from ..passwords import dummy_hash, verify_password
 from .problems import ApiError, json_response
+from .ratelimit import RateLimiter, Reservation
 from .sessions import (clear_cookie, create_session, csrf_ok, delete_session, forget_session, principal_for,
                        set_cookie)
 
@@ -88,13 +91,24 @@ async def login(request: Request) -> Response:
         raise
 
 
+async def _reserve_attempt(limiter: RateLimiter, account: str, client: str) -> list[Reservation]:
+    """Count this attempt against the account and the client, or 429 when either is spent (then nothing
+    stays counted: the password was not tried)."""
+    held = [await limiter.reserve("login_account", account), await limiter.reserve("login_client", client)]
+    refused = next((r for r in held if not r.verdict.allowed), None)
+    if refused is not None:
+        for reservation in held:
+            await limiter.release(reservation)
+        what = "for this account" if refused.name == "login_account" else "from this address"
+        raise ApiError(429, f"too many failed sign-ins {what}", headers=refused.verdict.headers())
+    return held
+
+
 async def _login(request: Request) -> Response:
     web = request.app.state.mb
     creds = await _credentials(request)
     account = f"{creds['tenant']}:{creds['username'].lower()}"
-    locked = await web.limiter.blocked("login_account", account)
-    if not locked.allowed:
-        raise ApiError(429, "too many failed sign-ins for this account", headers=locked.headers())
+    attempt = await _reserve_attempt(web.limiter, account, request.client.host if request.client else "unknown")
     async with web.db.read() as conn:
         row = (await conn.execute(_USER, {"t": creds["tenant"], "u": creds["username"]})).first()
     # argon2 is CPU-bound (~50 ms): verify in a thread, and against a dummy hash for unknown users so the
@@ -102,9 +116,10 @@ async def _login(request: Request) -> Response:
     stored = row.password_hash if row is not None and row.password_hash else dummy_hash()
     ok = await asyncio.to_thread(verify_password, stored, creds["password"])
     if not ok or row is None or not row.password_hash:
-        await web.limiter.hit("login_account", account)
-        raise ApiError(401, "wrong tenant, username or password", code="INVALID_CREDENTIALS")
-    await web.limiter.clear("login_account", account)
+        raise ApiError(401, "wrong tenant, username or password", code="INVALID_CREDENTIALS")  # stays counted
+    # Only this attempt is given back: the failures before it still count (a success resets nobody's budget).
+    for reservation in attempt:
+        await web.limiter.release(reservation)
     old = await principal_for(request, web.config, web.db)
     async with web.db.write() as conn:
         if old.session_id:  # rotation: the pre-login session (if any) dies

@@ -18,12 +18,14 @@ _PERIODS = {"second": 1, "sec": 1, "s": 1, "minute": 60, "min": 60, "m": 60, "ho
 # Defaults per route class; mbsite.toml [functions] rate_limits = {login = "5/minute", ...} overrides.
 DEFAULT_LIMITS = {
     "login": "10/minute",      # per client IP
-    "login_account": "5/15minute",  # failed logins per account
+    "login_account": "5/15minute",  # failed sign-ins per account
+    "login_client": "30/15minute",  # failed sign-ins per client IP, whatever the accounts
     "read": "600/minute",
     "write": "120/minute",
     "media": "60/minute",
     "revalidate": "60/minute",
 }
+MAX_KEYS = 10_000  # in-process counters kept before the oldest windows are evicted (locks never are)
 
 
 @dataclass(frozen=True)
@@ -55,47 +57,64 @@ class Verdict:
 
 
 class Backend(Protocol):
-    async def incr(self, key: str, period: int, amount: int = 1) -> int: ...
-    async def peek(self, key: str, period: int) -> int: ...
-    async def reset(self, key: str, period: int) -> None: ...
+    """Counters keyed by name, client and window; each lives until its window ends (`ttl` seconds)."""
+
+    async def incr(self, key: str, ttl: int, amount: int = 1, *, lock_at: int | None = None) -> int: ...
     async def close(self) -> None: ...
 
 
 class MemoryBackend:
-    """Counters in a dict; old windows are swept now and then so memory stays bounded."""
+    """Counters in one insertion-ordered dict, so its first keys are the oldest windows.
 
-    def __init__(self) -> None:
-        self._counts: dict[str, int] = {}
-        self._sweep_at = 0.0
+    Bounded: once it holds `max_keys` counters, ended windows go first, then the oldest open ones. A counter
+    that reached its limit (`lock_at`: a locked account, a client over its budget) is never evicted before
+    its window ends, so a flood of new keys cannot unlock anything; only locks can grow the dict past
+    `max_keys`, and each of them cost its limit in requests.
+    """
 
-    def _key(self, key: str, period: int) -> str:
-        return f"{key}:{int(time.time() // period)}"
+    def __init__(self, max_keys: int = MAX_KEYS) -> None:
+        self.max_keys = max_keys
+        self._counters: dict[str, list[Any]] = {}  # key -> [count, ends_at, locked]
+        self._evict_at = max_keys
 
-    async def incr(self, key: str, period: int, amount: int = 1) -> int:
-        now = time.time()
-        if now > self._sweep_at:
-            self._sweep(now)
-        k = self._key(key, period)
-        self._counts[k] = self._counts.get(k, 0) + amount
-        return self._counts[k]
+    def __len__(self) -> int:
+        return len(self._counters)
 
-    async def peek(self, key: str, period: int) -> int:
-        return self._counts.get(self._key(key, period), 0)
+    async def incr(self, key: str, ttl: int, amount: int = 1, *, lock_at: int | None = None) -> int:
+        counter = self._counters.get(key)
+        if counter is None:
+            if len(self._counters) >= self._evict_at:
+                self._evict(time.time())
+            counter = self._counters[key] = [0, time.time() + ttl, False]
+        counter[0] += amount
+        counter[2] = lock_at is not None and counter[0] >= lock_at
+        if counter[0] <= 0:
+            del self._counters[key]
+        return int(counter[0])
 
-    async def reset(self, key: str, period: int) -> None:
-        self._counts.pop(self._key(key, period), None)
-
-    def _sweep(self, now: float) -> None:
-        self._sweep_at = now + 60
-        if len(self._counts) > 10_000:
-            self._counts.clear()  # crude but bounded: at worst one window of leniency
+    def _evict(self, now: float) -> None:
+        for key in [k for k, c in self._counters.items() if c[1] <= now]:
+            del self._counters[key]
+        # Down to 90 %, so that the scan runs once per max_keys // 10 new keys, not on every one.
+        excess = len(self._counters) - self.max_keys * 9 // 10
+        if excess > 0:
+            oldest = []
+            for key, counter in self._counters.items():
+                if not counter[2]:
+                    oldest.append(key)
+                    if len(oldest) == excess:
+                        break
+            for key in oldest:
+                del self._counters[key]
+        self._evict_at = max(self.max_keys, len(self._counters) + self.max_keys // 10)
 
     async def close(self) -> None:
         return None
 
 
 class RedisBackend:
-    """Counters in Redis (INCR + EXPIRE in one round trip), shared by every instance."""
+    """Counters in Redis (INCRBY + EXPIRE in one transaction), shared by every instance. INCRBY is atomic,
+    so concurrent attempts on several instances each get their own count."""
 
     def __init__(self, url: str, prefix: str = "mbsite:rl:") -> None:
         import redis.asyncio as aioredis
@@ -103,53 +122,60 @@ class RedisBackend:
         self._redis: Any = aioredis.from_url(url)
         self._prefix = prefix
 
-    def _key(self, key: str, period: int) -> str:
-        return f"{self._prefix}{key}:{int(time.time() // period)}"
-
-    async def incr(self, key: str, period: int, amount: int = 1) -> int:
-        k = self._key(key, period)
+    async def incr(self, key: str, ttl: int, amount: int = 1, *, lock_at: int | None = None) -> int:
+        k = self._prefix + key
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.incrby(k, amount)
-            pipe.expire(k, period + 1)
+            pipe.expire(k, ttl + 1)
             count, _ = await pipe.execute()
         return int(count)
-
-    async def peek(self, key: str, period: int) -> int:
-        value = await self._redis.get(self._key(key, period))
-        return int(value or 0)
-
-    async def reset(self, key: str, period: int) -> None:
-        await self._redis.delete(self._key(key, period))
 
     async def close(self) -> None:
         await self._redis.aclose()
 
 
+@dataclass(frozen=True)
+class Reservation:
+    """One counted attempt, which `RateLimiter.release` can give back (a sign-in that turned out right)."""
+
+    verdict: Verdict
+    name: str
+    key: str
+    ends_at: float  # the end of the window the attempt was counted in
+
+
 class RateLimiter:
     """Named limits over one backend."""
 
-    def __init__(self, limits: dict[str, str] | None = None, redis_url: str | None = None) -> None:
+    def __init__(self, limits: dict[str, str] | None = None, redis_url: str | None = None,
+                 *, prefix: str = "mbsite:rl:") -> None:
         specs = {**DEFAULT_LIMITS, **(limits or {})}
         self.rates = {name: Rate.parse(spec) for name, spec in specs.items()}
-        self.backend: Backend = RedisBackend(redis_url) if redis_url else MemoryBackend()
+        self.backend: Backend = RedisBackend(redis_url, prefix) if redis_url else MemoryBackend()
 
-    def _verdict(self, rate: Rate, count: int) -> Verdict:
-        reset = max(1, math.ceil(rate.period - time.time() % rate.period))
-        return Verdict(count <= rate.limit, rate.limit, max(0, rate.limit - count), reset)
+    async def reserve(self, name: str, client: str) -> Reservation:
+        """Count one attempt of class `name` by `client` now, before doing the work it guards; the verdict
+        says whether the attempt is within the limit. Counting first is what makes the limit hold under
+        concurrency: every attempt in flight has already been counted."""
+        rate = self.rates[name]
+        now = time.time()
+        window = int(now // rate.period)
+        ends_at = (window + 1) * rate.period
+        ttl = max(1, math.ceil(ends_at - now))
+        key = f"{name}:{client}:{window}"
+        count = await self.backend.incr(key, ttl, lock_at=rate.limit)
+        verdict = Verdict(count <= rate.limit, rate.limit, max(0, rate.limit - count), ttl)
+        return Reservation(verdict, name, key, ends_at)
 
     async def hit(self, name: str, client: str) -> Verdict:
         """Count one request of class `name` from `client`."""
-        rate = self.rates[name]
-        return self._verdict(rate, await self.backend.incr(f"{name}:{client}", rate.period))
+        return (await self.reserve(name, client)).verdict
 
-    async def blocked(self, name: str, key: str) -> Verdict:
-        """Check a counter without counting (e.g. is this account locked?)."""
-        rate = self.rates[name]
-        count = await self.backend.peek(f"{name}:{key}", rate.period)
-        return Verdict(count < rate.limit, rate.limit, max(0, rate.limit - count), self._verdict(rate, count).reset)
-
-    async def clear(self, name: str, key: str) -> None:
-        await self.backend.reset(f"{name}:{key}", self.rates[name].period)
+    async def release(self, reservation: Reservation) -> None:
+        """Give back a reserved attempt (in its own window; a window that has ended has nothing to give back)."""
+        ttl = math.ceil(reservation.ends_at - time.time())
+        if ttl > 0:
+            await self.backend.incr(reservation.key, ttl, -1, lock_at=self.rates[reservation.name].limit)
 
     async def close(self) -> None:
         await self.backend.close()

@@ -50,7 +50,8 @@ def fuzz_app(template_site: Path, tmp_path_factory: pytest.TempPathFactory):  # 
     shutil.copytree(template_site, root)
     config = Config(site_dir=root, revalidate_secret="fuzz-secret",
                     rate_limits={"read": "1000000/minute", "write": "1000000/minute", "login": "1000000/minute",
-                                 "media": "1000000/minute", "login_account": "1000000/minute"})
+                                 "media": "1000000/minute", "login_account": "1000000/minute",
+                                 "login_client": "1000000/minute"})
     app = create_app(config, state=build_state(config), include_gate=False)
     client = SyncClient(app)
     token = client.post("/api/auth/login?token=1", json={"tenant": "acme", "username": "supergod",

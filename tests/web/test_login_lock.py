@@ -1,0 +1,161 @@
+"""The sign-in lock under concurrency: attempts are counted before the password is verified, per account and
+per client, in process and through Redis; the in-process counters stay bounded without ever dropping a lock."""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import shutil
+import sqlite3
+import threading
+import uuid
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+import httpx
+import pytest
+
+from mbsite.config import Config
+from mbsite.web import build_state, create_app
+from mbsite.web import ratelimit
+from mbsite.web.ratelimit import RateLimiter
+from web_support import PASSWORD
+
+pytestmark = pytest.mark.anyio
+REDIS_URL = os.environ.get("MBSITE_TEST_REDIS_URL")
+
+
+@pytest.fixture
+def sqlite_site(template_site: Path, tmp_path: Path) -> Config:
+    root = tmp_path / "site"
+    shutil.copytree(template_site, root)
+    return Config(site_dir=root, database_url=f"sqlite:///{root / '.mbsite' / 'mbsite.sqlite3'}")
+
+
+@pytest.fixture
+def verified(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every password the sign-in endpoint hands to argon2."""
+    from mbsite.web import auth
+
+    seen: list[str] = []
+    lock = threading.Lock()
+    real = auth.verify_password
+
+    def counting(stored: str, password: str) -> bool:
+        with lock:
+            seen.append(password)
+        return real(stored, password)
+
+    monkeypatch.setattr(auth, "verify_password", counting)
+    return seen
+
+
+def _rename(config: Config, user_id: str) -> str:
+    """Give a seeded account a name of its own, so shared Redis counters of other runs never touch it."""
+    name = f"u{uuid.uuid4().hex[:12]}"
+    with sqlite3.connect(config.site_dir / ".mbsite" / "mbsite.sqlite3") as con:
+        con.execute("UPDATE users SET username = ? WHERE id = ?", (name, user_id))
+    return name
+
+
+async def _client(config: Config) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(config, state=build_state(config))
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as c:
+            yield c
+
+
+def _login(username: str, password: str) -> dict[str, Any]:
+    return {"json": {"tenant": "acme", "username": username, "password": password}}
+
+
+async def _storm(clients: list[httpx.AsyncClient], username: str, wrong: int, headers: dict[str, str]) -> list[int]:
+    """`wrong` bad passwords and then the right one, all in flight at once, spread over the clients."""
+    passwords = [f"guess-{i}" for i in range(wrong)] + [PASSWORD]
+    tasks = [clients[i % len(clients)].post("/api/auth/login", headers=headers, **_login(username, pw))
+             for i, pw in enumerate(passwords)]
+    return [r.status_code for r in await asyncio.gather(*tasks)]
+
+
+async def test_concurrent_guesses_are_counted_before_verifying(sqlite_site: Config, verified: list[str]) -> None:
+    config = dataclasses.replace(sqlite_site, rate_limits={"login": "1000/minute", "login_account": "5/15minute"})
+    async for client in _client(config):
+        statuses = await _storm([client], "god", 30, {})
+        assert len(verified) <= 5, f"{len(verified)} passwords verified past a lock of 5"
+        assert statuses.count(401) + statuses.count(200) <= 5 and statuses.count(429) >= 26
+        r = await client.post("/api/auth/login", **_login("god", PASSWORD))
+        assert r.status_code == 429 and "retry-after" in r.headers  # the right password waits out the window too
+
+
+async def test_failed_sign_ins_are_limited_per_client(sqlite_site: Config, verified: list[str]) -> None:
+    """Spreading guesses over many accounts does not multiply a client's budget."""
+    config = dataclasses.replace(sqlite_site, rate_limits={"login": "1000/minute", "login_client": "4/15minute"})
+    async for client in _client(config):
+        names = ("user", "moderator", "admin", "god", "supergod")
+        results = await asyncio.gather(*[client.post("/api/auth/login", **_login(n, "nope")) for n in names * 2])
+        assert len(verified) <= 4 and sum(r.status_code == 429 for r in results) >= 6
+        blocked = await client.post("/api/auth/login", **_login("admin", PASSWORD))
+        assert blocked.status_code == 429
+
+
+async def test_a_success_gives_back_only_its_own_attempt(sqlite_site: Config) -> None:
+    config = dataclasses.replace(sqlite_site, rate_limits={"login_account": "3/15minute"})
+    async for client in _client(config):
+        assert (await client.post("/api/auth/login", **_login("god", "bad"))).status_code == 401
+        for _ in range(4):  # successes do not count against the lock ...
+            assert (await client.post("/api/auth/login", **_login("god", PASSWORD))).status_code == 200
+        # ... and do not reset it either: an attacker's earlier guesses still count
+        assert (await client.post("/api/auth/login", **_login("god", "bad"))).status_code == 401
+        assert (await client.post("/api/auth/login", **_login("god", "bad"))).status_code == 401
+        assert (await client.post("/api/auth/login", **_login("god", PASSWORD))).status_code == 429
+
+
+@pytest.mark.redis
+async def test_concurrent_guesses_through_redis_on_two_instances(sqlite_site: Config, verified: list[str]) -> None:
+    if not REDIS_URL:
+        pytest.skip("set MBSITE_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/0) to run the Redis lock test")
+    username = _rename(sqlite_site, "acme-god")
+    config = dataclasses.replace(sqlite_site, redis_url=REDIS_URL, trusted_proxies=["127.0.0.1"],
+                                 rate_limits={"login": "1000/minute", "login_account": "5/15minute"})
+    headers = {"X-Forwarded-For": f"2001:db8::{uuid.uuid4().hex[:4]}"}  # this run's own client counters
+    async for first in _client(config):
+        async for second in _client(config):
+            statuses = await _storm([first, second], username, 30, headers)
+            assert len(verified) <= 5, f"{len(verified)} passwords verified past a lock of 5"
+            assert statuses.count(429) >= 26
+            r = await second.post("/api/auth/login", headers=headers, **_login(username, PASSWORD))
+            assert r.status_code == 429
+
+
+# -- the in-process counters ------------------------------------------------------------------------------------
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    now = [900.0 * 2_000_000 + 1]  # just after the start of a 15-minute window
+    monkeypatch.setattr(ratelimit.time, "time", lambda: now[0])
+    return now
+
+
+async def test_a_flood_of_clients_never_unlocks_an_account(clock: list[float]) -> None:
+    limiter = RateLimiter({"login_account": "5/15minute", "login": "10/minute"})
+    for _ in range(5):
+        await limiter.hit("login_account", "acme:god")
+    assert not (await limiter.hit("login_account", "acme:god")).allowed
+    for i in range(30_000):  # 30,000 source addresses over 75 s
+        if i % 400 == 0:
+            clock[0] += 1
+        await limiter.hit("login", f"198.51.{i // 250}.{i % 250}")
+    assert not (await limiter.hit("login_account", "acme:god")).allowed
+    # ... and yet memory stays bounded: old windows of other keys were evicted, not kept forever
+    assert len(limiter.backend) <= ratelimit.MAX_KEYS + 10  # type: ignore[arg-type]
+
+
+async def test_expired_windows_are_dropped_first(clock: list[float]) -> None:
+    limiter = RateLimiter({"read": "3/minute"})
+    for i in range(ratelimit.MAX_KEYS):
+        await limiter.hit("read", f"a{i}")
+    clock[0] += 61  # every one of those windows is over
+    await limiter.hit("read", "b")
+    for i in range(100):
+        await limiter.hit("read", f"c{i}")
+    assert len(limiter.backend) == 101  # type: ignore[arg-type]
