@@ -6,17 +6,16 @@ package's `entities/schema.json` and `entities/*.yaml`. Both rule spellings (`ma
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-import yaml
-
+from . import jsonload
 from .config import Config
 from .errors import DataError, Location, relpath
 from .levels import ROLE_LEVELS, SUPERGOD, clamp_level
+from .yamlload import load_all, read_text
 
 DEFAULT_PACKAGE = "core"
 OPS = ("read", "create", "update", "delete")
@@ -266,16 +265,16 @@ def parse_entity(doc: dict[str, Any], package: str | None, source: str) -> Entit
                   description=str(doc.get("description") or ""), source=source, indexed=indexed_fields)
 
 
-def _documents(path: Path) -> Iterator[dict[str, Any]]:
-    text = path.read_text(encoding="utf-8")
+def _documents(path: Path, source: str) -> Iterator[dict[str, Any]]:
+    text = read_text(path, source)
     if path.suffix == ".json":
-        data = json.loads(text)
+        data = jsonload.loads(text, source=source)
         if isinstance(data, dict) and isinstance(data.get("entities"), list):
             yield from (e for e in data["entities"] if isinstance(e, dict))
         elif isinstance(data, dict):
             yield data
         return
-    for doc in yaml.safe_load_all(text):
+    for doc in load_all(text, source):  # bounded: size, nesting, aliases; errors name the line
         if isinstance(doc, dict) and ("entity" in doc or "name" in doc) and "fields" in doc:
             yield doc
 
@@ -284,9 +283,10 @@ def load_file(path: Path, package: str | None = None, root: Path | None = None) 
     """Every entity of one file; a broken file raises DataError naming it."""
     source = relpath(path, root)
     try:
-        return [parse_entity(doc, package, source) for doc in _documents(path)]
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise DataError(f"invalid entity file: {exc}", Location(file=source)) from exc
+        docs = list(_documents(path, source))
+    except DataError as exc:
+        raise DataError(f"invalid entity file: {exc.message}", exc.location) from None
+    return [parse_entity(doc, package, source) for doc in docs]
 
 
 class EntityRegistry:

@@ -4,8 +4,8 @@ Almost every front matter is a handful of `key: value` lines: a title, a date, a
 For that shape `simple_yaml` builds the mapping itself and gives each scalar PyYAML's own type — the same
 implicit resolvers (`null`, `true`, `2024-01-05`, `3`, `1.5` …) and the same constructors — which costs a
 fraction of a full YAML parse. Anything else (nesting, block lists, anchors, escapes, multi-line or unusual
-scalars) is left to PyYAML: `simple_yaml` returns None and the caller parses the text with the YAML loader.
-Tests compare both readings over generated front matter.
+scalars) is left to PyYAML: `simple_yaml` returns None and `parse_yaml` reads the text with the bounded YAML
+loader (`yamlload`), whose errors name the file and line. Tests compare both readings over generated front matter.
 """
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ import re
 from typing import Any
 
 import yaml
+
+from .errors import DataError, Location
+from .yamlload import FRONT_MATTER_LIMITS, load
 
 # key: value — a plain key, one space at least after the colon (or nothing: a null value).
 _LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?:[ ]+(.*?))?[ ]*\Z")
@@ -47,7 +50,10 @@ class _Reader:
         construct = self.constructors.get(tag)
         if construct is None:  # a tag the safe loader refuses: YAML reports it
             return False, None
-        return True, construct(self.loader, yaml.ScalarNode(tag, text))
+        try:
+            return True, construct(self.loader, yaml.ScalarNode(tag, text))
+        except (ValueError, OverflowError):  # `2024-13-45`: the YAML loader says where and why
+            return False, None
 
 
 _reader: _Reader | None = None
@@ -108,4 +114,18 @@ def simple_yaml(lines: list[str]) -> dict[str, Any] | None:
     return data
 
 
-__all__ = ["simple_yaml"]
+def parse_yaml(raw: str, file: str) -> dict[str, Any]:
+    """Front matter text (the lines between the `---` markers) → its mapping, read by the bounded YAML loader;
+    any problem is a DataError naming the file and its line (the front matter starts on line 2)."""
+    try:
+        data = load(raw, file, line=2, limits=FRONT_MATTER_LIMITS)
+    except DataError as exc:
+        raise DataError(f"front matter: {exc.message.removeprefix('invalid YAML: ')}", exc.location) from None
+    if not data:
+        return {}
+    if not isinstance(data, dict):
+        raise DataError("front matter: expected a mapping of keys", Location(file=file, line=2))
+    return data
+
+
+__all__ = ["parse_yaml", "simple_yaml"]

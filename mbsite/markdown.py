@@ -9,18 +9,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Callable
 
-import yaml
 from markdown_it import MarkdownIt
 from markdown_it.rules_block import StateBlock
 from markdown_it.rules_inline import StateInline
 from markupsafe import escape
 
 from .errors import ConfigError, DataError, Location
-from .frontmatter import simple_yaml
+from .frontmatter import parse_yaml, simple_yaml
 from .levels import clamp_level
-
-# libyaml's loader when PyYAML was built with it (about 10x faster), else the pure-Python safe loader.
-_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 FRONT_MATTER_KEYS: dict[str, type | tuple[type, ...]] = {
     "title": str, "description": str, "date": (str, dt.date), "tags": list, "template": str, "level": int,
@@ -72,26 +68,8 @@ def split_front_matter(text: str, file: str) -> tuple[FrontMatter, str, int]:
         raw_lines.append(line)
     data = simple_yaml(raw_lines)
     if data is None:
-        data = _parse_yaml("\n".join(raw_lines), file)
+        data = parse_yaml("\n".join(raw_lines), file)
     return _front_matter(data, file, raw_lines), body, len(raw_lines) + 3
-
-
-def _parse_yaml(raw: str, file: str) -> dict[str, Any]:
-    try:
-        data = yaml.load(raw, Loader=_YamlLoader) or {}
-    except yaml.YAMLError as exc:
-        if _YamlLoader is not yaml.SafeLoader:  # libyaml's marks can point past the error: ask the Python loader
-            try:
-                yaml.load(raw, Loader=yaml.SafeLoader)
-            except yaml.YAMLError as precise:
-                exc = precise
-        mark = getattr(exc, "problem_mark", None)
-        raise DataError(f"front matter: {getattr(exc, 'problem', None) or exc}",
-                        Location(file=file, line=(mark.line + 2) if mark else 1,
-                                 column=(mark.column + 1) if mark else None)) from exc
-    if not isinstance(data, dict):
-        raise DataError("front matter: expected a mapping of keys", Location(file=file, line=2))
-    return data
 
 
 def _key_line(key: str, raw_lines: list[str]) -> int:

@@ -14,10 +14,8 @@ from ..entities import snake_case
 from ..errors import DataError, Location, relpath
 from ..levels import ROLE_LEVELS, clamp_level
 from ..passwords import hash_password
+from ..yamlload import compose_all, construct, read_text
 from .models import Credential, EntityRecord, InstalledPackage, PackageData, PageConfig, Tenant, User
-
-# libyaml when PyYAML has it: seeds of thousands of rows load in a fraction of the pure-Python time.
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # A seed document is the upstream envelope: {entity: <Kind>, records: [ {...}, ... ]}.
 SEED_KINDS = ("Tenant", "User", "InstalledPackage", "PageConfig", "PackageData", "Record")
@@ -127,18 +125,10 @@ _LOADERS: dict[str, Callable[[Session, dict[str, Any], Location], None]] = {
 def parse_seed(path: Path, root: Path | None = None) -> list[tuple[str, dict[str, Any], Location]]:
     """Read one seed file into (kind, record, location) triples; errors name the file and line."""
     name = relpath(path, root)
-    try:
-        docs = list(yaml.compose_all(path.read_text(encoding="utf-8"), Loader=_Loader))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise DataError(f"invalid YAML: {getattr(exc, 'problem', exc)}",
-                        Location(file=name, line=mark.line + 1 if mark else None,
-                                 column=mark.column + 1 if mark else None)) from exc
+    docs = compose_all(read_text(path, name), name)  # bounded: size, nesting, aliases
     out: list[tuple[str, dict[str, Any], Location]] = []
     for node in docs:
-        if node is None:
-            continue
-        doc = _Loader("").construct_document(node)  # nodes keep their line numbers for messages
+        doc = construct(node, name)  # nodes keep their line numbers for messages
         where = Location(file=name, line=node.start_mark.line + 1)
         if not isinstance(doc, dict) or "entity" not in doc:
             raise DataError("a seed document needs 'entity' and 'records'", where)
