@@ -33,6 +33,8 @@ from .live import LiveHub, PreviewWatcher, Published, Viewer, event, inject, pag
 from .reporter import Reporter
 from .watch import Batch
 from .web.gate import serve as gate_serve
+from .web.redirects import sign_in_target
+from .web.sessions import principal_for, same_origin
 
 PREVIEW_COOKIE = "mb_preview_tenant"
 PING_SECONDS = 15.0
@@ -232,9 +234,9 @@ async def status(request: Request) -> Response:
 class FormAuth:
     """Browser forms posting to /api/auth/login|logout land on a page instead of a JSON body.
 
-    Login: 2xx becomes 303 to the page that asked for it (`next` of the login page's URL) or the tenant's home;
-    an error becomes a short HTML page. Logout: a same-origin form carries no CSRF header, so it gets the
-    session's token added (the Origin check and the SameSite=Lax cookie already rule out other sites)."""
+    Login: 2xx becomes 303 to the page that asked for it (`next` of the login page's URL, through the same
+    `sign_in_target` as the functions) or the tenant's home; an error becomes a short HTML page. Logout: a
+    same-origin form (as the browser attests) carries no CSRF header, so it gets the session's token added."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -248,21 +250,18 @@ class FormAuth:
             await self.app(scope, receive, send)
             return
         referer = urlsplit(headers.get("referer", ""))
-        host = headers.get("host", "")
-        same_origin = referer.netloc == host and headers.get("origin", f"http://{host}").split("://", 1)[-1] == host
+        from_here = bool(referer.netloc) and referer.netloc == headers.get("host", "")
         request = Request(scope)
         tenants = scope["app"].state.mb.directory.tenants if "app" in scope else {}
-        first = referer.path.lstrip("/").split("/", 1)[0] if same_origin else ""
+        first = referer.path.lstrip("/").split("/", 1)[0] if from_here else ""
         home = f"/{first}/" if first in tenants else "/"
         target = home
-        back = referer.path + (f"?{referer.query}" if referer.query else "") if same_origin else home
+        back = sign_in_target(referer.path + (f"?{referer.query}" if referer.query else ""), home) \
+            if from_here else home
         if path.endswith("/login"):
-            nxt = (parse_qs(referer.query).get("next") or [""])[0] if same_origin else ""
-            if nxt.startswith("/") and not nxt.startswith("//") and "\\" not in nxt:
-                target = nxt
-        elif same_origin:
-            from .web.sessions import principal_for
-
+            # Whether a form of another site may sign in at all is the functions' decision (login CSRF).
+            target = sign_in_target((parse_qs(referer.query).get("next") or [""])[0], home) if from_here else home
+        elif same_origin(request):
             web = scope["app"].state.mb
             principal = await principal_for(request, web.config, web.db)
             if principal.csrf_token:

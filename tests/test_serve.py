@@ -175,8 +175,27 @@ async def test_form_login_without_next_goes_home_and_errors_are_html(client: htt
 @pytest.mark.anyio
 async def test_login_next_must_stay_on_this_site(client: httpx.AsyncClient) -> None:
     r = await client.post("/api/auth/login", data={"tenant": "acme", "username": "user", "password": PASSWORD},
-                          headers={"referer": "http://127.0.0.1:8000/acme/login?next=//evil.example/x"})
+                          headers={"referer": "http://127.0.0.1:8000/acme/login?next=//evil.example/x",
+                                   "origin": "http://127.0.0.1:8000"})
     assert r.status_code == 303 and r.headers["location"] == "/acme/"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("next_query", ["%2F%09%2Fevil.example", "/%09/evil.example", "%2F%0D%0ASet-Cookie:%20a=b",
+                                        "%2F%5Cevil.example", "%2F%2509%2Fevil.example"], ids=repr)
+async def test_login_next_with_control_characters_goes_home(client: httpx.AsyncClient, next_query: str) -> None:
+    r = await client.post("/api/auth/login", data={"tenant": "acme", "username": "user", "password": PASSWORD},
+                          headers={"referer": f"http://127.0.0.1:8000/acme/login?next={next_query}",
+                                   "origin": "http://127.0.0.1:8000"})
+    assert r.status_code == 303 and r.headers["location"] == "/acme/"
+
+
+@pytest.mark.anyio
+async def test_cross_site_sign_in_form_is_refused(client: httpx.AsyncClient) -> None:
+    r = await client.post("/api/auth/login", data={"tenant": "acme", "username": "user", "password": PASSWORD},
+                          headers={"origin": "https://evil.example", "sec-fetch-site": "cross-site"})
+    assert r.status_code == 403 and r.headers["content-type"].startswith("text/html")
+    assert "mb_session" not in r.headers.get("set-cookie", "")
 
 
 @pytest.mark.anyio

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import html
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import SplitResult, parse_qs, urlsplit
 
 import orjson
 from sqlalchemy import text
@@ -22,8 +22,9 @@ from ..levels import role_level
 from ..passwords import dummy_hash, verify_password
 from .problems import ApiError, json_response
 from .ratelimit import RateLimiter, Reservation
+from .redirects import sign_in_target
 from .sessions import (clear_cookie, create_session, csrf_ok, delete_session, forget_session, principal_for,
-                       set_cookie)
+                       same_origin, set_cookie)
 
 _USER = text("SELECT u.id, u.role, c.password_hash FROM users u LEFT JOIN credentials c ON c.user_id = u.id "
              "WHERE u.tenant = :t AND u.username = :u")
@@ -52,30 +53,55 @@ async def _credentials(request: Request) -> dict[str, str]:
     return out
 
 
+def _form_body(request: Request) -> bool:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return ctype in ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
 def _browser_form(request: Request) -> bool:
     """A plain HTML form (the static login and sign-out forms), not an API client asking for JSON."""
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    return ctype in ("application/x-www-form-urlencoded", "multipart/form-data") and \
-        "application/json" not in request.headers.get("accept", "")
+    return _form_body(request) and "application/json" not in request.headers.get("accept", "")
 
 
 def _next_path(request: Request, wanted: str | None) -> str:
-    """Where a browser goes after signing in or out: a local path only (never another site)."""
+    """Where a browser goes after signing in or out: the form's `next`, the query's, or the `next` of the
+    sign-in page it came from; only a path of this origin (`sign_in_target`), else `/`."""
     candidates = [wanted, request.query_params.get("next")]
-    referer = urlsplit(request.headers.get("referer", ""))
-    if referer.netloc == request.headers.get("host", ""):
+    referer = _same_origin_referer(request)
+    if referer is not None:
         candidates.append((parse_qs(referer.query).get("next") or [None])[0])
     for path in candidates:
-        if isinstance(path, str) and path.startswith("/") and not path.startswith("//") and "\\" not in path \
-                and not path.startswith("/api/"):
-            return path
+        target = sign_in_target(path, "")
+        if target:
+            return target
     return "/"
+
+
+def _same_origin_referer(request: Request) -> SplitResult | None:
+    referer = urlsplit(request.headers.get("referer", ""))
+    return referer if referer.netloc and referer.netloc == request.headers.get("host", "") else None
+
+
+def _login_csrf_ok(request: Request) -> bool:
+    """Login CSRF: a page of another site must not sign a visitor into an account of its choosing.
+
+    A form is what any site can post cross-site, so a form sign-in needs the browser to attest this origin
+    (`Sec-Fetch-Site: same-origin`, else an `Origin` equal to the Host); one with neither header is refused
+    too (every current browser sends Origin on a POST; other clients sign in with JSON). A JSON sign-in cannot
+    be sent cross-site without a CORS preflight, which the functions never grant, so scripts and apps need no
+    browser headers; one whose headers say it comes from another site is refused all the same."""
+    if _form_body(request):
+        return same_origin(request)
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        return False
+    return request.headers.get("origin") is None or same_origin(request)
 
 
 def _form_failure(request: Request, exc: ApiError) -> Response:
     """A sign-in form that failed gets a short page to read, not a JSON document."""
-    back = _next_path(request, request.headers.get("referer", "").split(request.headers.get("host", "") or "\0", 1)[-1]
-                      if request.headers.get("host") else None)
+    referer = _same_origin_referer(request)
+    back = sign_in_target(referer.path + (f"?{referer.query}" if referer.query else "")) if referer else "/"
     body = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign-in failed</title></head>'
             f"<body><main><h1>That did not work</h1><p>{html.escape(exc.detail)}</p>"
             f'<p><a href="{html.escape(back)}">Back</a></p></main></body></html>')
@@ -106,6 +132,8 @@ async def _reserve_attempt(limiter: RateLimiter, account: str, client: str) -> l
 
 async def _login(request: Request) -> Response:
     web = request.app.state.mb
+    if not _login_csrf_ok(request):
+        raise ApiError(403, "sign-in from another site refused", code="CSRF")
     creds = await _credentials(request)
     account = f"{creds['tenant']}:{creds['username'].lower()}"
     attempt = await _reserve_attempt(web.limiter, account, request.client.host if request.client else "unknown")

@@ -13,6 +13,7 @@ from mbsite.config import Config
 from web_support import Api, make_api
 
 pytestmark = pytest.mark.anyio
+SAME = {"sec-fetch-site": "same-origin"}  # what a browser sends with a form of this very site
 
 
 async def test_login_me_logout(api: Api) -> None:
@@ -36,7 +37,7 @@ async def test_login_rotates_and_form_login(api: Api) -> None:
     first = api.client.cookies.get("mb_session")
     # A browser form (the static login page) is sent on to `next`, a local path only.
     r = await api.client.post("/api/auth/login", data={"tenant": "acme", "username": "admin",
-                                                       "password": "mbsite-demo", "next": "/admin"})
+                                                       "password": "mbsite-demo", "next": "/admin"}, headers=SAME)
     assert r.status_code == 303 and r.headers["location"] == "/admin"
     assert api.client.cookies.get("mb_session") != first
     async with api.app.state.mb.db.read() as conn:
@@ -48,16 +49,16 @@ async def test_login_rotates_and_form_login(api: Api) -> None:
                          ids=["local", "scheme-relative", "absolute", "api"])
 async def test_form_login_redirects_only_to_local_pages(api: Api, next_value: str, expected: str) -> None:
     r = await api.client.post("/api/auth/login", data={"tenant": "acme", "username": "user",
-                                                       "password": "mbsite-demo", "next": next_value})
+                                                       "password": "mbsite-demo", "next": next_value}, headers=SAME)
     assert r.status_code == 303 and r.headers["location"] == expected
 
 
 async def test_form_login_failure_is_a_page_and_json_clients_keep_json(api: Api) -> None:
     bad = {"tenant": "acme", "username": "user", "password": "<b>nope</b>"}
-    r = await api.client.post("/api/auth/login", data=bad)
+    r = await api.client.post("/api/auth/login", data=bad, headers=SAME)
     assert r.status_code == 401 and r.headers["content-type"].startswith("text/html")
     assert "<b>" not in r.text
-    r = await api.client.post("/api/auth/login", data=bad, headers={"accept": "application/json"})
+    r = await api.client.post("/api/auth/login", data=bad, headers={**SAME, "accept": "application/json"})
     assert r.status_code == 401 and r.headers["content-type"] == "application/problem+json"
 
 
