@@ -59,6 +59,12 @@ class DataError(MbsiteError):
     code = "data"
 
 
+class DatabaseError(MbsiteError):
+    """The database cannot be opened or refuses a write; the message names the URL without its password."""
+
+    code = "database"
+
+
 class PackageError(MbsiteError):
     code = "package"
 

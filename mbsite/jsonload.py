@@ -6,6 +6,9 @@ Upstream data has two quirks a standard parser gets wrong or reports poorly:
   first is the component type, later ones are the HTML input type, kept as ``inputType``;
 * invalid JSON (a missing comma): reported as ``file:line:column`` so an author can fix it.
 
+Nesting is bounded (MAX_DEPTH): deeper values break what reads them later (digests, the component compiler),
+and a few thousand brackets exhaust the decoder's recursion. A file past the bound names the bracket that crosses it.
+
 Schema validation lives here too because it is a property of loaded JSON, and it only ever warns.
 """
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
@@ -22,6 +26,8 @@ import orjson
 from .errors import DataError, Location, Problem
 
 INPUT_TYPE_KEY = "inputType"
+# Arrays and objects inside each other: orjson (digests, the build state) refuses anything deeper.
+MAX_DEPTH = 254
 
 
 def _pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -46,12 +52,44 @@ def loads(text: str, *, source: str = "<string>") -> Any:
         value, end = _DECODER.raw_decode(text, _skip_ws(text, 0))
     except json.JSONDecodeError as err:
         raise DataError(f"invalid JSON: {err.msg}", Location(file=source, line=err.lineno, column=err.colno)) from None
+    except RecursionError:
+        raise _too_deep(text, source) from None
+    if isinstance(value, (dict, list)):
+        try:  # orjson counts the depth in C, far faster than a walk in Python; it refuses exactly past MAX_DEPTH
+            orjson.dumps(value)
+        except orjson.JSONEncodeError:
+            if _depth_crossing(text) is not None:  # (else a value orjson cannot write, such as a huge integer)
+                raise _too_deep(text, source) from None
     rest = _skip_ws(text, end)
     if rest != len(text):
         line = text.count("\n", 0, rest) + 1
         column = rest - (text.rfind("\n", 0, rest) + 1) + 1
         raise DataError("invalid JSON: extra data after the value", Location(file=source, line=line, column=column))
     return value
+
+
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _depth_crossing(text: str) -> int | None:
+    """Offset of the bracket that opens level MAX_DEPTH + 1, or None (strings skipped)."""
+    depth = 0
+    for m in _TOKENS.finditer(text):
+        c = text[m.start()]
+        if c in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return m.start()
+        elif c in "]}":
+            depth -= 1
+    return None
+
+
+def _too_deep(text: str, source: str) -> DataError:
+    at = _depth_crossing(text) or 0
+    line = text.count("\n", 0, at) + 1
+    column = at - (text.rfind("\n", 0, at) + 1) + 1
+    return DataError(f"invalid JSON: nested deeper than {MAX_DEPTH} levels", Location(file=source, line=line, column=column))
 
 
 def _skip_ws(text: str, pos: int) -> int:

@@ -1,17 +1,29 @@
-"""Database URLs → engines with the schema, triggers and migrations in place."""
+"""Database URLs → engines with the schema, triggers and migrations in place.
+
+A database that cannot be opened is a DatabaseError naming the URL (password masked) and the driver's reason.
+mbsite creates the folder of its own default SQLite file (SITE/.mbsite/) and no other: a SQLite URL given
+explicitly whose folder does not exist is refused, since a typo would otherwise build into a new, empty database.
+A new database is marked as waiting for its seed until the seed has loaded (`seed_pending` below).
+"""
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
-from ..errors import ConfigError
+from ..errors import ConfigError, DatabaseError
 from .feed import install_triggers
 from .models import Base
 
 SCHEMA_VERSION = 1
 DEFAULT_DB_NAME = "mbsite.sqlite3"
+STATE_DIR = ".mbsite"
+SEED_PENDING = "seed_pending"   # build_state key: present from the schema's creation until its seed loaded
+CONNECT_TIMEOUT_S = 10          # an unreachable PostgreSQL host fails in seconds, not after the TCP timeout
 
 
 def default_url(site_dir: Path) -> str:
@@ -37,6 +49,20 @@ def async_url(url: str) -> str:
     return url
 
 
+def safe_url(url: str | URL) -> str:
+    """A database URL fit to print: the password masked."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(an unparsable database URL)"
+
+
+def database_error(exc: DBAPIError, url: str | URL, doing: str = "cannot open") -> DatabaseError:
+    """A driver error as a DatabaseError: what failed, the URL without its password, the driver's own words."""
+    reason = "; ".join(line.strip() for line in str(exc.orig or exc).splitlines() if line.strip())
+    return DatabaseError(f"{doing} database {safe_url(url)}: {reason}")
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
@@ -47,17 +73,37 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
 
 
 def open_engine(url: str) -> Engine:
-    """Create an engine; SQLite files get their folder, WAL mode and foreign keys."""
+    """Create an engine; SQLite files get WAL mode and foreign keys (and mbsite's own state folder, if missing)."""
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[1] if "///" in url else ""
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        _sqlite_folder(url)
         engine = create_engine(url)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if url.startswith("postgresql"):
-        return create_engine(url, pool_pre_ping=True)
+        args: dict[str, Any] = {}
+        if "connect_timeout" not in make_url(url).query:
+            args["connect_timeout"] = CONNECT_TIMEOUT_S
+        return create_engine(url, pool_pre_ping=True, connect_args=args)
     raise ConfigError(f"unsupported database URL {url.split(':', 1)[0]!r}: use sqlite:/// or postgresql://")
+
+
+def _sqlite_folder(url: str) -> None:
+    """The SQLite file's folder must exist; only mbsite's own state folder (`<site>/.mbsite`) is made here."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(f"invalid database URL: {exc}") from None
+    path = parsed.database
+    if not path or path == ":memory:" or path.startswith("file:") or parsed.query.get("uri"):
+        return
+    folder = Path(path).parent
+    if folder.is_dir():
+        return
+    if folder.name == STATE_DIR and folder.parent.is_dir():
+        folder.mkdir(exist_ok=True)
+        return
+    raise ConfigError(f"the folder of the SQLite database {path} does not exist ({safe_url(url)}); "
+                      "create it first, or give another database URL")
 
 
 def schema_version(engine: Engine) -> int:
@@ -74,7 +120,15 @@ MIGRATIONS: dict[int, list[str]] = {}
 
 
 def ensure_schema(engine: Engine) -> bool:
-    """Create tables and triggers, run pending migrations; True when the database was new."""
+    """Create tables and triggers, run pending migrations; True when the database still waits for its seed (it is
+    new, or its first seed failed: the seed is all or nothing, so the next run loads it again)."""
+    try:
+        return _ensure_schema(engine)
+    except DBAPIError as exc:  # unreachable server, bad credentials, unreadable file, a locked database
+        raise database_error(exc, engine.url) from None
+
+
+def _ensure_schema(engine: Engine) -> bool:
     current = schema_version(engine)
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
@@ -89,4 +143,9 @@ def ensure_schema(engine: Engine) -> bool:
         conn.execute(
             text("INSERT INTO build_state (key, value) VALUES ('schema_version', :v)"), {"v": str(SCHEMA_VERSION)}
         )
-    return current == 0
+        if current == 0:  # created just now: its seed is due (db.seed.load_seed removes the mark in its transaction)
+            conn.execute(text("DELETE FROM build_state WHERE key = :k"), {"k": SEED_PENDING})
+            conn.execute(text("INSERT INTO build_state (key, value) VALUES (:k, '1')"), {"k": SEED_PENDING})
+            return True
+        pending = conn.execute(text("SELECT 1 FROM build_state WHERE key = :k"), {"k": SEED_PENDING}).scalar()
+    return pending is not None

@@ -1,4 +1,9 @@
-"""YAML seed files (content/seed/*.yaml) → rows, inserted once (idempotent)."""
+"""YAML seed files (content/seed/*.yaml) → rows, inserted once (idempotent), all or nothing.
+
+Every row names its file and line when it is refused: an unknown tenant, a missing field, or anything the
+database itself rejects. A seed runs in one transaction that also clears the database's "seed pending" mark
+(db.engine), so a failed first seed leaves no rows and the next run seeds again.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -7,7 +12,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 import yaml
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from ..entities import snake_case
@@ -15,7 +21,8 @@ from ..errors import DataError, Location, relpath
 from ..levels import ROLE_LEVELS, clamp_level
 from ..passwords import hash_password
 from ..yamlload import compose_all, construct, read_text
-from .models import Credential, EntityRecord, InstalledPackage, PackageData, PageConfig, Tenant, User
+from .engine import SEED_PENDING, database_error
+from .models import BuildState, Credential, EntityRecord, InstalledPackage, PackageData, PageConfig, Tenant, User
 
 # A seed document is the upstream envelope: {entity: <Kind>, records: [ {...}, ... ]}.
 SEED_KINDS = ("Tenant", "User", "InstalledPackage", "PageConfig", "PackageData", "Record")
@@ -48,6 +55,14 @@ def _need(rec: dict[str, Any], key: str, where: Location) -> Any:
     return rec[key]
 
 
+def _tenant_of(s: Session, rec: dict[str, Any], where: Location) -> str:
+    """The row's tenant, which an earlier Tenant record (or the database) must hold."""
+    slug = str(_need(rec, "tenant", where))
+    if s.get(Tenant, slug) is None:
+        raise DataError(f"unknown tenant {slug!r} (no Tenant record has this slug)", where)
+    return slug
+
+
 def _tenant(s: Session, rec: dict[str, Any], where: Location) -> None:
     slug = str(_need(rec, "slug", where))
     if s.get(Tenant, slug) is None:
@@ -56,10 +71,10 @@ def _tenant(s: Session, rec: dict[str, Any], where: Location) -> None:
 
 
 def _user(s: Session, rec: dict[str, Any], where: Location) -> None:
-    tenant, username = str(_need(rec, "tenant", where)), str(_need(rec, "username", where))
     role = str(rec.get("role") or "user").lower()
     if role not in ROLE_LEVELS:
         raise DataError(f"unknown role {role!r} (one of {', '.join(ROLE_LEVELS)})", where)
+    tenant, username = _tenant_of(s, rec, where), str(_need(rec, "username", where))
     exists = s.scalar(select(User.id).where(User.tenant == tenant, User.username == username))
     if exists:
         return
@@ -71,7 +86,7 @@ def _user(s: Session, rec: dict[str, Any], where: Location) -> None:
 
 
 def _installed(s: Session, rec: dict[str, Any], where: Location) -> None:
-    tenant, package = str(_need(rec, "tenant", where)), str(_need(rec, "package", where))
+    tenant, package = _tenant_of(s, rec, where), str(_need(rec, "package", where))
     exists = s.scalar(
         select(InstalledPackage.id).where(InstalledPackage.tenant == tenant, InstalledPackage.package == package)
     )
@@ -82,7 +97,7 @@ def _installed(s: Session, rec: dict[str, Any], where: Location) -> None:
 
 
 def _page(s: Session, rec: dict[str, Any], where: Location) -> None:
-    tenant, path = str(_need(rec, "tenant", where)), str(_need(rec, "path", where))
+    tenant, path = _tenant_of(s, rec, where), str(_need(rec, "path", where))
     if not path.startswith("/"):
         raise DataError(f"path must start with '/': {path!r}", where)
     if s.scalar(select(PageConfig.id).where(PageConfig.tenant == tenant, PageConfig.path == path)):
@@ -100,13 +115,13 @@ def _page(s: Session, rec: dict[str, Any], where: Location) -> None:
 
 
 def _package_data(s: Session, rec: dict[str, Any], where: Location) -> None:
-    tenant, package = str(_need(rec, "tenant", where)), str(_need(rec, "package", where))
+    tenant, package = _tenant_of(s, rec, where), str(_need(rec, "package", where))
     if s.get(PackageData, (tenant, package)) is None:
         s.add(PackageData(tenant=tenant, package=package, data=_json_field(rec.get("data"), where)))
 
 
 def _record(s: Session, rec: dict[str, Any], where: Location) -> None:
-    tenant = str(_need(rec, "tenant", where))
+    tenant = _tenant_of(s, rec, where)
     package, entity = str(_need(rec, "package", where)), snake_case(str(_need(rec, "entity", where)))
     data = rec.get("data")
     if not isinstance(data, dict):
@@ -165,6 +180,15 @@ def load_seed(engine: Engine, content_dir: Path, root: Path | None = None) -> in
     entries.sort(key=lambda e: order[e[0]])
     with Session(engine) as s, s.begin():
         for kind, rec, where in entries:
-            _LOADERS[kind](s, rec, where)
-            s.flush()
+            try:
+                _LOADERS[kind](s, rec, where)
+                s.flush()
+            except IntegrityError as exc:  # a rule the loaders do not check themselves (unique, foreign key)
+                reason = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
+                raise DataError(f"{kind} record refused by the database: {reason}", where) from None
+            except (ValueError, TypeError) as exc:  # a value of the wrong kind (`sortOrder: many`)
+                raise DataError(f"{kind} record: {exc}", where) from None
+            except DBAPIError as exc:
+                raise database_error(exc, engine.url, "cannot seed") from None
+        s.execute(delete(BuildState).where(BuildState.key == SEED_PENDING))
     return len(entries)
