@@ -25,6 +25,7 @@ from .errors import Location, MbsiteError, Problem
 from .graph import (OutputRow, digest_of, dirty_keys, get_state, load_outputs, route_fingerprint, save_outputs,
                     set_state, tenant_digests)
 from .paths import tenant_problem
+from .procs import die_with_parent
 from .pages import (SiteModel, note_rendered, render_not_found, render_page, route_records, take_rendered,
                     use_prerendered)
 from .prerender import Prerenderer, Scan, body_key, start_prerender
@@ -34,10 +35,13 @@ from .routes import Route, build_route_table
 from .sitefiles import ROUTES_MANIFEST, feed, headers, redirects, robots, routes_manifest, sitemap
 from .sources import load_sources
 from .templates import load_theme
-from .writer import Stage, clean_stale_stages, page_file, remove_output, staged_path, write_new
+from .writer import (MARKER, Stage, clean_stale_stages, clear_marker, page_file, read_marker, remove_output, staged_path,
+                     write_marker, write_new)
 
 LEVEL_MAX = 5
 PARALLEL_THRESHOLD = 64   # below this many routes, forking workers costs more than it saves
+SHRINK_MIN_FILES = 20     # a build may always remove this many page files, whatever share of the site they are
+MTIME_SLACK_NS = 1_000_000_000  # a published file this much newer than its render was changed by someone else
 
 
 @dataclass
@@ -214,7 +218,8 @@ def render_all(model: SiteModel, routes: list[Route], stage: Stage, workers: int
         gc.collect()
     gc.freeze()
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
+                                 initargs=(os.getpid(),)) as pool:
             for chunk_out, bodies in pool.map(_worker_chunk, [(c, str(stage.root), stage.flat) for c in chunks]):
                 outcomes.extend(chunk_out)
                 note_rendered(bodies)
@@ -225,7 +230,9 @@ def render_all(model: SiteModel, routes: list[Route], stage: Stage, workers: int
     return outcomes
 
 
-def _worker_init() -> None:
+def _worker_init(parent: int) -> None:
+    # A worker dies with the build (kill -9 included): an orphan would wait on its pipe forever.
+    die_with_parent(parent)
     # Rendering makes little cyclic garbage; automatic collections would only walk the inherited objects.
     gc.disable()
 
@@ -243,6 +250,7 @@ class Plan:
     high: int
     revalidation_ids: list[int]
     restyle: dict[tuple[str, str], list[tuple[str, str, str]]] = field(default_factory=dict)  # asset URL moves
+    damaged_tenants: set[str] = field(default_factory=set)  # tenant-level files missing or changed on disk
 
 
 class Builder:
@@ -337,20 +345,20 @@ class Builder:
                                                 Revalidation.tag)).all()
         plan: Plan | None = None
         if (self.model is not None and paths is not None and not self.full and cursor == self.cursor
-                and generation == self.generation):
+                and generation == self.generation and read_marker(self.config.out) == generation):
             from .invalidate import plan_warm
 
             if not self.index:
                 self._reindex()
             plan = plan_warm(self, paths, events, revalidations, high, problems)
         if plan is None:
-            plan = self._plan_cold(events, revalidations, high, problems)
+            plan = self._plan_cold(events, revalidations, high, problems, generation)
             if plan is None:  # strict mode and the sources have errors
                 return self._finish(started, problems, Counter(), 0, 0, 0, 0, self.model)
         return self._execute(plan, problems, started)
 
     def _plan_cold(self, events: list[Any], revalidations: Sequence[Any], high: int,
-                   problems: list[Problem]) -> Plan | None:
+                   problems: list[Problem], generation: str = "") -> Plan | None:
         with self.engine.connect() as conn:
             old = load_outputs(conn)
             config_digest = get_state(conn, "config_digest")
@@ -358,23 +366,70 @@ class Builder:
         model = self.model = load_model(self.config, self.engine, problems, scanned)
         if self.config.strict and any(p.severity == "error" for p in problems):
             return None
-        full = self.full or not old or config_digest != self._config_digest()
+        # The stored graph describes the output folder only if that folder holds this build's marker: a folder
+        # never built, emptied, built into by another --out, or cut short while publishing is rebuilt in full.
+        marker_ok = bool(generation) and read_marker(self.config.out) == generation
+        full = self.full or not old or not marker_ok or config_digest != self._config_digest()
         digests = self.digests = self._current_digests(model)
+        damaged = {} if full else self._damaged(old)
         dirty = dirty_keys(events)
         now = now_ms()
         todo: list[Route] = []
         why: dict[tuple[str, str], str] = {}
         for slug, table in model.tables.items():
             for path, route in table.routes.items():
-                reason = "full" if full else self._stale(route, old.get((slug, path)), digests, dirty, now,
-                                                         revalidations)
+                reason = "full" if full else damaged.get((slug, path)) or self._stale(
+                    route, old.get((slug, path)), digests, dirty, now, revalidations)
                 if reason:
                     todo.append(route)
                     why[(slug, path)] = reason
         removed = [k for k in old if k[0] not in model.tables or k[1] not in model.tables[k[0]].routes]
         self.graph = old
         self.index = {}  # built on the first warm run that needs it
-        return Plan(todo, why, removed, full, high, [r[0] for r in revalidations])
+        return Plan(todo, why, removed, full, high, [r[0] for r in revalidations],
+                    damaged_tenants=set() if full else self._damaged_tenants(model))
+
+    def _damaged(self, old: dict[tuple[str, str], list[OutputRow]]) -> dict[tuple[str, str], str]:
+        """Pages with a published file that is missing ("missing") or was changed after it was written
+        ("changed": newer than its render). One stat per file; `--full` rewrites everything."""
+        out = str(self.config.out) + "/"
+        found: dict[tuple[str, str], str] = {}
+        for key, rows in old.items():
+            for row in rows:
+                try:
+                    st = os.stat(out + row.file)
+                except OSError:
+                    found[key] = "missing"
+                    break
+                if st.st_mtime_ns > row.rendered_at * 1_000_000 + MTIME_SLACK_NS:
+                    found[key] = "changed"
+                    break
+        return found
+
+    def _damaged_tenants(self, model: SiteModel) -> set[str]:
+        """Tenants one of whose tenant-level files (404 page, sitemap, robots.txt, headers, redirects, manifest,
+        stylesheets) is missing, or is newer than the marker written after the build that published it."""
+        out = self.config.out
+        try:
+            since = os.stat(out / MARKER).st_mtime_ns + MTIME_SLACK_NS
+        except OSError:
+            return set(model.tables)
+        found: set[str] = set()
+        for slug in model.tables:
+            names = [f"{slug}/{ROUTES_MANIFEST}"] + [f"{slug}/public/{n}" for n in
+                                                      ("404.html", "sitemap.xml", "robots.txt", "_headers", "_redirects")]
+            names += [f"{slug}/public{a.url}" for a in model.theme.assets.values()]
+            if model.tokens.get(slug):
+                names.append(f"{slug}/public{model.tokens_url(slug)}")
+            for name in names:
+                try:
+                    if os.stat(out / name).st_mtime_ns > since:
+                        found.add(slug)
+                        break
+                except OSError:
+                    found.add(slug)
+                    break
+        return found
 
     def _restyle(self, plan: Plan, stage: Stage, final: dict[tuple[str, str], list[OutputRow]]) -> set[tuple[str, str]]:
         """Pages whose only changed input is an asset URL: the stored HTML with the URL replaced (see invalidate)."""
@@ -390,7 +445,7 @@ class Builder:
                     data = data.replace(f'="{old_url}"'.encode(), f'="{new_url}"'.encode())
                 stage.write(row.file, data)
                 digests = {**row.digests, **{k: new for k, _old, new in moves}}
-                new_rows.append(OutputRow(**{**row.as_dict(), "digests": digests,
+                new_rows.append(OutputRow(**{**row.as_dict(), "digests": digests, "rendered_at": now_ms(),
                                              "html_hash": hashlib.sha256(data).hexdigest(), "reason": "asset"}))
             final[key] = new_rows
             done.add(key)
@@ -465,11 +520,18 @@ class Builder:
         for key in set(plan.removed) | rendered_keys:
             now_files = {r.file for r in final.get(key, [])}
             stale_files |= {r.file for r in old.get(key, []) if r.file not in now_files}
-        if plan.full or plan.todo or plan.removed or plan.revalidation_ids or plan.restyle:
+        if plan.full or plan.todo or plan.removed or plan.revalidation_ids or plan.restyle or plan.damaged_tenants:
             # Only tenants with rendered or removed pages can have new tenant-level files (routes.json, sitemap…).
             touched = None if plan.full else ({r.tenant for r in plan.todo} | {k[0] for k in plan.removed}
-                                              | {k[0] for k in plan.restyle})
+                                              | {k[0] for k in plan.restyle} | plan.damaged_tenants)
             self._tenant_files(model, stage, final, force=plan.full, tenants=touched)
+        refusal = self._shrink_refusal(plan, old, final, model)
+        if refusal is not None:
+            stage.discard()
+            self.model = None  # nothing was published: the next run plans again from the stored graph
+            problems.append(refusal)
+            return self._finish(started, problems, reasons, 0, 0, 0, 0, model)
+        clear_marker(out)
         if plan.full:
             for key in failed:
                 for row in final.get(key, []):
@@ -490,6 +552,7 @@ class Builder:
             set_state(conn, "generation", generation)
             if plan.revalidation_ids:
                 conn.execute(delete(Revalidation).where(Revalidation.id.in_(plan.revalidation_ids)))
+        write_marker(out, generation)
         self.graph, self.cursor, self.generation = final, plan.high, generation
         self.failed = set(failed)
         for key in plan.removed:
@@ -501,6 +564,26 @@ class Builder:
                 self._index_add(key, final.get(key, []))
         return self._finish(started, problems, reasons, written, shared, removed, len(plan.todo), model,
                             pages=sum(len(t.routes) for t in model.tables.values()))
+
+    def _shrink_refusal(self, plan: Plan, old: dict[tuple[str, str], list[OutputRow]],
+                        final: dict[tuple[str, str], list[OutputRow]], model: SiteModel) -> Problem | None:
+        """A build must not publish an empty or much smaller site over a full one unless told to (--allow-shrink):
+        a mistyped folder, an emptied database or a lost content checkout would otherwise go out green."""
+        if self.config.allow_shrink:
+            return None
+        after = sum(len(rows) for rows in final.values())
+        before = _published_pages(self.config.out) if plan.full else sum(len(rows) for rows in old.values())
+        lost = before - after
+        if before == 0 or lost <= 0:
+            return None
+        if after > 0 and (lost <= self.config.max_shrink * before or lost < SHRINK_MIN_FILES):
+            return None
+        share = f"{lost / before:.0%}"
+        what = "no page at all" if after == 0 else f"{after} page files"
+        return Problem("error", f"refusing to publish {what} over {before} published ones (removing {lost}, "
+                       f"{share}; [build] max_shrink = {self.config.max_shrink:g}); nothing was changed. Run "
+                       "with --allow-shrink if the site is meant to shrink", Location(file=str(self.config.out)),
+                       "shrink")
 
     # -- incremental decisions -----------------------------------------------------------------------------
     def _config_digest(self) -> str:
@@ -621,6 +704,19 @@ class Builder:
         }
         self.reporter.finish(summary)
         return BuildResult(summary, problems)
+
+
+def _published_pages(out: Path) -> int:
+    """Page files in the tenant folders mbsite wrote (those with a routes manifest) of an output folder."""
+    count = 0
+    if not out.is_dir():
+        return 0
+    for tenant_dir in out.iterdir():
+        if tenant_dir.name.startswith(".") or not (tenant_dir / ROUTES_MANIFEST).is_file():
+            continue
+        for _folder, _dirs, files in os.walk(tenant_dir):
+            count += files.count("index.html")
+    return count
 
 
 def build(config: Config, reporter: Reporter | None = None, *, full: bool = False) -> BuildResult:

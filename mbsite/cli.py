@@ -52,8 +52,10 @@ def main() -> None:
 @click.option("--strict", is_flag=True, help="Treat every error as fatal: publish nothing if anything fails.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the build summary on stdout.")
 @click.option("--workers", type=int, default=None, help="Render processes (default: one per core).")
+@click.option("--allow-shrink", is_flag=True,
+              help="Publish even when the site loses more than [build] max_shrink of its pages, or all of them.")
 def build(site: str, out: str | None, db: str | None, full: bool, strict: bool, as_json: bool,
-          workers: int | None) -> None:
+          workers: int | None, allow_shrink: bool) -> None:
     """Build every tenant's pages into the output folder (incremental unless --full)."""
     import gc
 
@@ -65,9 +67,15 @@ def build(site: str, out: str | None, db: str | None, full: bool, strict: bool, 
     try:
         from .prerender import start_prerender
 
-        cfg = _config(site, out, db, strict)
+        try:
+            cfg = _config(site, out, db, strict)
+        except CliError as exc:
+            _json_failure(as_json, exc.message)
+            raise
         if workers is not None:
             cfg = cfg.with_options(workers=workers)
+        if allow_shrink:
+            cfg = cfg.with_options(allow_shrink=True)
         pre = start_prerender(cfg, full=full)  # before the heavy imports: the helper works while they load
 
         from .builder import Builder
@@ -79,6 +87,7 @@ def build(site: str, out: str | None, db: str | None, full: bool, strict: bool, 
         try:
             result = builder.run()
         except MbsiteError as exc:
+            _json_failure(as_json, exc)
             raise CliError(exc) from exc
         finally:
             builder.close()
@@ -88,6 +97,21 @@ def build(site: str, out: str | None, db: str | None, full: bool, strict: bool, 
         if collecting:
             gc.enable()
     _leave(0 if result.ok else 1)
+
+
+def _json_failure(as_json: bool, err: MbsiteError | str) -> None:
+    """With --json, a build that stops on an error still prints its summary (with the error) on stdout."""
+    if not as_json:
+        return
+    from .errors import Problem
+    from .reporter import problem_record
+
+    problem = Problem.from_error(err) if isinstance(err, MbsiteError) else Problem("error", err, code="config")
+    summary = {"pages": 0, "rendered": 0, "unchanged": 0, "removed": 0, "variants_written": 0,
+               "variants_shared": 0, "warnings": 0, "errors": 1, "seconds": 0.0, "reasons": {}, "tenants": [],
+               "problems": [problem_record(problem)]}
+    sys.stdout.write(json.dumps(summary, sort_keys=True) + "\n")
+    sys.stdout.flush()
 
 
 _FAST_EXIT = False  # set by the console script (run), never when the commands are called in-process (tests)
@@ -300,6 +324,8 @@ def why(tenant: str, path: str, site: str, db: str | None, level: int | None, as
     except MbsiteError as exc:
         raise CliError(exc) from exc
     click.echo(json.dumps(report, indent=1, sort_keys=True) if as_json else report["text"])
+    if not report["exists"]:
+        sys.exit(1)  # like render: a page that does not exist is an error, whatever was stored for it
 
 
 @main.command()
@@ -313,7 +339,7 @@ def revalidate(tenant: str | None, path: str | None, site: str, db: str | None, 
                run_build: bool) -> None:
     """Queue an on-demand revalidation of TENANT PATH, or of every output with --tag (any tenant unless given)."""
     from .builder import Builder, open_site_db
-    from .explain import queue_revalidation
+    from .explain import check_revalidation, queue_revalidation
     from .reporter import ConsoleReporter
 
     if not tag and not (tenant and path):
@@ -321,6 +347,7 @@ def revalidate(tenant: str | None, path: str | None, site: str, db: str | None, 
     cfg = _config(site, None, db)
     try:
         engine, _ = open_site_db(cfg)
+        check_revalidation(cfg, engine, tenant, path, tag)
         queue_revalidation(engine, tenant, path, tag)
         click.echo("queued" + ("" if run_build else "; the next build or the running watch loop renders it"),
                    err=True)

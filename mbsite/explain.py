@@ -73,8 +73,30 @@ def explain(config: Config, tenant: str, path: str, level: int | None) -> dict[s
     shared = [lv for lv in range(route.min_level, 6) if route and lv not in {o.level for o in outputs}] if route else []
     if shared and outputs:
         lines.append(f"  levels served by the variant below: {', '.join(map(str, shared))}")
-    return {"tenant": tenant, "path": path, "next": next_reason, "outputs": [o.as_dict() for o in rows],
-            "text": "\n".join(lines)}
+    return {"tenant": tenant, "path": path, "exists": route is not None, "next": next_reason,
+            "outputs": [o.as_dict() for o in rows], "text": "\n".join(lines)}
 
 
-__all__ = ["explain", "queue_revalidation"]
+def check_revalidation(config: Config, engine: Engine, tenant: str | None, path: str | None, tag: str | None) -> None:
+    """Refuse a revalidation that can match nothing: an unknown tenant, a path no route or stored output has, or
+    a tag no stored output carries (a typo would otherwise be 'queued' and never happen)."""
+    from .builder import load_model
+
+    with engine.connect() as conn:
+        outputs = load_outputs(conn)
+    problems: list[Any] = []
+    tables = load_model(config, engine, problems).tables
+    if tenant is not None and tenant not in tables:
+        raise MbsiteError(f"unknown tenant {tenant!r} (tenants: {', '.join(sorted(tables)) or 'none'})")
+    if path:
+        path = normalize_path(path)
+        assert tenant is not None
+        if path not in tables[tenant].routes and (tenant, path) not in outputs:
+            raise MbsiteError(f"tenant {tenant} has no page at {path}")
+    if tag:
+        tagged = any(tag in row.tags for (t, _p), rows in outputs.items() if tenant in (None, t) for row in rows)
+        if not tagged:
+            raise MbsiteError(f"no built page carries the tag {tag!r}" + (f" in tenant {tenant}" if tenant else ""))
+
+
+__all__ = ["check_revalidation", "explain", "queue_revalidation"]

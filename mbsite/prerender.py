@@ -25,6 +25,8 @@ import signal
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .config import Config
+from .procs import die_with_parent
+from .writer import read_marker
 
 if TYPE_CHECKING:
     from .errors import Problem
@@ -52,7 +54,7 @@ def start_prerender(config: Config, *, full: bool = False) -> "Prerenderer | Non
     workers = config.workers or os.cpu_count() or 1
     if workers <= 1:
         return None
-    every_page = full or not any(config.out.glob("*/routes.json"))
+    every_page = full or read_marker(config.out) is None
     return Prerenderer.start(config, bodies=every_page)
 
 
@@ -77,10 +79,12 @@ class Prerenderer:
         result_r, result_w = os.pipe()
         for fd in (scan_w, result_w):
             _widen(fd)
+        parent = os.getpid()
         pid = os.fork()
         if pid == 0:  # the helper
             code = 0
             try:
+                die_with_parent(parent)
                 for fd in (stop_w, scan_r, result_r):
                     os.close(fd)
                 signal.signal(signal.SIGINT, signal.SIG_IGN)  # the build decides; it stops the helper

@@ -104,7 +104,26 @@ class JsonReporter(ConsoleReporter):
 
     def __init__(self) -> None:
         super().__init__(quiet=True)
+        self.problems: list[Problem] = []
+
+    def problem(self, problem: Problem) -> None:
+        super().problem(problem)
+        self.problems.append(problem)
 
     def finish(self, summary: dict[str, Any]) -> None:
-        sys.stdout.write(json.dumps(summary, sort_keys=True) + "\n")
+        """One JSON object on stdout, with every problem located (a script needs the errors, not only a count)."""
+        record = dict(summary)
+        record["problems"] = [problem_record(p) for p in self.problems]
+        sys.stdout.write(json.dumps(record, sort_keys=True) + "\n")
         sys.stdout.flush()
+
+
+def problem_record(p: Problem) -> dict[str, Any]:
+    """A problem as JSON: severity, code, message, and where (file, line, pointer) when known."""
+    loc = p.location
+    record: dict[str, Any] = {"severity": p.severity, "code": p.code, "message": p.message}
+    for key in ("file", "line", "column", "pointer", "package", "node"):
+        value = getattr(loc, key)
+        if value is not None:
+            record[key] = value
+    return record

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .paths import checked_rel, page_file
 
-__all__ = ["Stage", "clean_stale_stages", "page_file", "remove_output", "staged_path", "write_new", "write_atomic",
+__all__ = ["MARKER", "Stage", "clean_stale_stages", "clear_marker", "read_marker", "write_marker", "page_file", "remove_output", "staged_path", "write_new", "write_atomic",
            "swap_in", "exchange", "flat_name"]
 
 _RENAME_EXCHANGE = 2
@@ -136,6 +136,30 @@ class Stage:
             self.root.parent.rmdir()
         except OSError:
             pass
+
+
+MARKER = ".mbsite-build"
+
+
+def read_marker(out: Path) -> str | None:
+    """The build generation whose output this folder holds, or None (never built, or a publish was cut short)."""
+    try:
+        return (out / MARKER).read_text(encoding="utf-8").strip() or None
+    except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
+        return None
+
+
+def clear_marker(out: Path) -> None:
+    """Before publishing: until the new marker is written, the folder matches no stored build."""
+    try:
+        (out / MARKER).unlink()
+    except FileNotFoundError:
+        pass
+
+
+def write_marker(out: Path, generation: str) -> None:
+    """After publishing and storing the graph: the folder holds exactly what build `generation` describes."""
+    write_atomic(out / MARKER, generation.encode() + b"\n")
 
 
 def clean_stale_stages(out: Path) -> None:

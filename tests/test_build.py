@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 from lxml import html as lxml_html
 
+from mbsite.writer import MARKER
 from mbsite.builder import Builder
 from mbsite.cli import main
 from mbsite.config import load_config
@@ -45,7 +46,7 @@ def demo(tmp_path: Path, built_demo: Path) -> Path:
 
 def files_of(out: Path) -> dict[str, bytes]:
     return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and ".staging" not in p.parts}
+            if p.is_file() and p.name != MARKER and ".staging" not in p.parts}
 
 
 def manifest(site: Path, tenant: str) -> dict:

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 from sqlalchemy.orm import Session
 
+from mbsite.writer import MARKER
 from mbsite.builder import Builder
 from mbsite.config import load_config
 from mbsite.db.models import EntityRecord
@@ -105,7 +106,7 @@ def make_site(root: Path) -> Path:
 
 
 def tree(out: Path) -> dict[str, bytes]:
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file() and p.name != MARKER}
 
 
 def full_build_of(site: Path, dest: Path) -> dict[str, bytes]:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from mbsite.writer import MARKER
 from mbsite.builder import Builder
 from mbsite.config import load_config
 from mbsite.reporter import BufferReporter
@@ -36,7 +37,7 @@ def pg_database():
 
 
 def tree(out: Path) -> dict[str, bytes]:
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file() and p.name != MARKER}
 
 
 def test_postgres_build_matches_sqlite_and_watch_wakes_on_notify(pg_database: str, tmp_path: Path) -> None:

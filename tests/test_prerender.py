@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from mbsite import pages, prerender
+from mbsite.writer import MARKER
 from mbsite.builder import Builder
 from mbsite.config import load_config
 from mbsite.markdown import split_front_matter
@@ -35,7 +36,7 @@ def _site(root: Path) -> Path:
 
 def _tree(out: Path) -> dict[str, bytes]:
     return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and ".staging" not in p.parts}
+            if p.is_file() and p.name != MARKER and ".staging" not in p.parts}
 
 
 @pytest.fixture
