@@ -210,3 +210,91 @@ def _alive(pid: int) -> bool:
             return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+# -- any sequence of careless acts ends in the same site ---------------------------------------------------
+
+from hypothesis import HealthCheck, Phase, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.stateful import RuleBasedStateMachine, rule  # noqa: E402
+
+TMP: pytest.TempPathFactory
+
+
+@pytest.fixture(autouse=True)
+def _tmp(tmp_path_factory: pytest.TempPathFactory) -> None:
+    global TMP
+    TMP = tmp_path_factory
+
+
+class CarelessUser(RuleBasedStateMachine):
+    """Builds, `rm -rf build`, deleted files, builds into another folder, edits, and kill -9 in the middle of a
+    build (with its render workers): after any sequence, a build leaves build/ equal to a clean full build and
+    no process of a killed build is left."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.root = Path(TMP.mktemp("careless"))
+        self.site = posts_site(self.root / "site", posts=70)  # above the threshold for render workers
+        (self.site / "mbsite.toml").write_text("[build]\nworkers = 2\nhighlight = false\n")
+        self.n = 0
+
+    @rule()
+    def build(self) -> None:
+        assert build(self.site).ok
+
+    @rule()
+    def rm_rf_build(self) -> None:
+        shutil.rmtree(self.site / "build", ignore_errors=True)
+
+    @rule(pick=st.integers(0, 10_000))
+    def delete_a_published_file(self, pick: int) -> None:
+        files = sorted(p for p in (self.site / "build").rglob("*") if p.is_file()) if (self.site / "build").is_dir() else []
+        if files:
+            files[pick % len(files)].unlink()
+
+    @rule()
+    def build_elsewhere(self) -> None:
+        assert build(self.site, out_dir=self.site / "elsewhere").ok
+
+    @rule(pick=st.integers(0, 69))
+    def edit_a_post(self, pick: int) -> None:
+        self.n += 1
+        post = self.site / "content" / "blog" / f"p{pick:03}.md"
+        post.write_text(post.read_text() + f"\nEdit {self.n}.\n")
+
+    @rule(delay=st.floats(0.0, 0.6))
+    def kill_9_mid_build(self, delay: float) -> None:
+        pid = os.fork()
+        if pid == 0:  # the build, as `mbsite build` runs it
+            code = 1
+            try:
+                code = 0 if build(self.site).ok else 1
+            finally:
+                os._exit(code)
+        deadline = time.monotonic() + delay
+        seen: set[int] = set()
+        while time.monotonic() < deadline:
+            seen |= _children(pid)
+            time.sleep(0.005)
+        seen |= _children(pid)
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_alive(w) for w in seen):
+            time.sleep(0.02)
+        assert not [w for w in seen if _alive(w)], "processes of the killed build are still running"
+
+    def teardown(self) -> None:
+        try:
+            result = build(self.site)
+            assert result.ok, [str(p) for p in result.problems]
+            assert tree(self.site / "build") == clean_full_build(self.site, self.root / "ref")
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+CarelessUser.TestCase.settings = settings(max_examples=6, stateful_step_count=6, deadline=None,
+                                          suppress_health_check=list(HealthCheck),
+                                          phases=[Phase.explicit, Phase.reuse, Phase.generate])
+test_careless_sequences_end_in_a_clean_full_build = CarelessUser.TestCase
