@@ -306,6 +306,7 @@ def describe(p: Published, site_dir: Path) -> str:
 
 
 # -- the script in the page -----------------------------------------------------------------------------------
+LIVE_JS_URL = "/_mbsite/live.js"
 LIVE_JS = r"""(() => {
 const me = JSON.parse(document.currentScript.dataset.mbsite);
 const q = () => new URLSearchParams({t: me.tenant || "", p: me.page, l: me.level, h: me.hash});
@@ -365,12 +366,14 @@ connect();
 
 
 def inject(data: bytes, info: dict[str, Any]) -> bytes:
-    """The page with the live script before </head> (or at the end when there is no head)."""
+    """The page with the live script before </head> (or at the end when there is no head). The script is a file
+    of this origin (`LIVE_JS_URL`), so the site's Content-Security-Policy (`script-src 'self'`) allows it
+    as it is: the preview sends the same policy as the deployed gate."""
     attr = html.escape(json.dumps(info, separators=(",", ":")), quote=True)
-    tag = f'<script data-mbsite="{attr}">{LIVE_JS}</script>'.encode()
+    tag = f'<script src="{LIVE_JS_URL}" data-mbsite="{attr}"></script>'.encode()
     m = _HEAD_END.search(data)
     return data[:m.start()] + tag + data[m.start():] if m else data + tag
 
 
 __all__ = ["LiveHub", "Viewer", "Published", "PreviewWatcher", "PreviewReporter", "describe", "inject",
-           "asset_shape", "LIVE_JS"]
+           "asset_shape", "LIVE_JS", "LIVE_JS_URL"]

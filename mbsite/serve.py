@@ -23,15 +23,18 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .config import Config
-from .live import LiveHub, PreviewWatcher, Published, Viewer, event, inject, page_path
+from .live import LIVE_JS, LIVE_JS_URL, LiveHub, PreviewWatcher, Published, Viewer, event, inject, page_path
 from .reporter import Reporter
 from .watch import Batch
+from .web.authz import Principal
+from .web.gate import needed_level, security_headers
 from .web.gate import serve as gate_serve
 from .web.redirects import sign_in_target
 from .web.sessions import principal_for, same_origin
@@ -61,6 +64,16 @@ def _tenant_of_referer(request: Request, tenants: dict[str, list[str]]) -> str |
     return first if first in tenants else None
 
 
+def _level(principal: Principal, tenant: str | None) -> int:
+    """The viewer's level in `tenant`: a session of another tenant signs nobody in here."""
+    return principal.level if tenant is not None and principal.tenant == tenant else 0
+
+
+async def _principal(request: Request) -> Principal:
+    web = request.app.state.mb
+    return await principal_for(request, web.config, web.db)
+
+
 async def _tenants(request: Request) -> dict[str, list[str]]:
     web = request.app.state.mb
     if web.directory.stale:
@@ -88,7 +101,8 @@ async def page(request: Request) -> Response:
             return RedirectResponse(f"/{target}{quote(request.url.path)}{query}", status_code=302,
                                     headers={"Cache-Control": "no-store"})
         if request.url.path == "/":
-            return _live(hub, _shell("Preview", landing(request, hub, tenants)), None, "/", 0, "")
+            body = landing(request, hub, tenants, await _principal(request))
+            return _live(hub, _shell("Preview", body), None, "/", 0, "")
         return HTMLResponse(_shell("Not found", not_found_body(request, tenants)), status_code=404,
                             headers={"Cache-Control": "no-store"})
     response = await gate_serve(request)
@@ -99,11 +113,10 @@ async def page(request: Request) -> Response:
             response.headers["cache-control"] = IMMUTABLE
         return response
     served = Path(response.path).read_bytes()
-    principal = request.scope.get("mb.principal")
-    level = principal.level if principal is not None and principal.tenant == tenant else 0
+    level = _level(await _principal(request), tenant)
     body = served
     if response.status_code == 404:
-        body = served.replace(b"<main", _missing_note(hub, tenant, page_path(raw), prefix) + b"<main", 1)
+        body = served.replace(b"<main", _missing_note(hub, tenant, page_path(raw), prefix, level) + b"<main", 1)
     out = _live(hub, body, tenant, page_path(raw), level, prefix, served=served, status=response.status_code)
     if "vary" in response.headers:
         out.headers["vary"] = response.headers["vary"]
@@ -135,8 +148,8 @@ def _live(hub: LiveHub, data: bytes, tenant: str | None, page_: str, level: int,
                     headers={"Cache-Control": "no-store"})
 
 
-def _missing_note(hub: LiveHub, tenant: str, page_: str, prefix: str) -> bytes:
-    known = sorted(hub.gate.routes(tenant).pages)
+def _missing_note(hub: LiveHub, tenant: str, page_: str, prefix: str, level: int) -> bytes:
+    known = sorted(p for p, info in hub.gate.routes(tenant).pages.items() if needed_level(info) <= level)
     near = difflib.get_close_matches(page_, known, n=5, cutoff=0.5)
     links = "".join(f' <a href="{html.escape(prefix + p)}">{html.escape(prefix + p)}</a>' for p in near)
     note = (f'<div id="mbsite-missing" style="font:14px system-ui,sans-serif;background:#fff8e1;color:#3e2f00;'
@@ -146,7 +159,8 @@ def _missing_note(hub: LiveHub, tenant: str, page_: str, prefix: str) -> bytes:
     return note.encode()
 
 
-def landing(request: Request, hub: LiveHub, tenants: dict[str, list[str]]) -> str:
+def landing(request: Request, hub: LiveHub, tenants: dict[str, list[str]], principal: Principal) -> str:
+    """Every tenant with the pages the viewer may open there (as the gate would let them), nothing more."""
     port = f":{request.url.port}" if request.url.port else ""
     parts = ["<h1>mbsite preview</h1>"]
     last = hub.last
@@ -161,15 +175,17 @@ def landing(request: Request, hub: LiveHub, tenants: dict[str, list[str]]) -> st
         hosts = "".join(f' · <a href="http://{html.escape(d)}{port}/">{html.escape(d)}{port}</a>'
                         for d in tenants[slug] if d == "localhost" or d.endswith(".localhost"))
         items = []
-        for path, info in sorted(table.pages.items()):
+        level = _level(principal, slug)
+        visible = {path: info for path, info in table.pages.items() if needed_level(info) <= level}
+        for path, info in sorted(visible.items()):
             if path.startswith(("/_gallery/", "/tags/")):
                 continue
-            lv = max(int(info.get("level") or 0), 1 if info.get("requires_auth") else 0)
+            lv = needed_level(info)
             badge = f' <span class="lv">level {lv}</span>' if lv else ""
             items.append(f'<li><a href="/{slug}{html.escape(path)}">{html.escape(path)}</a> '
                          f'{html.escape(str(info.get("title") or ""))}{badge}</li>')
         parts.append(f'<h2><a href="/{slug}/">{html.escape(slug)}</a></h2><p><code>/{slug}/</code>{hosts} · '
-                     f'<a href="/{slug}{html.escape(table.login)}">sign in</a> · {len(table.pages)} pages</p>'
+                     f'<a href="/{slug}{html.escape(table.login)}">sign in</a> · {len(visible)} pages</p>'
                      f'<ul>{"".join(items)}</ul>')
     if len(parts) == 1 + bool(last):
         parts.append("<p>Nothing is built yet.</p>")
@@ -195,6 +211,8 @@ async def events(request: Request) -> Response:
         level = 0
     digest = q.get("h") or ""
     tenant = q.get("t") if q.get("t") in await _tenants(request) else None  # names a folder: only known tenants
+    # The page says which level it shows; the session says which level it may: never hear about more.
+    level = min(level, _level(await _principal(request), tenant))
     viewer = Viewer(tenant, page_path(q.get("p") or "/"), level, digest, hub.shapes.get(digest))
     check = hub.register(viewer)
 
@@ -223,7 +241,12 @@ async def events(request: Request) -> Response:
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
+async def live_js(request: Request) -> Response:
+    return Response(LIVE_JS, media_type="text/javascript; charset=utf-8", headers={"Cache-Control": "no-cache"})
+
+
 async def status(request: Request) -> Response:
+    """Counts and build errors only: no page of any level is named here."""
     hub: LiveHub = request.app.state.hub
     return JSONResponse({"last": hub.last, "problems": hub.problems, "viewers": hub.viewers},
                         headers={"Cache-Control": "no-store"})
@@ -309,6 +332,33 @@ async def _form_error(send: Send, status: int, body: bytes, back: str, home: str
 
 # -- the app -------------------------------------------------------------------------------------------------
 
+class SecurityHeaders:
+    """Every answer of the preview carries the security headers of the deployed gate (`security_headers`):
+    the preview is never weaker than the site it previews. Headers an answer already has are kept."""
+
+    def __init__(self, app: ASGIApp, csp: str) -> None:
+        self.app = app
+        self.csp = csp
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_secured(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                present = {k.lower() for k, _ in headers}
+                ctype = next((v for k, v in headers if k.lower() == b"content-type"), b"")
+                extra = security_headers(self.csp, ctype.startswith(b"text/html"))
+                headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()
+                            if k.lower().encode("latin-1") not in present]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_secured)
+
+
 def create_serve_app(config: Config, hub: LiveHub | None = None) -> Starlette:
     """The live-preview app: functions under /api/, the event stream under /_mbsite/, pages everywhere else."""
     from .web.app import create_app
@@ -326,9 +376,10 @@ def create_serve_app(config: Config, hub: LiveHub | None = None) -> Starlette:
     app = Starlette(routes=[
         Route("/_mbsite/events", events, methods=["GET"]),
         Route("/_mbsite/status", status, methods=["GET"]),
+        Route(LIVE_JS_URL, live_js, methods=["GET"]),
         Route("/api/{rest:path}", FormAuth(functions)),
         Route("/{path:path}", page, methods=["GET", "HEAD"]),
-    ], lifespan=lifespan)
+    ], middleware=[Middleware(SecurityHeaders, csp=config.content_security_policy)], lifespan=lifespan)
     app.state.hub = hub
     app.state.mb = functions.state.mb
     app.state.gate = hub.gate

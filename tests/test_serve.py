@@ -70,7 +70,7 @@ async def client(site: Config) -> AsyncIterator[httpx.AsyncClient]:
 async def test_pages_get_the_live_script_but_the_output_does_not(client: httpx.AsyncClient, site: Config) -> None:
     r = await client.get("/acme/about")
     assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
-    assert "data-mbsite=" in r.text and "/_mbsite/events" in r.text
+    assert "data-mbsite=" in r.text and "/_mbsite/live.js" in r.text
     assert r.text.index("data-mbsite=") < r.text.index("</head>")
     on_disk = (site.out / "acme" / "public" / "about" / "index.html").read_bytes()
     assert b"mbsite-overlay" not in on_disk and b"_mbsite" not in on_disk
@@ -82,8 +82,52 @@ async def test_pages_get_the_live_script_but_the_output_does_not(client: httpx.A
 async def test_landing_page_lists_tenants(client: httpx.AsyncClient) -> None:
     r = await client.get("/")
     assert r.status_code == 200
-    for needle in ('href="/acme/"', 'href="/globex/"', "acme.localhost:8000", 'href="/acme/login"', "/acme/admin"):
+    for needle in ('href="/acme/"', 'href="/globex/"', "acme.localhost:8000", 'href="/acme/login"', "/acme/about"):
         assert needle in r.text
+
+
+PRIVATE = {"/admin": "Administration", "/members": "Members area", "/god": "Tenant console",
+           "/supergod": "Platform console", "/reports": "Quarterly report", "/_gallery": "Component gallery"}
+
+
+@pytest.mark.anyio
+async def test_landing_page_and_status_show_only_what_the_viewer_may_see(client: httpx.AsyncClient) -> None:
+    for url in ("/", "/_mbsite/status"):
+        r = await client.get(url)
+        for path, title in PRIVATE.items():
+            assert f"/acme{path}" not in r.text and title not in r.text, (url, path)
+    r = await client.get("/acme/admni")  # the 404 banner suggests only pages the viewer may open
+    assert r.status_code == 404 and 'href="/acme/about"' not in r.text and "/acme/admin" not in r.text
+    await client.post("/api/auth/login", json={"tenant": "acme", "username": "admin", "password": PASSWORD})
+    r = await client.get("/")
+    assert "/acme/admin" in r.text and "Administration" in r.text and "Members area" in r.text
+    assert "/acme/god" not in r.text and "Platform console" not in r.text  # level 4 and 5
+    assert "/globex/admin" not in r.text  # an acme session is nobody on globex
+    assert "/acme/admin" in (await client.get("/acme/admni")).text
+
+
+@pytest.mark.anyio
+async def test_preview_sends_the_security_headers_of_the_gate(client: httpx.AsyncClient, site: Config) -> None:
+    from mbsite.web import create_app
+
+    gate = create_app(site)
+    async with gate.router.lifespan_context(gate):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=gate), base_url="http://127.0.0.1") as deployed:
+            expected = (await deployed.get("/acme/about")).headers
+    assert expected["content-security-policy"] == site.content_security_policy
+    for url in ("/acme/about", "/acme/nope", "/", "/nowhere", "/_mbsite/live.js", "/_mbsite/status"):
+        r = await client.get(url)
+        for name in ("x-content-type-options", "referrer-policy"):
+            assert r.headers.get(name) == expected[name], (url, name)
+        if r.headers.get("content-type", "").startswith("text/html"):
+            assert r.headers.get("content-security-policy") == expected["content-security-policy"], url
+    # the policy allows scripts from this origin only: the live script is a file, not an inline script
+    page = (await client.get("/acme/about")).text
+    assert '<script src="/_mbsite/live.js" data-mbsite=' in page
+    assert all(tag.startswith("<script src=") for tag in re.findall(r"<script[^>]*>", page))
+    js = await client.get("/_mbsite/live.js")
+    assert js.status_code == 200 and js.headers["content-type"].startswith("text/javascript")
+    assert "EventSource" in js.text and "no-cache" in js.headers["cache-control"]
 
 
 @pytest.mark.anyio
@@ -139,6 +183,42 @@ async def test_useful_404s(client: httpx.AsyncClient) -> None:
 async def test_private_pages_redirect_to_the_prefixed_login(client: httpx.AsyncClient) -> None:
     r = await client.get("/acme/admin")
     assert r.status_code == 302 and r.headers["location"] == "/acme/login?next=/acme/admin"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("who,level", [(None, 0), ("moderator", 2)], ids=["anonymous", "moderator"])
+async def test_event_stream_hears_at_most_the_sessions_level(site: Config, who: str | None, level: int) -> None:
+    """A page cannot claim a level its session does not have, to hear when private variants change."""
+    import asyncio
+
+    app = create_serve_app(site)
+    hub: LiveHub = app.state.hub
+    async with app.router.lifespan_context(app):
+        headers = [(b"host", b"127.0.0.1:8000")]
+        if who:
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8000") as c:
+                r = await c.post("/api/auth/login", json={"tenant": "acme", "username": who, "password": PASSWORD})
+                headers.append((b"cookie", f"mb_session={r.cookies['mb_session']}".encode()))
+        scope = {"type": "http", "method": "GET", "path": "/_mbsite/events", "raw_path": b"/_mbsite/events",
+                 "query_string": b"t=acme&p=/admin&l=5&h=x", "headers": headers, "client": ("127.0.0.1", 1),
+                 "server": ("127.0.0.1", 8000), "scheme": "http", "root_path": "", "http_version": "1.1"}
+
+        async def receive() -> dict[str, str]:
+            await asyncio.sleep(30)
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, object]) -> None:
+            return None
+
+        task = asyncio.create_task(app(scope, receive, send))
+        for _ in range(200):
+            if hub.viewers:
+                break
+            await asyncio.sleep(0.01)
+        levels = [v.level for v in list(hub._viewers)]
+        hub.close()
+        await asyncio.wait_for(task, 5)
+    assert levels == [level]
 
 
 # -- sign-in forms -----------------------------------------------------------------------------------------

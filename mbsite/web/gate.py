@@ -100,7 +100,7 @@ def choose(gate: Gate, tenant: str, page: str, level: int) -> Choice:
     if route is None:
         static = gate.file_for(tenant, "public", page)
         return Choice("file", static, PUBLIC_CACHE) if static is not None else _missing(gate, tenant)
-    needed = max(int(route.get("level") or 0), 1 if route.get("requires_auth") else 0)
+    needed = needed_level(route)
     if level < needed:
         if level == 0:
             return Choice("login")
@@ -116,6 +116,11 @@ def choose(gate: Gate, tenant: str, page: str, level: int) -> Choice:
     # Pages with a minimum level or a per-level variant depend on the session: never cache them shared.
     cache = PUBLIC_CACHE if best == 0 and needed == 0 and route.get("variants", [0]) == [0] else PRIVATE_CACHE
     return Choice("file", file, cache)
+
+
+def needed_level(route: dict[str, Any]) -> int:
+    """The lowest viewer level that may open a page of routes.json."""
+    return max(int(route.get("level") or 0), 1 if route.get("requires_auth") else 0)
 
 
 def _missing(gate: Gate, tenant: str) -> Choice:
@@ -137,13 +142,20 @@ def _normalize(page: str) -> str | None:
     return "/" + "/".join(parts)
 
 
+def security_headers(csp: str, html: bool) -> dict[str, str]:
+    """The headers every page gets, as the static output's _headers gives them to a CDN (and `mbsite serve`
+    to its own answers): no type sniffing, no full URLs in Referer to other sites, the site's policy on HTML."""
+    headers = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "strict-origin-when-cross-origin"}
+    if html and csp:
+        headers["Content-Security-Policy"] = csp
+    return headers
+
+
 def _page_response(path: Path, cache: str, status: int = 200, csp: str = "") -> Response:
     response = FileResponse(path, status_code=status, media_type="text/html; charset=utf-8") \
         if path.suffix == ".html" else FileResponse(path, status_code=status)
     response.headers["Cache-Control"] = cache
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    if path.suffix == ".html" and csp:  # the same policy the static output's _headers gives a CDN
-        response.headers["Content-Security-Policy"] = csp
+    response.headers.update(security_headers(csp, path.suffix == ".html"))
     if cache == PRIVATE_CACHE:
         response.headers["Vary"] = "Cookie"
     return response
