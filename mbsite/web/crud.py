@@ -27,10 +27,13 @@ from .validation import validate_body
 
 ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 MAX_BULK = 500
+UPDATE_ATTEMPTS = 5  # read-merge-write rounds before a client without If-Match is told to try again
 JSON_TYPES = ("application/json", "application/merge-patch+json")
 # Statements are plain strings, built once: both database adapters take them as they are.
 _KEY = "tenant = :t AND package = :p AND entity = :e AND id = :id"
 _ROW = f"SELECT data, version, created_by FROM entity_records WHERE {_KEY}"
+# SQLite runs one write transaction at a time; PostgreSQL locks the row until the writer commits.
+_ROW_FOR_UPDATE = {"sqlite": _ROW, "postgresql": f"{_ROW} FOR UPDATE"}
 _INSERT = {dialect: "INSERT INTO entity_records (tenant, package, entity, id, data, version, created_by, created_at, "
            f"updated_at) VALUES (:t, :p, :e, :id, {d}, 1, :by, :now, :now)"
            for dialect, d in (("sqlite", ":d"), ("postgresql", "CAST(:d AS jsonb)"))}
@@ -273,49 +276,73 @@ async def create_record(request: Request) -> Response:
                          headers={"Location": f"{request.url.path.rstrip('/')}/{doc['id']}", "ETag": etag(1)})
 
 
+class _Raced(Exception):
+    """The row changed between reading it and writing it: another writer committed in between."""
+
+
 async def update_record(request: Request) -> Response:
+    """PATCH/PUT. The row is read, merged and written back only if its version is still the one read (the
+    server's own check against lost updates); on PostgreSQL it is also locked for the transaction, so
+    concurrent writers of one record queue instead of racing. A client that sent no If-Match never sees that
+    check: a lost race is retried (UPDATE_ATTEMPTS times), and only If-Match turns a changed version into 412."""
     web = request.app.state.mb
     scope = await _scope(request, "update")
     rid = request.path_params["id"]
     body = await _body(request)
     partial = request.method == "PATCH"
     doc = validate_body(scope.entity, body, partial=partial)
-    async with web.db.write() as conn:
-        key = {"t": scope.tenant, "p": scope.entity.package, "e": scope.entity.slug, "id": rid}
-        row = (await conn.execute(_ROW, key)).first()
-        if row is None:
-            raise ApiError(404, "no such record")
-        old = _loads(row.data)
-        web.authz.check_row(scope, old, row.created_by)
-        match = request.headers.get("if-match")
-        if match is not None and match.strip() != "*" and etag(row.version) not in [m.strip() for m in match.split(",")]:
-            raise ApiError(412, "the record changed since you read it (ETag mismatch)",
-                           headers={"ETag": etag(row.version)})
-        if partial:
-            new = {**old, **doc}
-        else:
-            # A replacement keeps what the server manages: ids, tenant, creation time and the row's owner.
-            owners = {a.owner_field for a in scope.entity.acl.values() if a.owner_field}
-            kept = {f.name: old[f.name] for f in scope.entity.fields if f.name in old and (
-                f.generated or f.primary or f.name in ("tenantId", "createdAt", "created_at") or f.name in owners)}
-            new = {**kept, **doc}
-        new["id"] = rid
-        if scope.owner_field and owner_of(scope.owner_field, new, row.created_by) != scope.principal.user_id:
-            raise ApiError(403, f"{scope.owner_field} must stay your own id")
-        _stamp(scope.entity, new, scope.tenant, created=False)
-        errors: list[dict[str, Any]] = []
-        await _check_relations(conn, web.db, scope, new, rid, errors,
-                               changed={k for k in new if new.get(k) != old.get(k)})
-        _raise_errors(errors)
-        result = await conn.execute(_UPDATE[web.db.dialect], {**key, "d": _dump(web.db, new), "now": now_ms(), "v": row.version})
-        if result.rowcount != 1:
-            raise ApiError(412, "the record changed while updating it")
-        await audit.record(conn, tenant=scope.tenant, actor=scope.principal.user_id, action="update",
-                           target=_target(scope, rid), before=_visible(scope.entity, old),
-                           after=_visible(scope.entity, new))
+    match = request.headers.get("if-match")
+    for attempt in range(UPDATE_ATTEMPTS):
+        try:
+            async with web.db.write() as conn:
+                new, version = await _update_once(conn, web, scope, rid, doc, partial, match)
+            break
+        except _Raced:
+            if match is not None:
+                raise ApiError(412, "the record changed while updating it") from None
+            if attempt == UPDATE_ATTEMPTS - 1:
+                raise ApiError(409, "the record is being changed by others; try again",
+                               headers={"Retry-After": "1"}) from None
     web.webhooks.emit(scope.tenant, "record.updated", {"target": _target(scope, rid),
                                                        "record": _visible(scope.entity, new)})
-    return json_response(_visible(scope.entity, new), headers={"ETag": etag(row.version + 1)})
+    return json_response(_visible(scope.entity, new), headers={"ETag": etag(version)})
+
+
+async def _update_once(conn: Any, web: Any, scope: Scope, rid: str, doc: dict[str, Any], partial: bool,
+                       match: str | None) -> tuple[dict[str, Any], int]:
+    """One read-merge-write in one transaction; the new document and its version, or _Raced."""
+    key = {"t": scope.tenant, "p": scope.entity.package, "e": scope.entity.slug, "id": rid}
+    row = (await conn.execute(_ROW_FOR_UPDATE[web.db.dialect], key)).first()
+    if row is None:
+        raise ApiError(404, "no such record")
+    old = _loads(row.data)
+    web.authz.check_row(scope, old, row.created_by)
+    if match is not None and match.strip() != "*" and etag(row.version) not in [m.strip() for m in match.split(",")]:
+        raise ApiError(412, "the record changed since you read it (ETag mismatch)",
+                       headers={"ETag": etag(row.version)})
+    if partial:
+        new = {**old, **doc}
+    else:
+        # A replacement keeps what the server manages: ids, tenant, creation time and the row's owner.
+        owners = {a.owner_field for a in scope.entity.acl.values() if a.owner_field}
+        kept = {f.name: old[f.name] for f in scope.entity.fields if f.name in old and (
+            f.generated or f.primary or f.name in ("tenantId", "createdAt", "created_at") or f.name in owners)}
+        new = {**kept, **doc}
+    new["id"] = rid
+    if scope.owner_field and owner_of(scope.owner_field, new, row.created_by) != scope.principal.user_id:
+        raise ApiError(403, f"{scope.owner_field} must stay your own id")
+    _stamp(scope.entity, new, scope.tenant, created=False)
+    errors: list[dict[str, Any]] = []
+    await _check_relations(conn, web.db, scope, new, rid, errors,
+                           changed={k for k in new if new.get(k) != old.get(k)})
+    _raise_errors(errors)
+    result = await conn.execute(_UPDATE[web.db.dialect], {**key, "d": _dump(web.db, new), "now": now_ms(), "v": row.version})
+    if result.rowcount != 1:
+        raise _Raced()
+    await audit.record(conn, tenant=scope.tenant, actor=scope.principal.user_id, action="update",
+                       target=_target(scope, rid), before=_visible(scope.entity, old),
+                       after=_visible(scope.entity, new))
+    return new, row.version + 1
 
 
 async def _delete_one(conn: Any, web: Any, scope: Scope, rid: str, if_match: str | None) -> dict[str, Any]:
