@@ -10,6 +10,7 @@ from lxml import html as lxml_html
 
 from mbsite.components import ComponentRenderer, RenderResult, tokens_css
 from mbsite.context import PageScope, Recorder
+from mbsite.errors import RenderError
 from mbsite.packages import load_packages
 
 
@@ -150,11 +151,19 @@ def test_missing_reference_placeholder_and_warning(tmp_path: Path) -> None:
     assert any("'nope' not found" in w.message and w.location.pointer for w in result.warnings)
 
 
-def test_reference_cycle_stops_at_depth_limit(tmp_path: Path) -> None:
+def test_reference_cycle_is_an_error(tmp_path: Path) -> None:
     r = site(tmp_path, [c("a", {"type": "Box", "children": [{"$ref": "b"}]}),
                         c("b", {"type": "Box", "children": [{"$ref": "a"}]})])
+    with pytest.raises(RenderError, match="component reference cycle: p:a → p:b → p:a"):
+        render(r, "a")
+
+
+def test_recursion_stops_at_depth_limit(tmp_path: Path) -> None:
+    r = site(tmp_path, [c("a", {"type": "Box", "children": [{"type": "ComponentRef", "ref": "a",
+                                                             "props": {"n": "{{n + 1}}"}}]},
+                          props=[{"name": "n", "default": 0}])])
     result = render(r, "a")
-    assert "too deep" in result.html and any("cycle" in w.message for w in result.warnings)
+    assert "too deep" in result.html and any("deeper than 24" in w.message for w in result.warnings)
 
 
 def test_unknown_types_are_wrapped_and_counted(tmp_path: Path) -> None:

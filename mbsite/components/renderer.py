@@ -3,6 +3,11 @@
 Walks the compiled form (cached per component) with a scope chain loop vars → props → state →
 page scope, expands control nodes, resolves references per package, and hands each element to
 its registry entry. Every input read is reported to the Recorder.
+
+A render always ends: a component that references itself again with the same props (directly or through
+others) is a reference cycle, and one render visits at most MAX_RENDER_NODES nodes (a component referencing
+the next one twice, 24 deep, would otherwise expand 2**24 times). Both raise a RenderError located at the
+reference (file, JSON pointer, package, component); recursion that changes its props and ends is allowed.
 """
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from typing import Any, Callable
 from markupsafe import Markup, escape
 
 from ..context import NullRecorder, PageScope, Recorder
-from ..errors import Location, Problem
+from ..errors import Location, Problem, RenderError
 from ..expressions import UNDEFINED, to_text, truthy
 from ..levels import clamp_level
 from ..packages import ComponentDef, Package, PackageSet
@@ -26,6 +31,7 @@ from .styles import StyleSheet
 MAX_REF_DEPTH = 24
 MAX_NODE_DEPTH = 200
 MAX_LOOP_ITEMS = 1000
+MAX_RENDER_NODES = 100_000   # nodes one render call may visit (elements, text, control nodes, references)
 
 
 @dataclass
@@ -82,6 +88,9 @@ class _Run:
         self.depth = 0
         self.node_depth = 0
         self.nodes = 0
+        self.visited = 0
+        # The components being rendered, outermost first, with the props and loop vars they were given.
+        self.stack: list[tuple[ComponentDef, Package, dict[str, Any], dict[str, Any]]] = []
         self._ids = 0
         self._seen_warnings: set[tuple[str, str | None, str | None]] = set()
 
@@ -90,15 +99,19 @@ class _Run:
         return f"{self.id_prefix}{self._ids}"
 
     def warn(self, message: str, ctx: _Ctx | None) -> None:
-        comp = ctx.comp if ctx else None
-        pointer = ((comp.pointer + "/render/template") if comp else "") + (ctx.pointer if ctx else "")
-        key = (message, comp.source if comp else None, pointer)
+        where = self.where(ctx)
+        key = (message, where.file, where.pointer)
         if key in self._seen_warnings:
             return  # the same problem inside a loop is reported once
         self._seen_warnings.add(key)
-        where = Location(file=comp.source if comp else None, pointer=pointer or None,
-                         package=(ctx.pkg.id if ctx and ctx.pkg else None), node=comp.id if comp else None)
         self.warnings.append(Problem("warning", message, where, "render"))
+
+    def where(self, ctx: _Ctx | None) -> Location:
+        """The node being rendered: its file, its JSON pointer there, its package and component."""
+        comp = ctx.comp if ctx else None
+        pointer = ((comp.pointer + "/render/template") if comp else "") + (ctx.pointer if ctx else "")
+        return Location(file=comp.source if comp else None, pointer=pointer or None,
+                        package=(ctx.pkg.id if ctx and ctx.pkg else None), node=comp.id if comp else None)
 
 
 class ComponentRenderer:
@@ -208,12 +221,19 @@ class ComponentRenderer:
                 caller.warn(f"package {pkg.id} needs level {pkg.min_level}; {comp.id} is not rendered for level "
                             f"{run.page.level}")
                 return ""
+        vars_ = vars_ or {}
+        for i, (seen, seen_pkg, seen_props, seen_vars) in enumerate(run.stack):
+            # The same component with the same props and loop vars renders the same tree again, forever.
+            if seen is comp and seen_props == props and seen_vars == vars_:
+                chain = " → ".join(f"{p.id}:{c.id}" for c, p, _, _ in run.stack[i:]) + f" → {pkg.id}:{comp.id}"
+                raise RenderError(f"component reference cycle: {chain}", run.where(caller))
         if run.depth >= MAX_REF_DEPTH:
-            caller.warn(f"component nesting deeper than {MAX_REF_DEPTH} at {comp.id!r} (a reference cycle?)")
+            caller.warn(f"component nesting deeper than {MAX_REF_DEPTH} at {comp.id!r}")
             return _missing(comp.id, "too deep")
         run.depth += 1
+        run.stack.append((comp, pkg, props, vars_))
         try:
-            ctx = _Ctx(vars_ or {}, {**comp.defaults, **props}, {}, run, comp, pkg)
+            ctx = _Ctx(vars_, {**comp.defaults, **props}, {}, run, comp, pkg)
             if comp.state:
                 # Initial state may be computed from props ("a": "{{props.initialA}}").
                 ctx.state = {k: resolve(v, ctx) for k, v in self._state(comp).items()}
@@ -221,6 +241,7 @@ class ComponentRenderer:
             html = self._nodes(self.compiled(comp), ctx, inherit, "")
         finally:
             run.depth -= 1
+            run.stack.pop()
         if wrap or (caller.pkg is not None and caller.pkg.id != pkg.id):
             # display:contents wrapper: scopes package tokens without changing layout.
             html = tag("div", {"class": "mb-component", "data-mb-component": f"{pkg.id}:{comp.id}",
@@ -232,6 +253,11 @@ class ComponentRenderer:
 
     def _node(self, node: CNode, ctx: _Ctx, inherit: dict[str, Any], parent: str) -> str:
         run = ctx.run
+        run.visited += 1
+        if run.visited > MAX_RENDER_NODES:
+            ctx.pointer = node.pointer
+            raise RenderError(f"the component tree expands to more than {MAX_RENDER_NODES} nodes; rendering stopped",
+                              run.where(ctx))
         run.node_depth += 1
         try:
             if run.node_depth > MAX_NODE_DEPTH:
