@@ -6,7 +6,6 @@ transaction), in the change feed (database triggers) and, after commit, in the t
 from __future__ import annotations
 
 import os
-import re
 import time
 from typing import Any
 
@@ -18,6 +17,7 @@ from starlette.routing import Route
 from ..entities import snake_case
 from ..db.models import now_ms
 from ..entities import Entity
+from ..paths import record_id_problem
 from . import audit
 from .authz import Scope, owner_of
 from .problems import ApiError, json_response
@@ -25,7 +25,6 @@ from .query import SqlBuilder, encode_cursor, full_sort, parse_list_query
 from .sessions import csrf_ok, principal_for
 from .validation import validate_body
 
-ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 MAX_BULK = 500
 UPDATE_ATTEMPTS = 5  # read-merge-write rounds before a client without If-Match is told to try again
 JSON_TYPES = ("application/json", "application/merge-patch+json")
@@ -51,6 +50,22 @@ _CORE_FK = {"User": ("users", "id", "tenant"), "Tenant": ("tenants", "slug", "sl
 def new_id() -> str:
     """Time-ordered ids (ms timestamp + random), so the default id order is creation order."""
     return f"{int(time.time() * 1000):011x}{os.urandom(6).hex()}"
+
+
+def id_error(rid: object, field: str) -> dict[str, str] | None:
+    """The validation error of a client-supplied record id (ids become path segments of pages), or None."""
+    if not isinstance(rid, str):
+        return {"field": field, "code": "type", "message": "an id is a string"}
+    reason = record_id_problem(rid)
+    return None if reason is None else {"field": field, "code": "pattern", "message": reason}
+
+
+def _path_id(request: Request) -> str:
+    rid: str = request.path_params["id"]
+    error = id_error(rid, "id")
+    if error is not None:
+        raise ApiError(400, f"path parameter id: {error['message']}", code="INVALID_PARAMETER", errors=[error])
+    return rid
 
 
 def etag(version: int) -> str:
@@ -200,7 +215,7 @@ async def get_record(request: Request) -> Response:
     entity = scope.entity
     async with web.db.read() as conn:
         row = (await conn.execute(_ROW, {"t": scope.tenant, "p": entity.package, "e": entity.slug,
-                                         "id": request.path_params["id"]})).first()
+                                         "id": _path_id(request)})).first()
     if row is None:
         raise ApiError(404, "no such record")
     fields = request.query_params.get("fields")
@@ -220,12 +235,18 @@ async def get_record(request: Request) -> Response:
 
 async def _insert(conn: Any, web: Any, scope: Scope, body: Any, pointer: str,
                   errors: list[dict[str, Any]]) -> dict[str, Any] | None:
+    # A client may choose the id; one that breaks the path rule is an error, never swapped for a generated one.
+    bad_id = id_error(body["id"], pointer + "/id") if body.get("id") is not None else None
+    if bad_id is not None:
+        errors.append(bad_id)
     try:
         doc = validate_body(scope.entity, body, partial=False)
     except ApiError as exc:
         errors.extend({**e, "field": pointer + e["field"]} for e in exc.errors or [])
         return None
-    rid = body.get("id") if isinstance(body.get("id"), str) and ID_RE.match(body["id"]) else new_id()
+    if bad_id is not None:
+        return None
+    rid = body["id"] if body.get("id") is not None else new_id()
     web.authz.claim_owner(scope, doc)
     _stamp(scope.entity, doc, scope.tenant, created=True)
     doc = {"id": rid, **doc}
@@ -287,7 +308,7 @@ async def update_record(request: Request) -> Response:
     check: a lost race is retried (UPDATE_ATTEMPTS times), and only If-Match turns a changed version into 412."""
     web = request.app.state.mb
     scope = await _scope(request, "update")
-    rid = request.path_params["id"]
+    rid = _path_id(request)
     body = await _body(request)
     partial = request.method == "PATCH"
     doc = validate_body(scope.entity, body, partial=partial)
@@ -363,7 +384,7 @@ async def _delete_one(conn: Any, web: Any, scope: Scope, rid: str, if_match: str
 async def delete_record(request: Request) -> Response:
     web = request.app.state.mb
     scope = await _scope(request, "delete")
-    rid = request.path_params["id"]
+    rid = _path_id(request)
     async with web.db.write() as conn:
         await _delete_one(conn, web, scope, rid, request.headers.get("if-match"))
     web.webhooks.emit(scope.tenant, "record.deleted", {"target": _target(scope, rid)})
@@ -379,6 +400,7 @@ async def bulk_delete(request: Request) -> Response:
     if not isinstance(ids, list) or not 0 < len(ids) <= MAX_BULK or not all(isinstance(i, str) for i in ids):
         raise ApiError(422, f'send {{"ids": [...]}} with 1..{MAX_BULK} ids',
                        errors=[{"field": "/ids", "code": "type", "message": "must be a list of ids"}])
+    _raise_errors([e for i, rid in enumerate(ids) if (e := id_error(rid, f"/ids/{i}")) is not None])
     async with web.db.write() as conn:
         for rid in dict.fromkeys(ids):
             await _delete_one(conn, web, scope, rid, None)

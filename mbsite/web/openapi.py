@@ -81,7 +81,7 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
 def entity_paths(e: Entity, tenant_param: dict[str, Any]) -> dict[str, Any]:
     ref = {"$ref": f"#/components/schemas/{_name(e)}"}
     inp = {"$ref": f"#/components/schemas/{_name(e)}Input"}
-    idp = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "pattern": r"^[A-Za-z0-9_.:-]{1,64}$"}}
+    idp = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "pattern": r"^[A-Za-z0-9_.:~-]{1,64}$"}}
     etag = {"ETag": {"schema": {"type": "string"}}}
     list_params = [
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}},

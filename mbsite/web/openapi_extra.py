@@ -42,6 +42,8 @@ def fixed_paths(tenant_param: dict[str, Any]) -> dict[str, Any]:
     return {
         "/api/auth/login": {"post": {
             "tags": ["auth"], "summary": "Sign in (JSON or form); sets the session cookie",
+            "description": "A form sign-in needs `Sec-Fetch-Site: same-origin` or an `Origin` equal to the Host "
+                           "(login CSRF); a request that says it comes from another site is 403.",
             "parameters": [{"name": "token", "in": "query", "schema": {"type": "string", "enum": ["1"]},
                             "description": "also return the session token for Bearer use"}],
             "requestBody": {"required": True, "content": {
@@ -49,7 +51,7 @@ def fixed_paths(tenant_param: dict[str, Any]) -> dict[str, Any]:
                 "application/x-www-form-urlencoded": {"schema": CREDENTIALS}}},
             "responses": {"200": {"description": "signed in", **_json(ME)},
                           "303": {"description": "signed in from an HTML form: on to `next` (a local path) or /"},
-                          **_form_problems(400, 401, 413, 415, 422, 429)}}},
+                          **_form_problems(400, 401, 403, 413, 415, 422, 429)}}},
         "/api/auth/logout": {"post": {"tags": ["auth"], "summary": "Sign out (JSON clients send X-CSRF-Token; an "
                                       "HTML form must come from the same origin)",
                                       "responses": {"204": {"description": "signed out"},

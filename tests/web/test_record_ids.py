@@ -1,0 +1,47 @@
+"""Record ids from clients follow the project's one path rule (`mbsite.paths.record_id_problem`): an id that
+could not be a path segment is a problem naming the field, never silently replaced by a generated one."""
+from __future__ import annotations
+
+import pytest
+
+from web_support import Api
+
+pytestmark = pytest.mark.anyio
+BASE = "/api/v1/acme/notes/comment"
+BAD_IDS = ["..", ".", "a/b", "a\\b", "x\x00y", "tab\there", "é", "x" * 65, "", 42]
+
+
+@pytest.mark.parametrize("rid", BAD_IDS, ids=repr)
+async def test_a_bad_id_in_a_body_is_a_422_naming_it(api: Api, rid: object) -> None:
+    await api.login("acme", "user")
+    r = await api.client.post(BASE, json={"id": rid, "noteId": "n1", "text": "hi"}, headers=api.h())
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+    assert [e["field"] for e in r.json()["errors"]] == ["/id"]
+    r = await api.client.post(BASE, json=[{"id": "ok-1", "noteId": "n1", "text": "a"},
+                                          {"id": rid, "noteId": "n1", "text": "b"}], headers=api.h())
+    assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == ["/1/id"]
+    assert (await api.client.get(f"{BASE}/ok-1")).status_code == 404  # all or nothing
+
+
+async def test_good_ids_are_kept_and_missing_ones_generated(api: Api) -> None:
+    await api.login("acme", "user")
+    for rid in ("c1", "a.b:c~d_e-f", "x" * 64):
+        r = await api.client.post(BASE, json={"id": rid, "noteId": "n1", "text": "hi"}, headers=api.h())
+        assert r.status_code == 201 and r.json()["id"] == rid
+    r = await api.client.post(BASE, json={"noteId": "n1", "text": "hi"}, headers=api.h())
+    assert r.status_code == 201 and r.json()["id"]
+
+
+@pytest.mark.parametrize("path_id", ["%2E%2E", "%2E", "a%5Cb", "%09", "x" * 65], ids=repr)
+@pytest.mark.parametrize("method", ["GET", "PATCH", "PUT", "DELETE"])
+async def test_a_bad_id_in_the_path_is_a_400_naming_it(api: Api, method: str, path_id: str) -> None:
+    await api.login("acme", "admin")
+    r = await api.client.request(method, f"{BASE}/{path_id}", json={"text": "x"}, headers=api.h())
+    assert r.status_code == 400 and r.json()["code"] == "INVALID_PARAMETER"
+    assert [e["field"] for e in r.json()["errors"]] == ["id"]
+
+
+async def test_a_bad_id_in_a_bulk_delete_is_named(api: Api) -> None:
+    await api.login("acme", "admin")
+    r = await api.client.request("DELETE", BASE, json={"ids": ["n1", ".."]}, headers=api.h())
+    assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == ["/ids/1"]
