@@ -280,6 +280,10 @@ class Builder:
         self.cursor = -1
         self.generation = ""
         self.failed: set[tuple[str, str]] = set()  # pages whose last render failed: retried by every run
+        # Source files (or package folders, "packages/p/") that have errors: pages that depend on them keep their
+        # last good output until they are fixed or deleted.
+        self.broken: set[str] = set()
+        self._batch: set[str] | None = None  # site-relative files of this run's watch batch (None: a cold run)
 
     @property
     def engine(self) -> Engine:
@@ -351,7 +355,10 @@ class Builder:
             if not self.index:
                 self._reindex()
             plan = plan_warm(self, paths, events, revalidations, high, problems)
+            site = str(self.config.site_dir) + os.sep
+            self._batch = {p.removeprefix(site).replace(os.sep, "/") for p in paths} if plan is not None else None
         if plan is None:
+            self._batch = None
             plan = self._plan_cold(events, revalidations, high, problems, generation)
             if plan is None:  # strict mode and the sources have errors
                 return self._finish(started, problems, Counter(), 0, 0, 0, 0, self.model)
@@ -388,6 +395,38 @@ class Builder:
         self.index = {}  # built on the first warm run that needs it
         return Plan(todo, why, removed, full, high, [r[0] for r in revalidations],
                     damaged_tenants=set() if full else self._damaged_tenants(model))
+
+    def _update_broken(self, problems: list[Problem], model: SiteModel) -> None:
+        """The sources with errors now: those reported by this run, plus those of earlier runs of this builder that
+        this run did not read again (a watch batch rereads only what changed; a reread file without errors, or a
+        deleted one, is no longer broken)."""
+        folders = {pkg.id: pkg.source.rsplit("/", 1)[0] + "/" for pkg in model.packages if pkg.source}
+        now: set[str] = set()
+        for p in problems:
+            if p.severity != "error" or not p.location.file or p.code in ("shrink", "path", "symlink"):
+                continue
+            pkg = p.location.package
+            now.add(folders.get(pkg, p.location.file) if pkg else p.location.file)
+        if self._batch is None:  # a cold run read every source
+            self.broken = now
+            return
+        reread = self._batch
+        self.broken = now | {b for b in self.broken if not any(f == b or f.startswith(b) for f in reread)}
+
+    def _depends_on_broken(self, old: dict[tuple[str, str], list[OutputRow]],
+                           keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Of `keys`, the pages with a published output that read a broken source (a file, or a file of a broken
+        package's folder): they keep that output rather than vanish or show what is missing."""
+        broken = self.broken
+        files = tuple(b for b in broken if b.endswith("/"))
+        found: set[tuple[str, str]] = set()
+        for key in keys:
+            for row in old.get(key, ()):
+                if any(inp.startswith("file:") and (inp[5:] in broken or inp[5:].startswith(files))
+                       for inp in row.inputs):
+                    found.add(key)
+                    break
+        return found
 
     def _damaged(self, old: dict[tuple[str, str], list[OutputRow]]) -> dict[tuple[str, str], str]:
         """Pages with a published file that is missing ("missing") or was changed after it was written
@@ -496,6 +535,20 @@ class Builder:
             new_rows.extend(oc.rows)
             written += len(oc.rows)
             shared += oc.shared
+        self._update_broken(problems, model)
+        if self.broken:
+            keep_last_good = self._depends_on_broken(old, [k for k in plan.removed] +
+                                                     [(oc.tenant, oc.path) for oc in outcomes if not oc.failed])
+            if keep_last_good:
+                plan.removed = [k for k in plan.removed if k not in keep_last_good]
+                for oc in outcomes:
+                    if (oc.tenant, oc.path) in keep_last_good and not oc.failed:
+                        oc.failed = True
+                        failed.append((oc.tenant, oc.path))
+                        new_rows = [r for r in new_rows if (r.tenant, r.path) != (oc.tenant, oc.path)]
+                        written -= len(oc.rows)
+                        stage.forget(oc.files)
+                failed += [k for k in keep_last_good if k in old and k not in failed]
         errors = sum(1 for p in problems if p.severity == "error")
         if self.config.strict and errors:
             stage.discard()

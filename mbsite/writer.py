@@ -95,6 +95,15 @@ class Stage:
             checked_rel(rel)
         self.files |= rels
 
+    def forget(self, rels: set[str]) -> None:
+        """Drop files a worker staged for a page whose output is not taken after all (it keeps its last good one)."""
+        for rel in rels:
+            self.files.discard(rel)
+            try:
+                os.unlink(self.path(rel))
+            except FileNotFoundError:
+                pass
+
     def publish(self, order_last: tuple[str, ...] = ()) -> None:
         """Move every staged file into place; files named in order_last (manifests) go last."""
         last = [r for r in self.files if r.rsplit("/", 1)[-1] in order_last]

@@ -298,3 +298,49 @@ CarelessUser.TestCase.settings = settings(max_examples=6, stateful_step_count=6,
                                           suppress_health_check=list(HealthCheck),
                                           phases=[Phase.explicit, Phase.reuse, Phase.generate])
 test_careless_sequences_end_in_a_clean_full_build = CarelessUser.TestCase
+
+
+# -- broken input keeps the last good page ------------------------------------------------------------------
+
+def demo_site(root: Path) -> Path:
+    repo = Path(__file__).resolve().parent.parent
+    shutil.copytree(repo / "content", root / "content")
+    shutil.copytree(repo / "packages" / "mb_stats_grid", root / "packages" / "mb_stats_grid")
+    (root / "mbsite.toml").write_text("[build]\nworkers = 1\n")
+    assert build(root).ok
+    return root
+
+
+def test_invalid_front_matter_keeps_the_last_good_page(tmp_path: Path) -> None:
+    site = demo_site(tmp_path / "site")
+    about = site / "content" / "pages" / "about.md"
+    good = about.read_text()
+    published = {t: (site / "build" / t / "public" / "about" / "index.html").read_bytes() for t in ("acme", "globex")}
+    about.write_text("---\ntitle: [oops\n---\nbroken\n")
+    result = build(site)
+    assert not result.ok and any(p.location.file == "content/pages/about.md" for p in result.problems)
+    for tenant, data in published.items():
+        assert (site / "build" / tenant / "public" / "about" / "index.html").read_bytes() == data
+    about.write_text(good + "\nFixed.\n")
+    assert build(site).ok
+    assert tree(site / "build") == clean_full_build(site, tmp_path / "ref")
+
+
+def test_a_broken_package_file_keeps_the_pages_that_use_it_and_the_repair_equals_a_full_build(tmp_path: Path) -> None:
+    site = demo_site(tmp_path / "site")
+    ui = site / "packages" / "mb_stats_grid" / "components" / "ui.json"
+    good = ui.read_text()
+    users = {rel: data for rel, data in tree(site / "build").items() if b"mb_stats_grid" in data or "/stats/" in rel
+             or "/reports/" in rel}
+    assert any("/reports/" in rel for rel in users)
+    ui.write_text('{"broken')
+    result = build(site)
+    assert not result.ok
+    after = tree(site / "build")
+    assert not [rel for rel, data in after.items() if b"data-mb-missing" in data]
+    for rel in users:
+        if "/reports/" in rel or "/stats/" in rel:
+            assert after.get(rel) == users[rel], rel
+    ui.write_text(good.replace("Stats", "Statistics", 1))
+    assert build(site).ok
+    assert tree(site / "build") == clean_full_build(site, tmp_path / "ref")
