@@ -2,26 +2,73 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 import jinja2
 from lxml import html as lxml_html
 
 from .config import Config
-from .db.seed import parse_seed, seed_files
+from .db.seed import parse_seed, record_problems, seed_files
 from .errors import Location, MbsiteError, Problem
 from .sitefiles import ROUTES_MANIFEST
 
+if TYPE_CHECKING:
+    from .packages import PackageSet
+    from .pages import SiteModel
+
 
 def check_seed(config: Config) -> list[Problem]:
+    """Seed files parse, and their records hold what their entity schemas allow."""
+    from .entities import load_registry
+
     problems = []
+    entries = []
     for path in seed_files(config.content_dir):
         try:
-            parse_seed(path, config.site_dir)
+            entries.extend(parse_seed(path, config.site_dir))
         except MbsiteError as exc:
             problems.append(Problem.from_error(exc))
+    problems.extend(record_problems(entries, load_registry(config, []), "error"))  # (broken schemas: check_entities)
     return problems
+
+
+def check_component_types(config: Config, packages: PackageSet) -> list[Problem]:
+    """Every element type of every package component is one something renders: a registry entry, a theme template
+    (components/<type>.html) or a component of the same package. A build only warns: it publishes an empty box."""
+    from .components import ComponentRenderer
+    from .templates import load_theme
+
+    theme = load_theme(config)
+    renderer = ComponentRenderer(packages, type_template=lambda t: theme.has(f"components/{t}.html") or None)
+    problems = []
+    for pkg in packages:
+        for comp in pkg.components:
+            for el in renderer.unknown_elements(pkg, renderer.compiled(comp)):
+                problems.append(_unknown(el.type, Location(file=comp.source, pointer=comp.pointer + "/render/template"
+                                                           + el.pointer, package=pkg.id, node=comp.id)))
+    return problems
+
+
+def check_page_trees(model: SiteModel) -> list[Problem]:
+    """The same for the component trees of page configs (database rows and packages' page files)."""
+    from .components.compiler import compile_children
+
+    problems = []
+    for table in model.tables.values():
+        for route in table.routes.values():
+            if route.tree is None:
+                continue
+            pkg = model.packages.get(route.package or "")
+            for el in model.renderer.unknown_elements(pkg, compile_children(route.tree, "")):
+                problems.append(_unknown(el.type, Location(file=route.source, pointer=el.pointer or None,
+                                                           package=route.package)))
+    return problems
+
+
+def _unknown(type_: str, where: Location) -> Problem:
+    return Problem("error", f"unknown component type {type_!r}: it would be published as an empty container", where,
+                   "render")
 
 
 def check_templates(config: Config) -> list[Problem]:
@@ -92,6 +139,7 @@ def run_check(config: Config) -> list[Problem]:
     problems: list[Problem] = []
     packages = load_packages(config.package_dirs(), root=config.site_dir)
     problems.extend(packages.problems)
+    problems.extend(check_component_types(config, packages))
     scan_markdown(config, problems)
     problems.extend(check_seed(config))
     problems.extend(check_entities(config))
@@ -100,7 +148,7 @@ def run_check(config: Config) -> list[Problem]:
         from .builder import load_model, open_site_db
 
         engine, _ = open_site_db(config)
-        load_model(config, engine, problems)
+        problems.extend(check_page_trees(load_model(config, engine, problems)))
     problems.extend(check_output(config.out))
     seen: set[tuple[str, str, str]] = set()
     unique = []

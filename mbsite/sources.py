@@ -203,8 +203,11 @@ def _loc(relpath: str) -> Any:
 def load_sources(config: Config, engine: Engine,
                  scanned: tuple[list[MarkdownSource], list[Problem]] | None = None) -> Sources:
     """`scanned`: the content scan when it was done elsewhere (the build's helper process, prerender.py)."""
+    from .db.seed import due_record_problems
+
     if scanned is not None:
         markdown, problems = scanned
-        return Sources(load_tenants(engine), markdown, list(problems))
+        return Sources(load_tenants(engine), markdown, list(problems) + due_record_problems(engine, config))
     problems: list[Problem] = []
-    return Sources(load_tenants(engine), scan_markdown(config, problems), problems)
+    markdown = scan_markdown(config, problems)
+    return Sources(load_tenants(engine), markdown, problems + due_record_problems(engine, config))

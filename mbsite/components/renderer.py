@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from markupsafe import Markup, escape
 
@@ -364,8 +364,21 @@ class ComponentRenderer:
                 return self._render_def(ctx.pkg, comp, props, ctx)
         if entry is None:
             run.unknown[node.type] += 1
+            ctx.warn(f"unknown component type {node.type!r}: rendered as an empty container")
             return registry.unknown(el)
         return entry.render(el)
+
+    def unknown_elements(self, pkg: Package | None, nodes: list[CNode]) -> list[CElement]:
+        """The elements of a compiled tree whose type nothing renders: no registry entry, no theme template, no
+        component of that name in the package (what `mbsite check` reports; a render only warns)."""
+        found = []
+        for el in elements(nodes):
+            if el.type in registry.REGISTRY or self._theme_template(el.type) is not None:
+                continue
+            if pkg is not None and pkg.find_component(el.type) is not None:
+                continue
+            found.append(el)
+        return found
 
     def _theme_template(self, type_: str) -> Any:
         if self.type_template is None:
@@ -373,6 +386,26 @@ class ComponentRenderer:
         if type_ not in self._templates:
             self._templates[type_] = self.type_template(type_)
         return self._templates[type_]
+
+
+def elements(nodes: list[CNode]) -> Iterator[CElement]:
+    """Every element of a compiled tree, in document order, whichever branch or loop body holds it."""
+    todo = list(reversed(nodes))
+    while todo:
+        node = todo.pop()
+        kind = type(node)
+        if kind is CElement:
+            yield node  # type: ignore[misc]
+            inner = [n for group in node.node_props.values() for n in group] + node.children  # type: ignore[attr-defined]
+        elif kind is CCond:
+            inner = node.then + node.other  # type: ignore[attr-defined]
+        elif kind is CLoop:
+            inner = node.body  # type: ignore[attr-defined]
+        elif kind is CFragment:
+            inner = node.children  # type: ignore[attr-defined]
+        else:
+            continue
+        todo.extend(reversed(inner))
 
 
 def _missing(ref: str, why: str = "missing") -> str:

@@ -9,20 +9,26 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import yaml
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from ..entities import snake_case
-from ..errors import DataError, Location, relpath
+from ..entities import SERVER_FIELDS, EntityRegistry, snake_case
+from ..errors import DataError, Location, MbsiteError, Problem, relpath
 from ..levels import ROLE_LEVELS, clamp_level
 from ..passwords import hash_password
 from ..yamlload import compose_all, construct, read_text
 from .engine import SEED_PENDING, database_error
 from .models import BuildState, Credential, EntityRecord, InstalledPackage, PackageData, PageConfig, Tenant, User
+
+if TYPE_CHECKING:
+    from ..config import Config
+
+# build_state key set by a seed's transaction: the next build checks the seed's records against their entity schemas.
+SEED_CHECK_DUE = "seed_check_due"
 
 # A seed document is the upstream envelope: {entity: <Kind>, records: [ {...}, ... ]}.
 SEED_KINDS = ("Tenant", "User", "InstalledPackage", "PageConfig", "PackageData", "Record")
@@ -190,5 +196,51 @@ def load_seed(engine: Engine, content_dir: Path, root: Path | None = None) -> in
                 raise DataError(f"{kind} record: {exc}", where) from None
             except DBAPIError as exc:
                 raise database_error(exc, engine.url, "cannot seed") from None
-        s.execute(delete(BuildState).where(BuildState.key == SEED_PENDING))
+        s.execute(delete(BuildState).where(BuildState.key.in_((SEED_PENDING, SEED_CHECK_DUE))))
+        s.add(BuildState(key=SEED_CHECK_DUE, value="1"))
     return len(entries)
+
+
+def record_problems(entries: list[tuple[str, dict[str, Any], Location]], registry: EntityRegistry,
+                    severity: str) -> list[Problem]:
+    """Record rows whose data breaks its entity's schema, by the rules the API enforces on a write, each located at
+    its field. A row of an entity no schema defines is not checked."""
+    from ..web.validation import check_document  # one definition of a valid record, shared with the API
+
+    problems: list[Problem] = []
+    for kind, rec, where in entries:
+        data = rec.get("data")
+        if kind != "Record" or not isinstance(data, dict):
+            continue
+        entity = registry.get(str(rec.get("package") or ""), str(rec.get("entity") or ""))
+        if entity is None:
+            continue
+        server = {f.name for f in entity.fields if f.generated or f.primary} | SERVER_FIELDS
+        errors: list[dict[str, Any]] = []
+        check_document(entity.writable, {k: v for k, v in data.items() if k != "id" and k not in server}, "",
+                       errors, partial=False)
+        rid = rec.get("id") or data.get("id")
+        name = f"{entity.package}.{entity.slug}" + (f" {str(rid)!r}" if rid else "")
+        for err in errors:
+            loc = Location(file=where.file, line=where.line, pointer=f"{where.pointer}/data{err['field']}")
+            problems.append(Problem(severity, f"{name}: {err['message']}", loc, "seed"))
+    return problems
+
+
+def due_record_problems(engine: Engine, config: "Config") -> list[Problem]:
+    """After a seed loaded: its records that break their entity schemas, as warnings, reported once (the build that
+    follows the seed reports them; `mbsite check` reports them as errors every time)."""
+    from ..entities import load_registry
+
+    with engine.connect() as conn:
+        due = conn.execute(select(BuildState.key).where(BuildState.key == SEED_CHECK_DUE)).scalar()
+    if due is None:
+        return []
+    try:
+        entries = [e for path in seed_files(config.content_dir) for e in parse_seed(path, config.site_dir)]
+        problems = record_problems(entries, load_registry(config, []), "warning")
+    except MbsiteError as exc:  # the seed changed since it loaded: `mbsite check` says the rest
+        problems = [Problem.from_error(exc, "warning")]
+    with engine.begin() as conn:
+        conn.execute(delete(BuildState).where(BuildState.key == SEED_CHECK_DUE))
+    return problems
