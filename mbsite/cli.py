@@ -243,12 +243,14 @@ def init(directory: str, force: bool) -> None:
 @click.option("--out", default=None, type=click.Path(file_okay=False), help="Output folder (default: SITE/build).")
 @db_option
 @click.option("--no-initial", is_flag=True, help="Do not build what is stale before waiting for changes.")
-def watch(site: str, out: str | None, db: str | None, no_initial: bool) -> None:
+@click.option("--allow-shrink", is_flag=True,
+              help="Publish even when the site loses more than [build] max_shrink of its pages, or all of them.")
+def watch(site: str, out: str | None, db: str | None, no_initial: bool, allow_shrink: bool) -> None:
     """Rebuild on every file change, change-feed row and due revalidation until SIGINT/SIGTERM."""
     from .reporter import ConsoleReporter
     from .watch import Batch, Watcher
 
-    cfg = _config(site, out, db)
+    cfg = _config(site, out, db).with_options(allow_shrink=allow_shrink or None)
     reporter = ConsoleReporter(quiet=True)
 
     def report(batch: Batch) -> None:
@@ -276,13 +278,15 @@ def watch(site: str, out: str | None, db: str | None, no_initial: bool) -> None:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
 @click.option("--open", "open_browser", is_flag=True, help="Open the landing page in the default browser.")
 @click.option("--no-watch", is_flag=True, help="Build once and serve; do not rebuild on changes.")
+@click.option("--allow-shrink", is_flag=True,
+              help="Publish even when the site loses more than [build] max_shrink of its pages, or all of them.")
 def serve(site: str, out: str | None, db: str | None, host: str, port: int, open_browser: bool,
-          no_watch: bool) -> None:
+          no_watch: bool, allow_shrink: bool) -> None:
     """Live preview: every tenant, the functions and the gate; open pages update after each rebuild."""
     from .live import PreviewReporter, Published, describe
     from .serve import Preview
 
-    cfg = _config(site, out, db)
+    cfg = _config(site, out, db).with_options(allow_shrink=allow_shrink or None)
 
     def report(p: Published) -> None:
         click.echo(describe(p, cfg.site_dir), err=True)
