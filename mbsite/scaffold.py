@@ -5,6 +5,7 @@ import secrets
 from pathlib import Path
 
 from .errors import ConfigError, Location
+from .passwords import hash_password
 
 _TOML = """# mbsite site configuration; every key is documented in docs/configuration.md
 [site]
@@ -28,7 +29,8 @@ records:
     username: admin
     email: admin@example.com
     role: admin
-    password: "{password}"
+    # The argon2 hash of the password `mbsite init` printed once (a plain `password:` is hashed when seeded).
+    password_hash: {password_hash}
 ---
 entity: InstalledPackage
 records:
@@ -65,18 +67,19 @@ print("hello")
 
 
 def scaffold(directory: Path, *, force: bool = False) -> str:
-    """Write the skeleton; returns the generated admin password."""
+    """Write the skeleton; returns the generated admin password, which no file holds (the seed has its hash)."""
     if directory.exists() and any(directory.iterdir()) and not force:
         raise ConfigError("folder is not empty (use --force to write into it)", Location(file=str(directory)))
     password = secrets.token_urlsafe(12)
     files = {
         "mbsite.toml": _TOML,
-        "content/seed/site.yaml": _SEED.format(password=password),
+        "content/seed/site.yaml": _SEED.format(password_hash=hash_password(password)),
         "content/pages/index.md": _INDEX,
         "content/blog/hello-world.md": _POST,
         "packages/README.md": "Site packages go here (one folder per package, upstream MetaBuilder format).\n",
         "themes/README.md": "Put a theme in themes/default/ (templates/ and static/) to override the built-in one.\n",
         "schemas/README.md": "Entity schemas for the CRUD API go in schemas/entities/.\n",
+        # Generated output, and the local database with the build state (`mbsite db backup` keeps a copy of it).
         ".gitignore": "build/\n.mbsite/\n",
     }
     for rel, text in files.items():

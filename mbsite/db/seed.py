@@ -87,8 +87,21 @@ def _user(s: Session, rec: dict[str, Any], where: Location) -> None:
     uid = str(rec.get("id") or _stable_id(tenant, username))
     s.add(User(id=uid, tenant=tenant, username=username, email=rec.get("email"), role=role))
     s.flush()
-    if rec.get("password"):
-        s.add(Credential(user_id=uid, password_hash=hash_password(str(rec["password"]))))
+    stored = _password_hash(rec, where)
+    if stored:
+        s.add(Credential(user_id=uid, password_hash=stored))
+
+
+def _password_hash(rec: dict[str, Any], where: Location) -> str | None:
+    """`password_hash` (an argon2 hash, so the seed need not hold the password) or `password` (hashed here)."""
+    given = rec.get("password_hash")
+    if given and rec.get("password"):
+        raise DataError("give either 'password' or 'password_hash', not both", where)
+    if given:
+        if not isinstance(given, str) or not given.startswith("$argon2"):
+            raise DataError("password_hash must be an argon2 hash ($argon2id$…)", where)
+        return given
+    return hash_password(str(rec["password"])) if rec.get("password") else None
 
 
 def _installed(s: Session, rec: dict[str, Any], where: Location) -> None:
