@@ -1,14 +1,21 @@
 """/api/media/{tenant}[/{id}] → multipart upload (sniffed, size-limited, stored by SHA-256), list, read, delete.
 
-Bytes live at `<media_dir>/<tenant>/<sha256>` (temp file + os.replace, so readers never see half a file);
-metadata in media_assets, whose triggers put every upload and delete in the change feed. The id is the
-content hash, so a read is immutable and cacheable forever.
+Each upload is its own asset (a media_assets row): owned by its uploader, with its own filename, deleted by
+them (or an admin) alone. Its id is `<sha256>-<12 random hex>`: the bytes' hash, so a read is immutable and
+cacheable forever, and a suffix of its own, so equal bytes uploaded twice are two assets. The bytes are
+shared: they live once at `<media_dir>/<tenant>/<sha256>` (temp file + os.replace, so readers never see half
+a file) and are removed with the last asset that uses them. Writing and removing them happen inside the
+write transaction that adds or deletes an asset, serialised per file (SQLite runs one write transaction at a
+time; PostgreSQL takes an advisory lock on the tenant and hash), so an upload racing a delete of equal bytes
+never loses them. Rows of older versions, whose id is the bare hash, are read and deleted the same way.
+The media_assets triggers put every upload and delete in the change feed.
 """
 from __future__ import annotations
 
 import hashlib
 import os
 import re
+import secrets
 import struct
 import tempfile
 from pathlib import Path
@@ -25,7 +32,7 @@ from . import audit
 from .problems import ApiError, json_response
 from .sessions import csrf_ok, principal_for
 
-SHA_RE = re.compile(r"^[0-9a-f]{64}$")
+ID_RE = re.compile(r"^[0-9a-f]{64}(-[0-9a-f]{12})?$")
 IMMUTABLE = "public, max-age=31536000, immutable"
 _COLUMNS = "id, filename, content_type, size, width, height, created_by, created_at"
 
@@ -80,7 +87,7 @@ def image_size(data: bytes, ctype: str) -> tuple[int | None, int | None]:
 
 
 def _asset(row: Any, tenant: str) -> dict[str, Any]:
-    return {"id": row.id, "tenant": tenant, "filename": row.filename, "contentType": row.content_type,
+    return {"id": row.id, "tenant": tenant, "sha256": row.id[:64], "filename": row.filename, "contentType": row.content_type,
             "size": row.size, "width": row.width, "height": row.height, "createdBy": row.created_by,
             "createdAt": row.created_at, "url": f"/api/media/{tenant}/{row.id}"}
 
@@ -120,34 +127,48 @@ async def upload(request: Request) -> Response:
     if ctype is None:
         raise ApiError(415, "file type not allowed (png, jpeg, gif, webp, pdf)")
     digest = hashlib.sha256(data).hexdigest()
-    folder = web.config.media_dir / tenant
-    folder.mkdir(parents=True, exist_ok=True)
+    mid = f"{digest}-{secrets.token_hex(6)}"
+    name = _safe_name(file.filename)
+    width, height = image_size(data, ctype)
+    async with web.db.write() as conn:
+        await _lock_bytes(conn, tenant, digest)
+        await conn.execute(text(
+            "INSERT INTO media_assets (tenant, id, filename, content_type, size, width, height, created_by, "
+            "created_at) VALUES (:t, :id, :fn, :ct, :size, :w, :h, :by, :at)"),
+            {"t": tenant, "id": mid, "fn": name, "ct": ctype, "size": len(data), "w": width, "h": height,
+             "by": principal.user_id, "at": now_ms()})
+        await audit.record(conn, tenant=tenant, actor=principal.user_id, action="create",
+                           target=f"media/{mid}", after={"filename": name, "size": len(data)})
+        row = (await conn.execute(text(f"SELECT {_COLUMNS} FROM media_assets WHERE tenant = :t AND id = :id"),
+                                  {"t": tenant, "id": mid})).first()
+        _store(web.config.media_dir / tenant, digest, data)
+    web.webhooks.emit(tenant, "media.created", {"id": mid})
+    return json_response(_asset(row, tenant), status=201, headers={"Location": f"/api/media/{tenant}/{mid}"})
+
+
+async def _lock_bytes(conn: Any, tenant: str, digest: str) -> None:
+    """Serialise the transactions that add or remove users of one file (see the module docstring)."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"media:{tenant}:{digest}"})
+
+
+def _store(folder: Path, digest: str, data: bytes) -> None:
+    """The bytes at `<folder>/<digest>`, unless an earlier upload of equal bytes put them there."""
     target = folder / digest
-    if not target.exists():
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".upload-")
+    if target.is_file():
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".upload-")
+    try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, target)
-    width, height = image_size(data, ctype)
-    async with web.db.write() as conn:
-        row = (await conn.execute(text(f"SELECT {_COLUMNS} FROM media_assets WHERE tenant = :t AND id = :id"),
-                                  {"t": tenant, "id": digest})).first()
-        if row is None:
-            await conn.execute(text(
-                "INSERT INTO media_assets (tenant, id, filename, content_type, size, width, height, created_by, "
-                "created_at) VALUES (:t, :id, :fn, :ct, :size, :w, :h, :by, :at)"),
-                {"t": tenant, "id": digest, "fn": _safe_name(file.filename), "ct": ctype, "size": len(data),
-                 "w": width, "h": height, "by": principal.user_id, "at": now_ms()})
-            await audit.record(conn, tenant=tenant, actor=principal.user_id, action="create",
-                               target=f"media/{digest}", after={"filename": _safe_name(file.filename), "size": len(data)})
-            row = (await conn.execute(text(f"SELECT {_COLUMNS} FROM media_assets WHERE tenant = :t AND id = :id"),
-                                      {"t": tenant, "id": digest})).first()
-            status = 201
-        else:
-            status = 200  # same bytes uploaded again: the existing asset
-    if status == 201:
-        web.webhooks.emit(tenant, "media.created", {"id": digest})
-    return json_response(_asset(row, tenant), status=status, headers={"Location": f"/api/media/{tenant}/{digest}"})
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+_USERS = "SELECT count(*) FROM media_assets WHERE tenant = :t AND (id = :d OR substr(id, 1, 65) = :prefix)"
 
 
 async def listing(request: Request) -> Response:
@@ -165,12 +186,12 @@ async def read(request: Request) -> Response:
     tenant, mid = request.path_params["tenant"], request.path_params["id"]
     # Media are public by id (pages embed them); the id is the SHA-256 of the bytes.
     web.authz.check_tenant(await _principal(request, False), tenant)
-    if not SHA_RE.match(mid):
+    if not ID_RE.match(mid):
         raise ApiError(404, "no such media")
     async with web.db.read() as conn:
         row = (await conn.execute(text("SELECT content_type, filename FROM media_assets WHERE tenant = :t AND id = :id"),
                                   {"t": tenant, "id": mid})).first()
-    path = web.config.media_dir / tenant / mid
+    path = web.config.media_dir / tenant / mid[:64]
     if row is None or not path.is_file():
         raise ApiError(404, "no such media")
     # FileResponse answers Range requests (206/416) and sets ETag/Last-Modified.
@@ -185,7 +206,11 @@ async def remove(request: Request) -> Response:
     tenant, mid = request.path_params["tenant"], request.path_params["id"]
     principal = await _principal(request, True)
     web.authz.member_of(principal, tenant)
+    if not ID_RE.match(mid):
+        raise ApiError(404, "no such media")
+    digest = mid[:64]
     async with web.db.write() as conn:
+        await _lock_bytes(conn, tenant, digest)
         row = (await conn.execute(text(f"SELECT {_COLUMNS} FROM media_assets WHERE tenant = :t AND id = :id"),
                                   {"t": tenant, "id": mid})).first()
         if row is None:
@@ -195,7 +220,9 @@ async def remove(request: Request) -> Response:
         await conn.execute(text("DELETE FROM media_assets WHERE tenant = :t AND id = :id"), {"t": tenant, "id": mid})
         await audit.record(conn, tenant=tenant, actor=principal.user_id, action="delete", target=f"media/{mid}",
                            before={"filename": row.filename, "size": row.size})
-    (web.config.media_dir / tenant / mid).unlink(missing_ok=True)
+        users = (await conn.execute(text(_USERS), {"t": tenant, "d": digest, "prefix": f"{digest}-"})).scalar_one()
+        if users == 0:  # the last asset with these bytes: nobody else's upload loses them
+            (web.config.media_dir / tenant / digest).unlink(missing_ok=True)
     web.webhooks.emit(tenant, "media.deleted", {"id": mid})
     return Response(status_code=204)
 

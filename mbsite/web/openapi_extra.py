@@ -28,7 +28,8 @@ ME = {"type": "object", "required": ["tenant", "username", "role", "level"], "pr
     "level": {"type": "integer", "minimum": 0, "maximum": 5}, "csrfToken": {"type": ["string", "null"]},
     "token": {"type": "string"}}}
 ASSET = {"type": "object", "required": ["id", "contentType", "size", "url"], "properties": {
-    "id": {"type": "string"}, "tenant": {"type": "string"}, "filename": {"type": "string"},
+    "id": {"type": "string"}, "tenant": {"type": "string"}, "sha256": {"type": "string"},
+    "filename": {"type": "string"},
     "contentType": {"type": "string"}, "size": {"type": "integer"}, "width": {"type": ["integer", "null"]},
     "height": {"type": ["integer", "null"]}, "createdBy": {"type": ["string", "null"]},
     "createdAt": {"type": "integer"}, "url": {"type": "string"}}}

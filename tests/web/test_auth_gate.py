@@ -130,7 +130,8 @@ async def test_media(api: Api) -> None:
     asset = r.json()
     assert (asset["width"], asset["height"], asset["contentType"]) == (3, 2, "image/png")
     assert asset["filename"] == "evil.png"
-    stored = api.app.state.mb.config.media_dir / "acme" / asset["id"]
+    stored = api.app.state.mb.config.media_dir / "acme" / asset["sha256"]
+    assert asset["id"].startswith(asset["sha256"] + "-")
     assert stored.read_bytes() == _png(3, 2)
     r = await api.client.get(asset["url"])
     assert r.status_code == 200 and "immutable" in r.headers["cache-control"]
