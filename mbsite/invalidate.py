@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from .db.feed import ChangeEvent
 from .db.models import now_ms
-from .errors import MbsiteError, Problem
+from .errors import Location, MbsiteError, Problem
+from .paths import link_problem, link_roots
 from .graph import dirty_keys, tenant_digests
 from .records import _matches
 from .routes import Route, build_route_table
@@ -33,11 +34,16 @@ def _reload_markdown(builder: "Builder", paths: list[Path], problems: list[Probl
     sources = builder.model.sources  # type: ignore[union-attr]
     content = builder.config.content_dir.resolve()
     by_rel = {m.relpath: m for m in sources.markdown}
+    roots = link_roots(builder.config)
     for path in paths:
         rel = path.relative_to(content)
         relpath = (Path(builder.config.content_dir.name) / rel).as_posix()
         by_rel.pop(relpath, None)
         if not path.is_file() or not is_content_markdown(rel.as_posix()):
+            continue
+        refused = link_problem(builder.config.content_dir / rel, roots)
+        if refused is not None:
+            problems.append(Problem("error", refused, Location(file=relpath), "symlink"))
             continue
         data = path.read_bytes()
         try:
@@ -81,7 +87,8 @@ def plan_warm(builder: "Builder", paths: set[str], events: list[ChangeEvent], re
     theme_dirs = [d.resolve() for d in cfg.theme_dirs()]
     content = cfg.content_dir.resolve()
     for raw in paths:
-        path = Path(raw).resolve()
+        raw_path = Path(raw)
+        path = raw_path.parent.resolve() / raw_path.name  # (not the leaf: a symbolic link is judged as itself)
         if path.name == "mbsite.toml" and path.parent == cfg.site_dir.resolve():
             return None
         if _under(path, package_dirs):

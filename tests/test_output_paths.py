@@ -181,3 +181,13 @@ def test_a_theme_asset_symlinked_out_of_the_site_is_not_published(demo: Path) ->
         build(demo)
     assert str(err.value).startswith("themes/default/static/passwd.css: symbolic link to /etc/passwd")
     assert snapshot(demo / "build") == before
+
+
+def test_the_watch_loop_refuses_a_symlink_out_of_the_site_too(demo: Path) -> None:
+    builder = Builder(load_config(demo).with_options(workers=1), BufferReporter(), keep_bodies=True)
+    assert builder.run().ok
+    link = demo / "content" / "pages" / "leak.md"
+    link.symlink_to("/etc/passwd")
+    result = builder.run(paths={str(link)})
+    assert not any(b"root:" in data for data in snapshot(demo / "build").values())
+    assert [p.location.file for p in result.problems if p.code == "symlink"] == ["content/pages/leak.md"]
