@@ -12,6 +12,7 @@ from .config import Config
 from .db.seed import parse_seed, record_problems, seed_files
 from .errors import Location, MbsiteError, Problem
 from .sitefiles import ROUTES_MANIFEST
+from .writer import MARKER, read_marker
 
 if TYPE_CHECKING:
     from .packages import PackageSet
@@ -88,8 +89,12 @@ def check_templates(config: Config) -> list[Problem]:
 def check_output(out: Path) -> list[Problem]:
     """Every internal href/src of every built page must resolve to a page or file of the same tenant."""
     problems: list[Problem] = []
-    if not out.is_dir():
-        return problems
+    where = Location(file=str(out))
+    if not out.is_dir() or not any(p for p in out.iterdir() if not p.name.startswith(".")):
+        return [Problem("error", "the output folder has not been built (run mbsite build)", where, "output")]
+    if read_marker(out) is None:
+        problems.append(Problem("error", f"the output folder holds no complete build (no {MARKER} marker: never "
+                                "built, or a build was cut short); the next mbsite build repairs it", where, "output"))
     for tenant_dir in sorted(p for p in out.iterdir() if (p / ROUTES_MANIFEST).is_file()):
         import json
 
@@ -123,6 +128,30 @@ def check_output(out: Path) -> list[Problem]:
     return problems
 
 
+def check_published(config: Config) -> list[Problem]:
+    """Every file the stored graph says the last build published is there (a deleted page is an error until
+    the next build restores it)."""
+    from sqlalchemy import inspect
+
+    from .db.engine import open_engine, resolve_url
+    from .graph import load_outputs
+
+    if read_marker(config.out) is None:
+        return []
+    engine = open_engine(resolve_url(config.site_dir, config.database_url))
+    try:
+        if not inspect(engine).has_table("build_outputs"):
+            return []
+        with engine.connect() as conn:
+            outputs = load_outputs(conn)
+    finally:
+        engine.dispose()
+    return [Problem("error", f"published file {row.file} of {tenant} {path} is missing; the next mbsite build "
+                    "restores it", Location(file=str(config.out / row.file)), "output")
+            for (tenant, path), rows in sorted(outputs.items()) for row in rows
+            if not (config.out / row.file).is_file()]
+
+
 def check_entities(config: Config) -> list[Problem]:
     """Entity definitions (site schemas/entities and packages' entities/) load, or say where they are broken."""
     from .entities import load_registry
@@ -150,6 +179,7 @@ def run_check(config: Config) -> list[Problem]:
         engine, _ = open_site_db(config)
         problems.extend(check_page_trees(load_model(config, engine, problems)))
     problems.extend(check_output(config.out))
+    problems.extend(check_published(config))
     seen: set[tuple[str, str, str]] = set()
     unique = []
     for p in problems:

@@ -234,7 +234,8 @@ def init(directory: str, force: bool) -> None:
     except MbsiteError as exc:
         raise CliError(exc) from exc
     click.echo(f"Created a site in {directory}.\nSign-in for the generated admin: admin / {password}\n"
-               f"(stored only as an argon2 hash; change it in content/seed/site.yaml before the first build)\n"
+               f"(shown only now: content/seed/site.yaml holds its argon2 hash; to choose another, replace the\n"
+               f" password_hash line with `password: NEW` before the first build)\n"
                f"Next: cd {directory} && mbsite build")
 
 

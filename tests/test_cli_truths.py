@@ -61,3 +61,17 @@ def test_build_json_prints_a_summary_when_the_build_cannot_start(tmp_path: Path)
     assert result.exit_code == 1
     summary = json.loads(result.stdout)
     assert summary["errors"] == 1 and "does not exist" in summary["problems"][0]["message"]
+
+
+def test_check_fails_on_an_output_folder_that_is_not_the_build(site: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(site, copy)
+    assert run("check", "--site", str(copy)).exit_code == 0
+    (copy / "build" / "acme" / "public" / "about" / "index.html").unlink()
+    deleted = run("check", "--site", str(copy))
+    assert deleted.exit_code == 1 and "acme/public/about/index.html" in deleted.output
+    shutil.rmtree(copy / "build")
+    emptied = run("check", "--site", str(copy))
+    assert emptied.exit_code == 1 and "has not been built" in emptied.output
+    assert run("build", "--site", str(copy)).exit_code == 0
+    assert run("check", "--site", str(copy)).exit_code == 0
