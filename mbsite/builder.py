@@ -24,7 +24,7 @@ from .db.seed import load_seed
 from .errors import Location, MbsiteError, Problem
 from .graph import (OutputRow, digest_of, dirty_keys, get_state, load_outputs, route_fingerprint, save_outputs,
                     set_state, tenant_digests)
-from .paths import tenant_problem
+from .paths import link_roots, tenant_problem
 from .procs import die_with_parent
 from .pages import (SiteModel, note_rendered, render_not_found, render_page, route_records, take_rendered,
                     use_prerendered)
@@ -84,7 +84,8 @@ def load_model(config: Config, engine: Engine, problems: list[Problem], scanned:
     from . import jsonload
 
     jsonload.use_results_file(config.state_dir / "schema-results.json")
-    packages = load_packages(config.package_dirs(), strict=config.strict, root=config.site_dir)
+    packages = load_packages(config.package_dirs(), strict=config.strict, root=config.site_dir,
+                             links=link_roots(config))
     jsonload.save_results()
     problems.extend(packages.problems)
     sources = load_sources(config, engine, scanned)

@@ -12,6 +12,7 @@ from .config import Config
 from .db.seed import parse_seed, record_problems, seed_files
 from .errors import Location, MbsiteError, Problem
 from .sitefiles import ROUTES_MANIFEST
+from .paths import link_roots
 from .writer import MARKER, read_marker
 
 if TYPE_CHECKING:
@@ -166,7 +167,7 @@ def run_check(config: Config) -> list[Problem]:
     from .sources import scan_markdown
 
     problems: list[Problem] = []
-    packages = load_packages(config.package_dirs(), root=config.site_dir)
+    packages = load_packages(config.package_dirs(), root=config.site_dir, links=link_roots(config))
     problems.extend(packages.problems)
     problems.extend(check_component_types(config, packages))
     scan_markdown(config, problems)

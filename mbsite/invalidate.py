@@ -111,7 +111,8 @@ def plan_warm(builder: "Builder", paths: set[str], events: list[ChangeEvent], re
     if reload_packages:
         from .packages import load_packages
 
-        model.packages = load_packages(cfg.package_dirs(), strict=cfg.strict, root=cfg.site_dir)
+        model.packages = load_packages(cfg.package_dirs(), strict=cfg.strict, root=cfg.site_dir,
+                                       links=link_roots(cfg))
         problems.extend(model.packages.problems)
         rebuild |= set(model.tables)
     if reload_theme:

@@ -5,6 +5,7 @@ schema validation only warns. Lookups are per package because component ids repe
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -12,6 +13,7 @@ from typing import Any, Iterator, Sequence
 from . import jsonload
 from .errors import DataError, Location, PackageError, Problem
 from .levels import clamp_level
+from .paths import link_problem
 
 # Files that describe a folder rather than hold records (FORMAT §2.2): never loaded as rows.
 _MANIFEST = "metadata.json"
@@ -156,17 +158,28 @@ def _toposort(packages: dict[str, Package]) -> tuple[list[Package], list[Problem
 
 # --------------------------------------------------------------------------- loading
 
-def load_packages(dirs: Sequence[Path], *, strict: bool = False, root: Path | None = None) -> PackageSet:
-    """Package directories (priority order) → PackageSet; the first dir holding a package id wins."""
+def load_packages(dirs: Sequence[Path], *, strict: bool = False, root: Path | None = None,
+                  links: tuple[str, ...] | None = None) -> PackageSet:
+    """Package directories (priority order) → PackageSet; the first dir holding a package id wins.
+    `links`: the folders symbolic links may lead into (paths.link_roots; default: the site and the built-ins)."""
+    from .config import builtin_root
+
     loaded: list[Package] = []
     problems: list[Problem] = []
     seen: set[str] = set()
+    if links is None:
+        links = tuple(os.path.realpath(r) for r in ([root] if root else list(dirs)) + [builtin_root()])
     for base in dirs:
         base = Path(base)
         if not base.is_dir():
             continue
         for folder in sorted(p for p in base.iterdir() if p.is_dir()):
-            loader = _Loader(folder, _source_prefix(folder, base, root), strict)
+            refused = link_problem(folder, links)
+            if refused is not None:
+                problems.append(Problem("error", refused, Location(file=_source_prefix(folder, base, root)),
+                                        "symlink"))
+                continue
+            loader = _Loader(folder, _source_prefix(folder, base, root), strict, links)
             pkg = loader.load(seen)
             problems.extend(loader.problems)
             if pkg is not None:
@@ -202,8 +215,9 @@ def _source_prefix(folder: Path, base: Path, root: Path | None) -> str:
 class _Loader:
     """Loads one package folder; collects problems instead of raising unless strict."""
 
-    def __init__(self, folder: Path, prefix: str, strict: bool) -> None:
+    def __init__(self, folder: Path, prefix: str, strict: bool, links: tuple[str, ...] = ()) -> None:
         self.folder = folder
+        self.links = links
         self.prefix = prefix
         self.strict = strict
         self.problems: list[Problem] = []
@@ -216,6 +230,10 @@ class _Loader:
     def read(self, path: Path, schema: str | None = None) -> Any:
         """Read one JSON file; record its digest; report (or raise) on bad JSON; None when unreadable."""
         source = self.key(path)
+        refused = link_problem(path, self.links) if self.links else None
+        if refused is not None:
+            self.problems.append(Problem("error", refused, Location(file=source, package=self.pkg_id), "symlink"))
+            return None
         try:
             value, digest = jsonload.read_json(path, source=source)
         except DataError as err:

@@ -191,3 +191,18 @@ def test_the_watch_loop_refuses_a_symlink_out_of_the_site_too(demo: Path) -> Non
     result = builder.run(paths={str(link)})
     assert not any(b"root:" in data for data in snapshot(demo / "build").values())
     assert [p.location.file for p in result.problems if p.code == "symlink"] == ["content/pages/leak.md"]
+
+
+def test_a_package_file_symlinked_out_of_the_site_is_not_read(demo: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside.json"
+    outside.write_text('{"package": "x", "components": [{"id": "leak", "render": {"type": "element", "template": '
+                       '{"type": "Text", "children": "OUTSIDE-SECRET"}}}]}')
+    pkg = demo / "packages" / "mb_evil"
+    (pkg / "components").mkdir(parents=True)
+    (pkg / "package.json").write_text('{"packageId": "mb_evil", "name": "Evil", "version": "1.0.0"}')
+    (pkg / "components" / "ui.json").symlink_to(outside)
+    (demo / "packages" / "mb_linked").symlink_to(tmp_path, target_is_directory=True)
+    result = build(demo)
+    refused = sorted(p.location.file for p in result.problems if p.code == "symlink")
+    assert refused == ["packages/mb_evil/components/ui.json", "packages/mb_linked"]
+    assert not any(b"OUTSIDE-SECRET" in data for data in snapshot(demo / "build").values())
