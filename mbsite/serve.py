@@ -101,8 +101,8 @@ async def page(request: Request) -> Response:
             return RedirectResponse(f"/{target}{quote(request.url.path)}{query}", status_code=302,
                                     headers={"Cache-Control": "no-store"})
         if request.url.path == "/":
-            body = landing(request, hub, tenants, await _principal(request))
-            return _live(hub, _shell("Preview", body), None, "/", 0, "")
+            listing = landing(request, hub, tenants, await _principal(request))
+            return _live(hub, _shell("Preview", listing), None, "/", 0, "")
         return HTMLResponse(_shell("Not found", not_found_body(request, tenants)), status_code=404,
                             headers={"Cache-Control": "no-store"})
     response = await gate_serve(request)

@@ -66,7 +66,7 @@ def _browser_form(request: Request) -> bool:
 def _next_path(request: Request, wanted: str | None) -> str:
     """Where a browser goes after signing in or out: the form's `next`, the query's, or the `next` of the
     sign-in page it came from; only a path of this origin (`sign_in_target`), else `/`."""
-    candidates = [wanted, request.query_params.get("next")]
+    candidates: list[str | None] = [wanted, request.query_params.get("next")]
     referer = _same_origin_referer(request)
     if referer is not None:
         candidates.append((parse_qs(referer.query).get("next") or [None])[0])
