@@ -69,7 +69,7 @@ def _next_path(request: Request, wanted: str | None) -> str:
     candidates: list[str | None] = [wanted, request.query_params.get("next")]
     referer = _same_origin_referer(request)
     if referer is not None:
-        candidates.append((parse_qs(referer.query).get("next") or [None])[0])
+        candidates += parse_qs(referer.query).get("next", [])[:1]
     for path in candidates:
         target = sign_in_target(path, "")
         if target:
