@@ -12,7 +12,7 @@ from markupsafe import Markup
 from ..expressions import to_text, truthy
 from .html import tag, text
 from .icons import icon_svg
-from .registry import Element, renders, variant_classes
+from .registry import Element, color_sx, renders, variant_classes
 from .urls import is_external, safe_url
 
 
@@ -58,7 +58,7 @@ def icon_button(el: Element) -> str:
         label = icon_name or el.get("name") or "button"
     inner = el.children or _icon_html(el, "icon") or icon_svg(str(label))
     cls = variant_classes(el, "mb-icon-button", "color", "size")
-    attrs = el.attrs(cls, **{"aria-label": to_text(label)})
+    attrs = el.attrs(cls, color_sx(el), **{"aria-label": to_text(label)})
     href = safe_url(el.get("href"))
     if href is not None:
         return tag("a", {**attrs, "href": href}, inner)
@@ -107,7 +107,7 @@ def icon(el: Element) -> str:
     name = el.get("name") or el.get("icon") or ""
     label = el.get("aria-label") or el.get("ariaLabel") or el.get("title")
     size = el.get("size", el.get("fontSize", 24))
-    attrs = el.attrs(variant_classes(el, "mb-icon", "color"))
+    attrs = el.attrs(variant_classes(el, "mb-icon", "color"), color_sx(el))
     svg = icon_svg(to_text(name) or "unknown", size=size if isinstance(size, (int, str)) else 24,
                    label=to_text(label) or None, cls=" ".join(attrs.get("class") or ["mb-icon"]))
     return svg

@@ -132,14 +132,42 @@ def _scalar(value: Any) -> Any:
     return to_text(value) if not isinstance(value, bool) else value
 
 
+# `color` words the stylesheet defines (theme.py COLOR_CSS); other colours become a style (color_sx)
+PALETTE_COLORS = ("primary", "secondary", "error", "warning", "info", "success")
+COLOR_WORDS = frozenset(PALETTE_COLORS + ("inherit", "default", "action", "disabled"))
+_SIZE_WORDS = {"small": "small", "sm": "small", "xs": "small", "medium": "medium", "md": "medium",
+               "large": "large", "lg": "large", "xl": "large"}
+
+
 def variant_classes(el: Element, base: str, *names: str) -> str:
-    """'mb-button' + modifiers from simple props: 'mb-button mb-button--contained mb-color-primary'."""
+    """'mb-button' + modifiers from simple props: 'mb-button mb-button--contained mb-color-primary'.
+
+    `color` gives a class only for the palette words the stylesheet defines, `size` only for small/medium/
+    large (sm/md/lg read as those), so every class emitted here has a rule."""
     out = [base]
     for name in names:
         value = el.get(name)
-        if isinstance(value, str) and re.match(r"^[A-Za-z0-9_-]+$", value):
-            out.append(f"mb-{name}-{value}" if name != "variant" else f"{base}--{value}")
+        if not isinstance(value, str) or not re.match(r"^[A-Za-z0-9_-]+$", value):
+            continue
+        if name == "color":
+            if value in COLOR_WORDS:
+                out.append(f"mb-color-{value}")
+        elif name == "size":
+            if value in _SIZE_WORDS:
+                out.append(f"mb-size-{_SIZE_WORDS[value]}")
+        elif name == "variant":
+            out.append(f"{base}--{value}")
+        else:
+            out.append(f"mb-{name}-{value}")
     return " ".join(out)
+
+
+def color_sx(el: Element) -> dict[str, Any]:
+    """A `color` that is no palette word (`text.secondary`, `#6c757d`, `white`) → an sx colour, else {}."""
+    value = el.get("color")
+    if isinstance(value, str) and value and value not in COLOR_WORDS:
+        return {"color": value}
+    return {}
 
 
 def _unknown(el: Element) -> str:

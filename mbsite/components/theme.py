@@ -11,6 +11,7 @@ import re
 from typing import Any, Iterable
 
 from ..packages import Package
+from .registry import PALETTE_COLORS
 from .styles import css_value_ok, kebab
 
 # MUI light-theme defaults, so output is styled even when no package defines tokens.
@@ -19,6 +20,8 @@ DEFAULT_VARS: dict[str, str] = {
     "secondary-main": "#9c27b0", "secondary-light": "#ba68c8", "secondary-dark": "#7b1fa2",
     "secondary-contrast-text": "#fff",
     "error-main": "#d32f2f", "warning-main": "#ed6c02", "info-main": "#0288d1", "success-main": "#2e7d32",
+    "error-contrast-text": "#fff", "warning-contrast-text": "#fff", "info-contrast-text": "#fff",
+    "success-contrast-text": "#fff",
     "error-light": "#ef5350", "warning-light": "#ff9800", "info-light": "#03a9f4", "success-light": "#4caf50",
     "text-primary": "rgba(0,0,0,.87)", "text-secondary": "rgba(0,0,0,.6)", "text-disabled": "rgba(0,0,0,.38)",
     "background-default": "#fff", "background-paper": "#fff", "divider": "rgba(0,0,0,.12)",
@@ -87,6 +90,7 @@ def tokens_css(packages: Iterable[Package]) -> str:
             if variables:
                 chunks.append(_block(f'[data-mb-package="{pkg.id}"]', variables))
     chunks.append(BASE_CSS)
+    chunks.append(COLOR_CSS)
     return "\n".join(chunks) + "\n"
 
 
@@ -160,3 +164,39 @@ border-left:4px solid var(--mb-info-main);background:var(--mb-action-hover)}
 .mb-image{max-width:100%;height:auto}
 .mb-code{overflow:auto;padding:12px;background:var(--mb-grey-100);border-radius:var(--mb-radius)}
 """
+
+
+def _color_css() -> str:
+    """`color`/`size` prop classes (registry.variant_classes) → rules drawn from the palette tokens.
+
+    Each palette class sets two variables, the colour and the text colour on it; the components then use
+    them as MUI does: text/outlined buttons, icons and links take the colour, contained buttons, filled
+    chips and badges take it as their background."""
+    any_color = ",".join(f".mb-color-{c}" for c in PALETTE_COLORS)
+    lines = [f".mb-color-{c}{{--mb-c:var(--mb-{c}-main);--mb-c-contrast:var(--mb-{c}-contrast-text)}}"
+             for c in PALETTE_COLORS]
+    lines += [
+        f":is(.mb-icon,.mb-icon-button,.mb-link,.mb-button,.mb-chip--outlined):is({any_color}){{color:var(--mb-c)}}",
+        f".mb-button--contained:is({any_color}),.mb-chip:not(.mb-chip--outlined):is({any_color}),"
+        f".mb-badge__content:is({any_color}){{background:var(--mb-c);color:var(--mb-c-contrast)}}",
+        f".mb-chip--outlined:is({any_color}){{border-color:var(--mb-c)}}",
+        f".mb-progress:is({any_color}){{accent-color:var(--mb-c)}}",
+        ".mb-color-inherit{color:inherit}.mb-color-action{color:var(--mb-text-secondary)}"
+        ".mb-color-disabled{color:var(--mb-text-disabled)}.mb-color-default{}",
+        ".mb-button.mb-size-small{padding:4px 10px;font-size:.8125rem}.mb-button.mb-size-medium{}"
+        ".mb-button.mb-size-large{padding:8px 22px;font-size:.9375rem}",
+        ".mb-chip.mb-size-small{padding:0 8px;font-size:.75rem}.mb-chip.mb-size-medium{}"
+        ".mb-chip.mb-size-large{padding:4px 14px;font-size:.875rem}",
+        ".mb-icon-button.mb-size-small{padding:5px}.mb-icon-button.mb-size-medium{}"
+        ".mb-icon-button.mb-size-large{padding:12px}",
+        ".mb-avatar.mb-size-small{width:24px;height:24px;font-size:.75rem}.mb-avatar.mb-size-medium{}"
+        ".mb-avatar.mb-size-large{width:56px;height:56px;font-size:1.25rem}",
+        ".mb-field.mb-size-small .mb-input,.mb-field.mb-size-small .mb-select,.mb-field.mb-size-small .mb-textarea"
+        "{padding:4px 8px;font-size:.875rem}.mb-field.mb-size-medium{}.mb-field.mb-size-large .mb-input{padding:12px 14px}",
+        ".mb-table.mb-size-small .mb-table-cell{padding:6px 16px}.mb-table.mb-size-medium{}"
+        ".mb-table.mb-size-large .mb-table-cell{padding:16px}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+COLOR_CSS = _color_css()

@@ -112,7 +112,7 @@ def progress(el: Element) -> str:
     determinate = value is not None and el.get("variant") != "indeterminate"
     label = to_text(el.get("aria-label") or el.get("label")) or "Loading"
     kind = "circular" if el.type == "CircularProgress" else "linear"
-    attrs = el.attrs(f"mb-progress mb-progress--{kind}", max=100, value=int(value) if determinate and value is not None else None,
+    attrs = el.attrs(variant_classes(el, f"mb-progress mb-progress--{kind}", "color"), max=100, value=int(value) if determinate and value is not None else None,
                      **{"aria-label": label})
     return tag("progress", attrs, text(f"{int(value)}%" if determinate and value is not None else label))
 
