@@ -11,30 +11,25 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete
 
 from .config import Config
 from .context import Recorder
-from .db.engine import ensure_schema, open_engine, resolve_url
-from .db.feed import last_seq, read_changes
 from .db.models import Revalidation, now_ms
-from .db.seed import load_seed
 from .errors import Location, MbsiteError, Problem
-from .graph import (OutputRow, digest_of, dirty_keys, get_state, load_outputs, route_fingerprint, save_outputs,
-                    set_state, tenant_digests)
-from .paths import link_roots, tenant_problem
+from .graph import (OutputRow, digest_of, get_state, load_outputs, route_fingerprint, save_outputs,
+                    set_state)
 from .procs import die_with_parent
-from .pages import (SiteModel, note_rendered, render_not_found, render_page, route_records, take_rendered,
+from .site import SiteModel, load_model, open_site_db
+from .pages import (note_rendered, render_not_found, render_page, route_records, take_rendered,
                     use_prerendered)
-from .prerender import Prerenderer, Scan, body_key, start_prerender
-from .records import RecordStore
+from .plan import Memory, Pending, Plan, plan_cold, plan_warm, read_pending
+from .prerender import Prerenderer, body_key, start_prerender
 from .reporter import BufferReporter, Reporter
-from .routes import Route, build_route_table
+from .routes import Route
 from .sitefiles import ROUTES_MANIFEST, feed, headers, redirects, robots, routes_manifest, sitemap
-from .sources import load_sources
-from .templates import load_theme
 from .writer import (MARKER, Stage, clean_stale_stages, clear_marker, page_file, read_marker, remove_output, staged_path,
                      write_marker, write_new)
 
@@ -63,64 +58,6 @@ class BuildResult:
     @property
     def ok(self) -> bool:
         return self.summary["errors"] == 0
-
-
-def open_site_db(config: Config) -> tuple[Engine, bool]:
-    """Open the site's database, creating the schema and loading the YAML seed when it is new."""
-    engine = open_engine(resolve_url(config.site_dir, config.database_url))
-    new = ensure_schema(engine)
-    if new:
-        load_seed(engine, config.content_dir, config.site_dir)
-    return engine, new
-
-
-def load_model(config: Config, engine: Engine, problems: list[Problem], scanned: Scan | None = None) -> SiteModel:
-    """Packages, sources, theme and route tables; `scanned`: the content scan, when the helper made it."""
-    from .components import ComponentRenderer
-    from .markdown import check_engine
-    from .packages import load_packages
-
-    check_engine(config.markdown_engine)  # an unknown engine is one clear error, not one per page
-    from . import jsonload
-
-    jsonload.use_results_file(config.state_dir / "schema-results.json")
-    packages = load_packages(config.package_dirs(), strict=config.strict, root=config.site_dir,
-                             links=link_roots(config))
-    jsonload.save_results()
-    problems.extend(packages.problems)
-    sources = load_sources(config, engine, scanned)
-    problems.extend(sources.problems)
-    theme = load_theme(config)
-    store = RecordStore(engine)
-    tables = {}
-    bad = [t for t in sources.tenants if tenant_problem(t.slug)]
-    for tenant in bad:  # the slug is the first folder of every output path: such a tenant is not built
-        problems.append(Problem("error", f"{tenant_problem(tenant.slug)}; tenant not built",
-                                Location(file=f"tenants:{tenant.slug!r}"), "path"))
-    if bad:
-        sources.tenants = [t for t in sources.tenants if not tenant_problem(t.slug)]
-    for tenant in sources.tenants:
-        table = build_route_table(tenant, sources, packages, store)
-        problems.extend(table.problems)
-        tables[tenant.slug] = table
-    renderer = ComponentRenderer(packages, type_template=_type_templates(theme))
-    model = SiteModel(config, packages, renderer, theme, tables, store, sources=sources)
-    for tenant in sources.tenants:
-        model.tokens[tenant.slug] = tenant_tokens(packages, tenant)
-    return model
-
-
-def tenant_tokens(packages: Any, tenant: Any) -> str:
-    from .components import tokens_css
-
-    return tokens_css([p for p in (packages.get(i) for i in tenant.enabled_packages()) if p is not None])
-
-
-def _type_templates(theme: Any) -> Any:
-    def lookup(type_name: str) -> Any:
-        name = f"components/{type_name}.html"
-        return theme.template(name) if theme.has(name) else None
-    return lookup
 
 
 # -- rendering one route at every level that may see it -------------------------------------------------------
@@ -240,20 +177,6 @@ def _worker_init(parent: int) -> None:
 
 # -- the build -----------------------------------------------------------------------------------------------
 
-@dataclass
-class Plan:
-    """What one build will do: the routes to render (with why), the routes to drop, and the bookkeeping."""
-
-    todo: list[Route]
-    why: dict[tuple[str, str], str]
-    removed: list[tuple[str, str]]
-    full: bool
-    high: int
-    revalidation_ids: list[int]
-    restyle: dict[tuple[str, str], list[tuple[str, str, str]]] = field(default_factory=dict)  # asset URL moves
-    damaged_tenants: set[str] = field(default_factory=set)  # tenant-level files missing or changed on disk
-
-
 class Builder:
     """Builds a site: full, or incremental from the stored graph and the change feed.
 
@@ -342,31 +265,25 @@ class Builder:
 
     def _run(self, started: float, problems: list[Problem], paths: set[str] | None) -> BuildResult:
         with self.engine.connect() as conn:
-            cursor = int(get_state(conn, "cursor", "0") or 0)
-            generation = get_state(conn, "generation", "") or ""
-            high = last_seq(conn)
-            events = read_changes(conn, cursor)
-            revalidations = conn.execute(select(Revalidation.id, Revalidation.tenant, Revalidation.path,
-                                                Revalidation.tag)).all()
+            pending = read_pending(conn)
         plan: Plan | None = None
-        if (self.model is not None and paths is not None and not self.full and cursor == self.cursor
-                and generation == self.generation and read_marker(self.config.out) == generation):
-            from .invalidate import plan_warm
-
+        if (self.model is not None and paths is not None and not self.full and pending.cursor == self.cursor
+                and pending.generation == self.generation and read_marker(self.config.out) == pending.generation):
             if not self.index:
                 self._reindex()
-            plan = plan_warm(self, paths, events, revalidations, high, problems)
+            memory = Memory(self.model, self.graph, self.index, self.digests, self.failed)
+            plan = plan_warm(memory, self.engine, paths, pending.events, pending.revalidations, pending.high,
+                             problems)
             site = str(self.config.site_dir) + os.sep
             self._batch = {p.removeprefix(site).replace(os.sep, "/") for p in paths} if plan is not None else None
         if plan is None:
             self._batch = None
-            plan = self._plan_cold(events, revalidations, high, problems, generation)
+            plan = self._plan_cold(pending, problems)
             if plan is None:  # strict mode and the sources have errors
                 return self._finish(started, problems, Counter(), 0, 0, 0, 0, self.model)
         return self._execute(plan, problems, started)
 
-    def _plan_cold(self, events: list[Any], revalidations: Sequence[Any], high: int,
-                   problems: list[Problem], generation: str = "") -> Plan | None:
+    def _plan_cold(self, pending: Pending, problems: list[Problem]) -> Plan | None:
         with self.engine.connect() as conn:
             old = load_outputs(conn)
             config_digest = get_state(conn, "config_digest")
@@ -376,26 +293,14 @@ class Builder:
             return None
         # The stored graph describes the output folder only if that folder holds this build's marker: a folder
         # never built, emptied, built into by another --out, or cut short while publishing is rebuilt in full.
-        marker_ok = bool(generation) and read_marker(self.config.out) == generation
+        marker_ok = bool(pending.generation) and read_marker(self.config.out) == pending.generation
         full = self.full or not old or not marker_ok or config_digest != self._config_digest()
-        digests = self.digests = self._current_digests(model)
-        damaged = {} if full else self._damaged(old)
-        dirty = dirty_keys(events)
-        now = now_ms()
-        todo: list[Route] = []
-        why: dict[tuple[str, str], str] = {}
-        for slug, table in model.tables.items():
-            for path, route in table.routes.items():
-                reason = "full" if full else damaged.get((slug, path)) or self._stale(
-                    route, old.get((slug, path)), digests, dirty, now, revalidations)
-                if reason:
-                    todo.append(route)
-                    why[(slug, path)] = reason
-        removed = [k for k in old if k[0] not in model.tables or k[1] not in model.tables[k[0]].routes]
+        plan, self.digests = plan_cold(model, old, pending, full=full, damaged=None if full else self._damaged(old))
+        if not full:
+            plan.damaged_tenants = self._damaged_tenants(model)
         self.graph = old
         self.index = {}  # built on the first warm run that needs it
-        return Plan(todo, why, removed, full, high, [r[0] for r in revalidations],
-                    damaged_tenants=set() if full else self._damaged_tenants(model))
+        return plan
 
     def _update_broken(self, problems: list[Problem], model: SiteModel) -> None:
         """The sources with errors now: those reported by this run, plus those of earlier runs of this builder that
@@ -472,7 +377,7 @@ class Builder:
         return found
 
     def _restyle(self, plan: Plan, stage: Stage, final: dict[tuple[str, str], list[OutputRow]]) -> set[tuple[str, str]]:
-        """Pages whose only changed input is an asset URL: the stored HTML with the URL replaced (see invalidate)."""
+        """Pages whose only changed input is an asset URL: the stored HTML with the URL replaced (see plan.plan_warm)."""
         done: set[tuple[str, str]] = set()
         for key, moves in plan.restyle.items():
             rows = final.get(key)
@@ -645,52 +550,6 @@ class Builder:
         data = path.read_bytes() if path.is_file() else b""
         return digest_of([data.decode("utf-8", "replace"), self.config.highlight, self.config.strict, "v3"])
 
-    def _current_digests(self, model: SiteModel) -> dict[str, str]:
-        d: dict[str, str] = {}
-        for pkg in model.packages:
-            for key, digest in pkg.files.items():
-                d["file:" + key] = digest
-        for key, digest in model.theme.template_files.values():
-            d["file:" + key] = digest
-        for name, asset in model.theme.assets.items():
-            d["asset:" + name] = asset.url
-        for slug, table in model.tables.items():
-            d.update(tenant_digests(table, model.tokens_url(slug), LEVEL_MAX + 1))
-        return d
-
-    def _stale(self, route: Route, rows: list[OutputRow] | None, digests: dict[str, str], dirty: set[str],
-               now: int, revalidations: Sequence[Any]) -> str | None:
-        if not rows:
-            return "new"
-        fp = digests.get(f"route:{route.tenant}:{route.path}")
-        for row in rows:
-            if row.digests.get("route") != fp:
-                return "route"
-        for rev in revalidations:
-            if rev.tenant in (None, route.tenant) and (
-                    (rev.path and rev.path.rstrip("/") == route.path.rstrip("/")) or
-                    (rev.tag and any(rev.tag in r.tags for r in rows))):
-                return "on-demand"
-        current: Recorder | None = None
-        for row in rows:
-            if row.revalidate_at is not None and row.revalidate_at <= now:
-                return "timer"
-            for key in row.inputs:
-                if key in dirty:
-                    if key.startswith("query:") and key in row.digests and self.model is not None:
-                        # Rerun the page's queries: only a different result makes the page stale.
-                        if current is None:
-                            current = Recorder()
-                            route_records(self.model, route, current)
-                        if current.digests.get(key) == row.digests[key]:
-                            continue
-                    return "data"
-                stored = row.digests.get(key)
-                if stored is not None and not key.startswith("query:") and digests.get(key) != stored:
-                    return "file" if key.startswith("file:") else "navigation" if key.startswith(
-                        ("nav:", "routes:")) else "input"
-        return None
-
     # -- tenant-level files and sweeping -------------------------------------------------------------------
     def _tenant_files(self, model: SiteModel, stage: Stage, final: dict[tuple[str, str], list[OutputRow]],
                       *, force: bool = False, tenants: set[str] | None = None) -> None:
@@ -781,4 +640,4 @@ def build(config: Config, reporter: Reporter | None = None, *, full: bool = Fals
         builder.close()
 
 
-__all__ = ["Builder", "BuildResult", "Plan", "build", "open_site_db", "load_model"]
+__all__ = ["Builder", "BuildResult", "Plan", "build"]

@@ -175,7 +175,7 @@ def run_check(config: Config) -> list[Problem]:
     problems.extend(check_entities(config))
     problems.extend(check_templates(config))
     if not any(p.severity == "error" for p in problems):
-        from .builder import load_model, open_site_db
+        from .site import load_model, open_site_db
 
         engine, _ = open_site_db(config)
         problems.extend(check_page_trees(load_model(config, engine, problems)))

@@ -173,7 +173,7 @@ def render(tenant: str | None, path: str | None, site: str, db: str | None, leve
             return
         if not tenant or not path:
             raise click.UsageError("give TENANT and PATH, or --component PKG:ID, or --all")
-        from .builder import load_model, open_site_db
+        from .site import load_model, open_site_db
         from .pages import render_page
         from .routes import normalize_path
 
@@ -343,7 +343,8 @@ def why(tenant: str, path: str, site: str, db: str | None, level: int | None, as
 def revalidate(tenant: str | None, path: str | None, site: str, db: str | None, tag: str | None,
                run_build: bool) -> None:
     """Queue an on-demand revalidation of TENANT PATH, or of every output with --tag (any tenant unless given)."""
-    from .builder import Builder, open_site_db
+    from .builder import Builder
+    from .site import open_site_db
     from .explain import check_revalidation, queue_revalidation
     from .reporter import ConsoleReporter
 

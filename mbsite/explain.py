@@ -7,11 +7,12 @@ from typing import Any
 from sqlalchemy import Engine, insert
 
 from .config import Config
-from .db.feed import read_changes
-from .db.models import Revalidation
+from .db.models import Revalidation, now_ms
 from .errors import MbsiteError
-from .graph import dirty_keys, get_state, load_outputs
+from .graph import dirty_keys, load_outputs
+from .plan import current_digests, read_pending, stale_reason
 from .routes import normalize_path
+from .site import load_model, open_site_db
 
 
 def queue_revalidation(engine: Engine, tenant: str | None, path: str | None, tag: str | None) -> None:
@@ -26,30 +27,21 @@ def _when(ms: int | None) -> str:
 
 
 def explain(config: Config, tenant: str, path: str, level: int | None) -> dict[str, Any]:
-    from .builder import Builder, load_model, open_site_db
-
     engine, _ = open_site_db(config)
     path = normalize_path(path)
     with engine.connect() as conn:
         outputs = load_outputs(conn).get((tenant, path), [])
-        cursor = int(get_state(conn, "cursor", "0") or 0)
-        dirty = dirty_keys(read_changes(conn, cursor))
-        from sqlalchemy import select
-
-        revs = conn.execute(select(Revalidation.id, Revalidation.tenant, Revalidation.path, Revalidation.tag)).all()
+        pending = read_pending(conn)
     problems: list[Any] = []
     model = load_model(config, engine, problems)
     table = model.tables.get(tenant)
     if table is None:
         raise MbsiteError(f"unknown tenant {tenant!r}")
     route = table.routes.get(path)
-    builder = Builder(config, engine=engine)
     next_reason = None
     if route is not None:
-        import time
-
-        next_reason = builder._stale(route, outputs or None, builder._current_digests(model), dirty,
-                                     int(time.time() * 1000), revs)
+        next_reason = stale_reason(model, route, outputs or None, current_digests(model),
+                                   dirty_keys(pending.events), now_ms(), pending.revalidations)
     rows = [o for o in outputs if level is None or o.level == level]
     lines = [f"{tenant} {path}"]
     if route is None:
@@ -80,8 +72,6 @@ def explain(config: Config, tenant: str, path: str, level: int | None) -> dict[s
 def check_revalidation(config: Config, engine: Engine, tenant: str | None, path: str | None, tag: str | None) -> None:
     """Refuse a revalidation that can match nothing: an unknown tenant, a path no route or stored output has, or
     a tag no stored output carries (a typo would otherwise be 'queued' and never happen)."""
-    from .builder import load_model
-
     with engine.connect() as conn:
         outputs = load_outputs(conn)
     problems: list[Any] = []

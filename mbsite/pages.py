@@ -1,10 +1,7 @@
 """(route, level) → page HTML, rendered inside a Recorder that notes every input it reads."""
 from __future__ import annotations
 
-import hashlib
-import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Callable
 
 from markupsafe import Markup, escape
@@ -15,18 +12,12 @@ from .graph import digest_of, listing_digest, tag_pages_digest
 from .levels import role_name
 from .markdown import render_markdown
 from .prerender import body_key
-from .records import RecordStore
 from .routes import Route, RouteTable, tag_slug
-from .sources import TenantData
-from .templates import Theme, template_error
+from .templates import template_error
 
 if TYPE_CHECKING:
-    from .components import ComponentRenderer
-    from .config import Config
-    from .packages import PackageSet
+    from .site import SiteModel
 
-_HEADER_RE = re.compile(r"(^|_)header$")
-_FOOTER_RE = re.compile(r"(^|_)footer$")
 KIND_TEMPLATES = {"markdown": "page.html", "component": "component.html", "blog_index": "blog_index.html",
                   "tags": "tags.html", "tag": "tag.html", "gallery": "gallery.html", "notfound": "404.html",
                   "home_index": "home.html"}
@@ -55,92 +46,6 @@ class PageResult:
     html: str
     recorder: Recorder
     problems: list[Problem] = field(default_factory=list)
-
-
-@dataclass
-class SiteModel:
-    """Everything a render reads, loaded once per build and shared (copy-on-write) with worker processes."""
-
-    config: "Config"
-    packages: "PackageSet"
-    renderer: "ComponentRenderer"
-    theme: Theme
-    tables: dict[str, RouteTable]
-    store: RecordStore
-    records: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (tenant, path) → name → rows
-    tokens: dict[str, str] = field(default_factory=dict)                           # tenant → tokens CSS
-    sources: Any = None                                                            # the Sources the tables came from
-
-    def tokens_url(self, tenant: str) -> str:
-        """Content-hashed URL of the tenant's design-token stylesheet ("" when there is none)."""
-        css = self.tokens.get(tenant, "")
-        return _tokens_url(css) if css else ""
-    _chrome: dict[tuple[str, int], tuple[str, str, str, Recorder, list[Problem]]] = field(default_factory=dict)
-
-    def scope(self, route: Route, level: int, records: dict[str, Any]) -> PageScope:
-        tenant = self.tables[route.tenant].tenant
-        return PageScope(
-            tenant={"slug": tenant.slug, "name": tenant.name}, path=route.path, level=level, role=role_name(level),
-            user={"username": role_name(level), "role": role_name(level), "level": level} if level > 0 else None,
-            params=dict(route.params) if route.kind != "component" or route.record else {},
-            records=records, page={"title": route.title, "description": route.description},
-            site={"title": tenant.name, "nav": self.tables[route.tenant].nav(level)},
-        )
-
-    # -- chrome: header, footer, navigation (cached per tenant and level) ------------------------------------
-    def chrome(self, tenant: TenantData, level: int) -> tuple[str, str, str, Recorder, list[Problem]]:
-        key = (tenant.slug, level)
-        if key not in self._chrome:
-            rec, problems = Recorder(), []
-            rec.row("installed_packages", tenant.slug)
-            rec.row("tenants", tenant.slug)
-            nav = self.tables[tenant.slug].nav(level)
-            rec.inputs.add(f"nav:{tenant.slug}:{level}")
-            rec.digests[f"nav:{tenant.slug}:{level}"] = digest_of(nav)
-            scope_route = Route(tenant.slug, "/", "component", tenant.name, "chrome")
-            parts = []
-            for slot, pattern in (("header", _HEADER_RE), ("footer", _FOOTER_RE)):
-                ref = self._slot(tenant, slot, pattern)
-                if ref is None:
-                    parts.append("")
-                    continue
-                result = self.renderer.render_component(
-                    ref[0], ref[1], {}, scope=self.scope(scope_route, level, {}), recorder=rec,
-                    id_prefix=f"mb-{slot[0]}")
-                problems.extend(result.warnings)
-                parts.append(_with_css(result.html, result.css))
-            self._chrome[key] = (parts[0], parts[1], repr(nav), rec, problems)
-        return self._chrome[key]
-
-    def _slot(self, tenant: TenantData, slot: str, pattern: re.Pattern[str]) -> tuple[str, str] | None:
-        layout = tenant.settings.get("layout") if isinstance(tenant.settings.get("layout"), dict) else {}
-        wanted = layout.get(slot) if layout else None
-        if isinstance(wanted, str):
-            if wanted in ("", "none"):
-                return None
-            pkg, _, comp = wanted.partition(":")
-            return (pkg, comp) if pkg in self.packages else None
-        for pkg_id in tenant.enabled_packages():
-            found = self.packages.get(pkg_id)
-            if found is not None and pattern.search(pkg_id):
-                home = found.home_component()
-                if home is not None:
-                    return pkg_id, home.id
-        return None
-
-    def chrome_key(self, tenant: str, level: int) -> tuple[Any, ...]:
-        header, footer, nav, _, _ = self.chrome(self.tables[tenant].tenant, level)
-        return (header, footer, nav)
-
-
-@lru_cache(maxsize=64)
-def _tokens_url(css: str) -> str:
-    """Hashing the stylesheet once per build, not twice per rendered page."""
-    return f"/assets/tokens.{hashlib.sha256(css.encode()).hexdigest()[:10]}.css"
-
-
-def _with_css(html: str, css: str) -> str:
-    return f"<style>{css}</style>{html}" if css else html
 
 
 def route_records(model: SiteModel, route: Route, recorder: Recorder) -> dict[str, Any]:

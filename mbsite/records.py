@@ -111,7 +111,7 @@ class RecordStore:
         else:
             docs = self.all(q.tenant, q.package, q.entity)
         if flt:
-            docs = [d for d in docs if all(_matches(d.get(k), v) for k, v in flt.items())]
+            docs = [d for d in docs if all(matches(d.get(k), v) for k, v in flt.items())]
         for field in reversed([f for f in q.sort.split(",") if f.strip()]):
             field = field.strip()
             desc = field.startswith("-")
@@ -131,7 +131,7 @@ def _parse_filter(text: str) -> dict[str, Any]:
     return dict(_parse_filter_cached(text))
 
 
-def _matches(value: Any, wanted: Any) -> bool:
+def matches(value: Any, wanted: Any) -> bool:
     if isinstance(wanted, list):
         return value in wanted
     return bool(value == wanted)

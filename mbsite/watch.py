@@ -12,7 +12,8 @@ from typing import Callable
 
 from sqlalchemy import Engine, text
 
-from .builder import Builder, BuildResult, open_site_db
+from .builder import Builder, BuildResult
+from .site import open_site_db
 from .config import Config, builtin_root
 from .errors import MbsiteError, Problem
 from .reporter import Reporter

@@ -1,0 +1,185 @@
+"""Packages, sources, theme and rows → the SiteModel every render reads (and the database it comes from)."""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine
+
+from .config import Config
+from .context import PageScope, Recorder
+from .db.engine import ensure_schema, open_engine, resolve_url
+from .db.seed import load_seed
+from .errors import Location, Problem
+from .graph import digest_of
+from .levels import role_name
+from .paths import link_roots, tenant_problem
+from .records import RecordStore
+from .routes import Route, RouteTable, build_route_table
+from .sources import TenantData, load_sources
+from .templates import Theme, load_theme
+
+if TYPE_CHECKING:
+    from .components import ComponentRenderer
+    from .packages import PackageSet
+    from .prerender import Scan
+
+_HEADER_RE = re.compile(r"(^|_)header$")
+_FOOTER_RE = re.compile(r"(^|_)footer$")
+
+
+@dataclass
+class SiteModel:
+    """Everything a render reads, loaded once per build and shared (copy-on-write) with worker processes."""
+
+    config: "Config"
+    packages: "PackageSet"
+    renderer: "ComponentRenderer"
+    theme: Theme
+    tables: dict[str, RouteTable]
+    store: RecordStore
+    records: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (tenant, path) → name → rows
+    tokens: dict[str, str] = field(default_factory=dict)                           # tenant → tokens CSS
+    sources: Any = None                                                            # the Sources the tables came from
+
+    def tokens_url(self, tenant: str) -> str:
+        """Content-hashed URL of the tenant's design-token stylesheet ("" when there is none)."""
+        css = self.tokens.get(tenant, "")
+        return tokens_url_of(css) if css else ""
+    _chrome: dict[tuple[str, int], tuple[str, str, str, Recorder, list[Problem]]] = field(default_factory=dict)
+
+    def forget_chrome(self, tenant: str | None = None) -> None:
+        """Drop the rendered chrome of one tenant (its routes or packages changed), or of all (None)."""
+        if tenant is None:
+            self._chrome.clear()
+        else:
+            self._chrome = {k: v for k, v in self._chrome.items() if k[0] != tenant}
+
+    def scope(self, route: Route, level: int, records: dict[str, Any]) -> PageScope:
+        tenant = self.tables[route.tenant].tenant
+        return PageScope(
+            tenant={"slug": tenant.slug, "name": tenant.name}, path=route.path, level=level, role=role_name(level),
+            user={"username": role_name(level), "role": role_name(level), "level": level} if level > 0 else None,
+            params=dict(route.params) if route.kind != "component" or route.record else {},
+            records=records, page={"title": route.title, "description": route.description},
+            site={"title": tenant.name, "nav": self.tables[route.tenant].nav(level)},
+        )
+
+    # -- chrome: header, footer, navigation (cached per tenant and level) ------------------------------------
+    def chrome(self, tenant: TenantData, level: int) -> tuple[str, str, str, Recorder, list[Problem]]:
+        key = (tenant.slug, level)
+        if key not in self._chrome:
+            rec, problems = Recorder(), []
+            rec.row("installed_packages", tenant.slug)
+            rec.row("tenants", tenant.slug)
+            nav = self.tables[tenant.slug].nav(level)
+            rec.inputs.add(f"nav:{tenant.slug}:{level}")
+            rec.digests[f"nav:{tenant.slug}:{level}"] = digest_of(nav)
+            scope_route = Route(tenant.slug, "/", "component", tenant.name, "chrome")
+            parts = []
+            for slot, pattern in (("header", _HEADER_RE), ("footer", _FOOTER_RE)):
+                ref = self._slot(tenant, slot, pattern)
+                if ref is None:
+                    parts.append("")
+                    continue
+                result = self.renderer.render_component(
+                    ref[0], ref[1], {}, scope=self.scope(scope_route, level, {}), recorder=rec,
+                    id_prefix=f"mb-{slot[0]}")
+                problems.extend(result.warnings)
+                parts.append(with_css(result.html, result.css))
+            self._chrome[key] = (parts[0], parts[1], repr(nav), rec, problems)
+        return self._chrome[key]
+
+    def _slot(self, tenant: TenantData, slot: str, pattern: re.Pattern[str]) -> tuple[str, str] | None:
+        layout = tenant.settings.get("layout") if isinstance(tenant.settings.get("layout"), dict) else {}
+        wanted = layout.get(slot) if layout else None
+        if isinstance(wanted, str):
+            if wanted in ("", "none"):
+                return None
+            pkg, _, comp = wanted.partition(":")
+            return (pkg, comp) if pkg in self.packages else None
+        for pkg_id in tenant.enabled_packages():
+            found = self.packages.get(pkg_id)
+            if found is not None and pattern.search(pkg_id):
+                home = found.home_component()
+                if home is not None:
+                    return pkg_id, home.id
+        return None
+
+    def chrome_key(self, tenant: str, level: int) -> tuple[Any, ...]:
+        header, footer, nav, _, _ = self.chrome(self.tables[tenant].tenant, level)
+        return (header, footer, nav)
+
+
+@lru_cache(maxsize=64)
+def tokens_url_of(css: str) -> str:
+    """Hashing the stylesheet once per build, not twice per rendered page."""
+    return f"/assets/tokens.{hashlib.sha256(css.encode()).hexdigest()[:10]}.css"
+
+
+def with_css(html: str, css: str) -> str:
+    return f"<style>{css}</style>{html}" if css else html
+
+
+def open_site_db(config: Config) -> tuple[Engine, bool]:
+    """Open the site's database, creating the schema and loading the YAML seed when it is new."""
+    engine = open_engine(resolve_url(config.site_dir, config.database_url))
+    new = ensure_schema(engine)
+    if new:
+        load_seed(engine, config.content_dir, config.site_dir)
+    return engine, new
+
+
+def load_model(config: Config, engine: Engine, problems: list[Problem], scanned: "Scan | None" = None) -> SiteModel:
+    """Packages, sources, theme and route tables; `scanned`: the content scan, when the helper made it."""
+    from .components import ComponentRenderer
+    from .markdown import check_engine
+    from .packages import load_packages
+
+    check_engine(config.markdown_engine)  # an unknown engine is one clear error, not one per page
+    from . import jsonload
+
+    jsonload.use_results_file(config.state_dir / "schema-results.json")
+    packages = load_packages(config.package_dirs(), strict=config.strict, root=config.site_dir,
+                             links=link_roots(config))
+    jsonload.save_results()
+    problems.extend(packages.problems)
+    sources = load_sources(config, engine, scanned)
+    problems.extend(sources.problems)
+    theme = load_theme(config)
+    store = RecordStore(engine)
+    tables = {}
+    bad = [t for t in sources.tenants if tenant_problem(t.slug)]
+    for tenant in bad:  # the slug is the first folder of every output path: such a tenant is not built
+        problems.append(Problem("error", f"{tenant_problem(tenant.slug)}; tenant not built",
+                                Location(file=f"tenants:{tenant.slug!r}"), "path"))
+    if bad:
+        sources.tenants = [t for t in sources.tenants if not tenant_problem(t.slug)]
+    for tenant in sources.tenants:
+        table = build_route_table(tenant, sources, packages, store)
+        problems.extend(table.problems)
+        tables[tenant.slug] = table
+    renderer = ComponentRenderer(packages, type_template=type_templates(theme))
+    model = SiteModel(config, packages, renderer, theme, tables, store, sources=sources)
+    for tenant in sources.tenants:
+        model.tokens[tenant.slug] = tenant_tokens(packages, tenant)
+    return model
+
+
+def tenant_tokens(packages: Any, tenant: Any) -> str:
+    from .components import tokens_css
+
+    return tokens_css([p for p in (packages.get(i) for i in tenant.enabled_packages()) if p is not None])
+
+
+def type_templates(theme: Any) -> Any:
+    def lookup(type_name: str) -> Any:
+        name = f"components/{type_name}.html"
+        return theme.template(name) if theme.has(name) else None
+    return lookup
+
+
+__all__ = ["SiteModel", "load_model", "open_site_db", "tenant_tokens", "tokens_url_of", "type_templates", "with_css"]
