@@ -20,6 +20,9 @@ _STRUCTURAL = frozenset({"type", "children", "props", "key", "itemKey"})
 _NODE_EXEMPT = frozenset({"sx", "style"})
 _EVENT = re.compile(r"^on[A-Z]")
 _IDENT = re.compile(r"[A-Za-z_$][\w$.]*")
+# A click handler whose whole body is a navigation call; its argument is an ordinary expression.
+_NAVIGATE = re.compile(r"^\s*(?:\{\{)?\s*(?:\(\s*\)\s*=>\s*)?(?:navigateTo|navigate|router\.push|window\.location\.assign)"
+                       r"\s*\((.+)\)\s*;?\s*(?:\}\})?\s*$", re.S)
 _NOT_HANDLER = frozenset({"item", "index", "e", "event", "props", "state", "true", "false", "null"})
 
 
@@ -99,6 +102,16 @@ def is_node_value(value: Any) -> bool:
     return is_node(value) or (isinstance(value, list) and bool(value) and all(is_node(v) for v in value))
 
 
+def navigation(value: Any) -> Any:
+    """`"navigateTo('/x')"`, `"{{() => navigate('/u/' + item.id)}}"` → the compiled path; anything else → None."""
+    if not isinstance(value, str):
+        return None
+    m = _NAVIGATE.match(value)
+    if m is None:
+        return None
+    return Dyn(_expression(m.group(1)))
+
+
 def handler_name(value: Any) -> str | None:
     """`"{{() => onAction(item)}}"`, `"{{handleClick}}"`, `"selectTable"` → the handler's name."""
     if not isinstance(value, str):
@@ -123,12 +136,13 @@ class CText(CNode):
 
 
 class CElement(CNode):
-    __slots__ = ("type", "props", "node_props", "children", "events", "gate")
+    __slots__ = ("type", "props", "node_props", "children", "events", "gate", "nav")
 
     def __init__(self, type_: str, props: dict[str, Any], node_props: dict[str, list[CNode]],
-                 children: list[CNode], events: dict[str, str], gate: Any, pointer: str) -> None:
+                 children: list[CNode], events: dict[str, str], gate: Any, pointer: str, nav: Any = None) -> None:
         self.type, self.props, self.node_props, self.children = type_, props, node_props, children
         self.events, self.gate, self.pointer = events, gate, pointer
+        self.nav = nav  # the target of a click handler that only navigates (a path, or a Dyn computing it)
 
 
 class CCond(CNode):
@@ -244,15 +258,22 @@ def _compile_element(node: dict[str, Any], kind: str, pointer: str) -> CElement:
     if children is None and isinstance(bag, dict):
         children = bag.get("children")
     merged.pop("children", None)
+    bag_events = merged.pop("events") if isinstance(merged.get("events"), dict) else {}
     props: dict[str, Any] = {}
     node_props: dict[str, list[CNode]] = {}
     events: dict[str, str] = {}
-    gate = None
+    gate = nav = None
+    # Handlers may sit in an `events` object ({"onClick": "loadLogs"}) as well as beside the props.
+    handlers = [(k, v) for k, v in bag_events.items() if isinstance(k, str) and _EVENT.match(k)]
+    for key, value in handlers + [(k, v) for k, v in merged.items() if _EVENT.match(k)]:
+        name = handler_name(value)
+        if name:
+            events[key[2:].lower()] = name
+        if key == "onClick" and nav is None:
+            nav = navigation(value)
     for key, value in merged.items():
         if _EVENT.match(key):
-            name = handler_name(value)
-            if name:
-                events[key[2:].lower()] = name
+            continue
         elif key == "minLevel":
             gate = compile_value(value)
         elif key not in _NODE_EXEMPT and is_node_value(value):
@@ -260,4 +281,4 @@ def _compile_element(node: dict[str, Any], kind: str, pointer: str) -> CElement:
         else:
             props[key] = compile_value(value)
     return CElement(kind, props, node_props, compile_children(children, pointer + "/children"), events, gate,
-                    pointer)
+                    pointer, nav)

@@ -157,14 +157,17 @@ def list_item(el: Element) -> str:
     href = safe_url(el.get("href"))
     cls = "mb-" + ("menu-item" if el.type == "MenuItem" else "list-item")
     interactive = el.type != "ListItem" or el.flag("button")
+    current = "true" if el.flag("selected") else None
     if href is not None:
-        inner = tag("a", {"class": cls + "__action", "href": href}, inner)
+        inner = tag("a", {"class": cls + "__action", "href": href, "aria-current": current}, inner)
     elif interactive:
         inner = tag("button", {"class": cls + "__action", "type": "button", "disabled": el.flag("disabled"),
-                               "aria-current": "true" if el.flag("selected") else None}, inner)
+                               "aria-current": current}, inner)
     role = "menuitem" if el.type == "MenuItem" and el.parent in ("Menu", "MenuList") else None
     in_list = el.parent in ("List", "MenuList", "Menu", "ul", "ol", "TreeView")
-    return tag("li" if in_list else "div", el.attrs(cls, role=role), inner + secondary)
+    own_mark = current if href is None and not interactive else None
+    cls += " mb-selected" if current else ""
+    return tag("li" if in_list else "div", el.attrs(cls, role=role, **{"aria-current": own_mark}), inner + secondary)
 
 
 @renders("ListItemText")

@@ -55,6 +55,12 @@ def _control_attrs(el: Element, fid: str | None) -> dict[str, Any]:
     }
 
 
+def _labelled(el: Element) -> bool:
+    """True inside a FormControl whose InputLabel already labels this control's id."""
+    marks = el.inherit.get("labelled")
+    return bool(marks) and el.inherit.get("field_id") in marks
+
+
 def _options(el: Element) -> str:
     """`options` as strings or {value, label} objects → <option>s (when not given as MenuItem children)."""
     options = el.get("options")
@@ -112,12 +118,12 @@ def text_field(el: Element) -> str:
                 attrs[key.lower()] = el.get(key)
         control = tag("input", {"class": "mb-input", **attrs})
     if el.type in ("input", "Input", "textarea") and not label and not helper:
-        return tag("span", el.attrs("mb-field mb-field--bare"), control)
+        return tag("span", el.attrs("mb-field mb-field--bare", id=None), control)
     inner = (tag("label", {"for": fid, "class": "mb-field__label"}, label) if label else "") + control
     if helper:
         inner += tag("p", {"id": help_id, "class": "mb-field__help"}, helper)
     cls = variant_classes(el, "mb-field", "variant", "size") + (" mb-full-width" if el.flag("fullWidth") else "")
-    return tag("div", el.attrs(cls), inner)
+    return tag("div", el.attrs(cls, id=None), inner)  # the id is the control's
 
 
 @renders("Select", "select", "NativeSelect", provide=_select_provide)
@@ -126,7 +132,7 @@ def select(el: Element) -> str:
     attrs = _control_attrs(el, fid)
     attrs.pop("value")
     attrs.pop("placeholder")
-    label = el.text("label")
+    label = "" if _labelled(el) else el.text("label")
     if not label and not el.inherit.get("form_control"):
         attrs["aria-label"] = to_text(el.get("aria-label") or el.get("placeholder") or el.get("name")) or None
     control = tag("select", {**el.attrs("mb-select"), **attrs, "multiple": el.flag("multiple")},
@@ -151,7 +157,7 @@ def _check(el: Element, kind: str, role: str | None = None) -> str:
         attrs["aria-label"] = to_text(el.get("aria-label") or el.get("name")) or None
     control = tag("input", {"class": f"mb-{kind if role is None else 'switch'}", **attrs})
     if label:
-        return tag("label", el.attrs(f"mb-check mb-check--{role or kind}", **{"for": fid}),
+        return tag("label", el.attrs(f"mb-check mb-check--{role or kind}", id=None, **{"for": fid}),
                    control + tag("span", {"class": "mb-check__label"}, label))
     return control
 
@@ -189,13 +195,19 @@ def slider(el: Element) -> str:
     label = el.text("label")
     control = tag("input", {"class": "mb-slider", **attrs})
     if label:
-        return tag("div", el.attrs("mb-field"), tag("label", {"for": fid, "class": "mb-field__label"}, label) + control)
+        return tag("div", el.attrs("mb-field", id=None),
+                   tag("label", {"for": fid, "class": "mb-field__label"}, label) + control)
     if "aria-label" not in attrs and not el.inherit.get("field_id"):
         control = control.replace("<input ", f'<input aria-label="{text(to_text(el.get("name")) or "value")}" ', 1)
     return control
 
 
-@renders("FormControl", "FormField", system=True, provide=lambda p, i, r: {**i, "field_id": r.next_id(), "form_control": True})
+def _form_control_provide(props: dict[str, Any], inherit: dict[str, Any], run: Any) -> dict[str, Any]:
+    # `labelled` is filled in by an InputLabel/FormLabel drawn inside, so a Select after it adds no second label.
+    return {**inherit, "field_id": run.next_id(), "form_control": True, "labelled": []}
+
+
+@renders("FormControl", "FormField", system=True, provide=_form_control_provide)
 def form_control(el: Element) -> str:
     return tag("div", el.attrs(variant_classes(el, "mb-form-control", "variant")), el.children)
 

@@ -14,6 +14,7 @@ from markupsafe import Markup, escape
 
 from ..expressions import UNDEFINED, to_text, truthy
 from .html import tag
+from .styles import BREAKPOINT_WIDTHS
 
 Render = Callable[["Element"], str]
 # provide(props, inherited context, run) → the context this node's descendants (and the node) see
@@ -237,9 +238,15 @@ def grid(el: Element) -> str:
     spans = size if isinstance(size, dict) else {"xs": size} if size is not None else \
         {bp: el.get(bp) for bp in _GRID_SIZES if el.get(bp) is not None}
     span: dict[str, Any] = {}
+    columns = el.get("columns")
+    width = columns if isinstance(columns, int) and not isinstance(columns, bool) and columns > 0 else 12
     for bp, value in spans.items():
         if isinstance(value, (int, float)) and not isinstance(value, bool) and bp in _GRID_SIZES:
-            span[bp] = f"span {int(value)}"
+            # Computed spans (`12 / items.length`) may be Infinity or NaN: clamp to 1..columns, never raise.
+            if value != value:
+                continue
+            count = width if value == float("inf") else 1 if value == float("-inf") else int(value)
+            span[bp] = f"span {max(1, min(width, count))}"
         elif value is True or value == "auto" or value == "grow":
             span[bp] = "auto"
     if span:
@@ -249,13 +256,10 @@ def grid(el: Element) -> str:
     return tag(tag_override(el, "div"), el.attrs("mb-grid", sx), el.children)
 
 
-_CONTAINER = {"xs": "444px", "sm": "600px", "md": "900px", "lg": "1200px", "xl": "1536px"}
-
-
 @renders("Container", system=True)
 def container(el: Element) -> str:
     width = el.get("maxWidth", "lg")
-    sx = {"maxWidth": _CONTAINER.get(width, "1200px") if width is not False else "none",
+    sx = {"maxWidth": BREAKPOINT_WIDTHS.get(width, "1200px") if width is not False else "none",
           "marginLeft": "auto", "marginRight": "auto", "px": {"xs": 2, "sm": 3}}
     return tag(tag_override(el, "div"), el.attrs("mb-container", sx), el.children)
 
@@ -289,7 +293,7 @@ def card_header(el: Element) -> str:
         (tag("p", {"class": "mb-card-header__subheader"}, sub) if sub else "")
     inner = el.text("avatar") + tag("div", {"class": "mb-card-header__content"}, text_part + el.children) + \
         el.text("action")
-    return tag("header", el.attrs("mb-card-header"), inner)
+    return tag("header", el.attrs("mb-card-header", title=None), inner)  # `title` is the heading, no tooltip
 
 
 @renders("AppBar", "Header", system=True)
@@ -321,8 +325,10 @@ def typography(el: Element) -> str:
     variant = el.get("variant", "body1" if el.type == "Typography" else "body")
     name = tag_override(el, _VARIANT_TAGS.get(variant, "p" if el.type == "Typography" else "span"))
     sx: dict[str, Any] = {}
-    if el.get("color") is not None:
-        sx["color"] = el.get("color")
+    color = el.get("color")
+    if color is not None:
+        # fakemui's Text/Typography read `secondary` as the muted text colour, not the secondary palette hue.
+        sx["color"] = "text.secondary" if color == "secondary" else color
     if isinstance(el.get("align"), str):
         sx["textAlign"] = el.get("align")
     if el.flag("gutterBottom"):
@@ -336,6 +342,9 @@ def typography(el: Element) -> str:
 @renders("Label", "InputLabel", "FormLabel", system=True)
 def label(el: Element) -> str:
     target = el.get("htmlFor") or el.get("for") or el.inherit.get("field_id")
+    marks = el.inherit.get("labelled")
+    if isinstance(marks, list) and el.type in ("InputLabel", "FormLabel", "Label"):
+        marks.append(target)
     return tag("label", el.attrs("mb-label", **{"for": target}), el.content("text", "label"))
 
 

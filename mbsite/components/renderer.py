@@ -27,6 +27,7 @@ from .compiler import CCond, CDynamic, CElement, CFragment, CLoop, CNode, CRef, 
     compile_value, is_node_value, resolve
 from .html import tag
 from .styles import StyleSheet
+from .urls import safe_url
 
 MAX_REF_DEPTH = 24
 MAX_NODE_DEPTH = 200
@@ -344,6 +345,9 @@ class ComponentRenderer:
                 return ""
         run.nodes += 1
         props = {k: (v.fn(ctx) if isinstance(v, Dyn) else v) for k, v in node.props.items()}
+        nav = safe_url(to_text(resolve(node.nav, ctx))) if node.nav is not None else None
+        if nav is not None and props.get("href") in (None, UNDEFINED, ""):
+            props["href"] = nav  # a click that only navigates is a link
         entry = registry.REGISTRY.get(node.type)
         own = entry.provide(props, inherit, run) if entry is not None and entry.provide is not None else inherit
         for key, nodes in node.node_props.items():
@@ -366,7 +370,11 @@ class ComponentRenderer:
             run.unknown[node.type] += 1
             ctx.warn(f"unknown component type {node.type!r}: rendered as an empty container")
             return registry.unknown(el)
-        return entry.render(el)
+        html = entry.render(el)
+        if nav is not None and f'href="{escape(nav)}"' not in html:
+            # The type draws no link of its own (a Card, a Box): the whole drawing becomes the link.
+            html = tag("a", {"class": "mb-nav-link", "href": nav}, html)
+        return html
 
     def unknown_elements(self, pkg: Package | None, nodes: list[CNode]) -> list[CElement]:
         """The elements of a compiled tree whose type nothing renders: no registry entry, no theme template, no

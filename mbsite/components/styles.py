@@ -37,6 +37,13 @@ _COLOR = frozenset({"color", "background-color", "background", "border-color", "
                     "border-top-color", "border-bottom-color", "border-left-color", "border-right-color",
                     "text-decoration-color", "caret-color", "accent-color"})
 _ALIASES = {"bgcolor": "background-color"}
+# Breakpoint names as widths (MUI Container's maxWidth; xs is Container's 444px, not the 0 breakpoint).
+BREAKPOINT_WIDTHS = {"xs": "444px", "sm": "600px", "md": "900px", "lg": "1200px", "xl": "1536px"}
+_WIDTHS = frozenset({"width", "max-width", "min-width", "flex-basis"})
+# Named weights (Tailwind/design-token words) that are not CSS keywords → numbers browsers accept.
+_WEIGHTS = {"thin": "100", "hairline": "100", "extralight": "200", "ultralight": "200", "light": "300",
+            "regular": "400", "book": "400", "medium": "500", "semibold": "600", "demibold": "600",
+            "extrabold": "800", "ultrabold": "800", "black": "900", "heavy": "900"}
 PALETTE_ROOTS = frozenset({"primary", "secondary", "error", "warning", "info", "success", "text", "background",
                            "grey", "action", "common", "divider"})
 _TOKEN = re.compile(r"^([a-z]+)(?:\.([A-Za-z0-9]+))*$")
@@ -57,7 +64,13 @@ def kebab(key: str) -> str:
 
 
 def palette_var(value: str) -> str | None:
-    """'text.secondary' → 'var(--mb-text-secondary)'; 'primary' → 'var(--mb-primary-main)'; else None."""
+    """'text.secondary' → 'var(--mb-text-secondary)'; 'primary' → 'var(--mb-primary-main)'; else None.
+
+    The camelCase spelling of a palette path (`textSecondary`, `primaryMain`, as MUI's old Typography
+    colours and upstream data write them) means the same path."""
+    camel = re.match(r"^([a-z]+)([A-Z][A-Za-z0-9]*)$", value)
+    if camel and camel.group(1) in PALETTE_ROOTS:
+        value = f"{camel.group(1)}.{camel.group(2)[0].lower()}{camel.group(2)[1:]}"
     m = _TOKEN.match(value)
     if m is None or m.group(1) not in PALETTE_ROOTS:
         return None
@@ -115,6 +128,10 @@ def _value(name: str, value: Any, system: bool) -> str | None:
             return f"var(--mb-shadow-{int(value)})"
         return "0" if value == 0 else _num(value) + "px"
     text = str(value).strip()
+    if name == "font-weight":
+        return _WEIGHTS.get(text.lower().replace("-", "").replace("_", ""), text)
+    if name in _WIDTHS and text in BREAKPOINT_WIDTHS:
+        return BREAKPOINT_WIDTHS[text]
     if system and name in _COLOR:
         return palette_var(text) or text
     if system and name.startswith("border") and " " in text:

@@ -105,6 +105,12 @@ BASE_CSS = """\
 .mb-card-actions{display:flex;gap:8px;padding:8px;align-items:center}
 .mb-toolbar{display:flex;align-items:center;gap:8px;min-height:56px;padding:0 16px}
 .mb-app-bar{background:var(--mb-primary-main);color:var(--mb-primary-contrast-text)}
+.mb-text{margin:0}
+.mb-nav-link{color:inherit;text-decoration:none}
+.mb-card-header{display:flex;align-items:center;gap:16px;padding:16px}
+.mb-card-header__content{flex:1 1 auto;min-width:0}
+.mb-card-header__title{margin:0;font-size:1.25rem;font-weight:500;line-height:1.4}
+.mb-card-header__subheader{margin:0;color:var(--mb-text-secondary);font-size:.875rem}
 .mb-text--h1{font-size:2.5rem}.mb-text--h2{font-size:2rem}.mb-text--h3{font-size:1.75rem}
 .mb-text--h4{font-size:1.5rem}.mb-text--h5{font-size:1.25rem}.mb-text--h6{font-size:1.1rem}
 .mb-text--caption,.mb-text--overline{font-size:.75rem}.mb-text--body2{font-size:.875rem}
@@ -156,7 +162,15 @@ border-left:4px solid var(--mb-info-main);background:var(--mb-action-hover)}
 .mb-breadcrumbs li+li::before{content:"/";margin-right:8px;color:var(--mb-text-secondary)}
 .mb-pagination a{display:inline-block;min-width:32px;padding:4px 8px;text-align:center;border-radius:16px}
 .mb-pagination a[aria-current=page]{background:var(--mb-primary-main);color:#fff}
-.mb-progress{width:100%}.mb-progress--circular{width:40px;height:40px}
+.mb-progress{width:100%}
+.mb-progress--circular{display:inline-block;box-sizing:border-box;width:40px;height:40px;border-radius:50%;flex:none;
+color:var(--mb-c,var(--mb-primary-main));border:4px solid var(--mb-action-selected);border-top-color:currentColor;
+animation:mb-spin 1s linear infinite}
+.mb-progress--circular.mb-progress--determinate{border:0;animation:none;
+-webkit-mask:radial-gradient(farthest-side,transparent calc(100% - 4px),#000 calc(100% - 4px));
+mask:radial-gradient(farthest-side,transparent calc(100% - 4px),#000 calc(100% - 4px))}
+@keyframes mb-spin{to{transform:rotate(360deg)}}
+@media (prefers-reduced-motion:reduce){.mb-progress--circular{animation-duration:3s}}
 .mb-skeleton{display:block;min-height:1em;background:var(--mb-grey-200);border-radius:var(--mb-radius)}
 .mb-skeleton--circular{border-radius:50%}
 .mb-menu{list-style:none;margin:0;padding:4px 0;background:var(--mb-background-paper);box-shadow:var(--mb-shadow-2)}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..expressions import to_number, to_text, truthy
+from ..expressions import UNDEFINED, to_number, to_text, truthy
 from .html import tag, text
 from .registry import Element, renders, variant_classes
 from .urls import safe_url
@@ -27,10 +27,10 @@ def dialog(el: Element) -> str:
     title = el.text("title")
     inner = (tag("h2", {"class": "mb-dialogtitle"}, title) if title else "") + el.children
     if el.type == "Drawer":
-        return tag("aside", el.attrs("mb-drawer", hidden=not is_open and el.get("variant") not in
+        return tag("aside", el.attrs("mb-drawer", title=None, hidden=not is_open and el.get("variant") not in
                                      ("permanent", "persistent")), inner)
     # A closed <dialog> is hidden by the browser; an open one is shown in place (non-modal).
-    return tag("dialog", el.attrs(variant_classes(el, "mb-dialog", "maxWidth"), open=is_open), inner)
+    return tag("dialog", el.attrs(variant_classes(el, "mb-dialog", "maxWidth"), title=None, open=is_open), inner)
 
 
 @renders("DialogContent", "AccordionDetails")
@@ -52,7 +52,14 @@ def accordion_summary(el: Element) -> str:
 # --------------------------------------------------------------------------- tabs
 
 def _tabs_provide(props: dict[str, Any], inherit: dict[str, Any], run: Any) -> dict[str, Any]:
-    return {**inherit, "tabs_value": props.get("value", props.get("defaultValue")), "tab_counter": [0]}
+    value = props.get("value", props.get("defaultValue"))
+    if _unset(value) and "tabs_value" in inherit:
+        return {**inherit, "tab_counter": [0]}  # a TabsList inside Tabs: the outer value still rules
+    return {**inherit, "tabs_value": None if _unset(value) else value, "tab_counter": [0], "panel_counter": [0]}
+
+
+def _unset(value: Any) -> bool:
+    return value is None or value is UNDEFINED or value == ""
 
 
 @renders("Tabs", "TabList", "TabsList", provide=_tabs_provide)
@@ -70,6 +77,7 @@ def tab(el: Element) -> str:
         counter[0] += 1
     value = el.get("value", index)
     selected = el.inherit.get("tabs_value")
+    # No value given (or one that is still undefined): the first tab is the selected one, as its panel shows.
     is_selected = to_text(selected) == to_text(value) if selected is not None else index == 0
     href = safe_url(el.get("href")) or f"#mb-tab-{_slug(value)}"
     inner = el.text("icon") + el.content("label", "text")
@@ -79,11 +87,21 @@ def tab(el: Element) -> str:
 
 @renders("TabPanel", "TabsContent")
 def tab_panel(el: Element) -> str:
-    value = el.get("value", el.get("index", 0))
     index = el.get("index")
-    current = el.get("value") if index is not None else None
-    hidden = index is not None and current is not None and to_text(current) != to_text(index)
-    panel = index if index is not None else value
+    counter = el.inherit.get("panel_counter")
+    position = counter[0] if counter else 0
+    if counter:
+        counter[0] += 1
+    if index is not None:
+        # MUI: `value` is the selected index, `index` this panel's; no selection yet means the first tab.
+        current = el.get("value")
+        hidden = to_text(index) != to_text(0 if _unset(current) else current)
+        panel = index
+    else:
+        # Radix/shadcn: `value` names this panel; the enclosing Tabs' value (or its first panel) is shown.
+        panel = el.get("value", position)
+        selected = el.inherit.get("tabs_value")
+        hidden = to_text(selected) != to_text(panel) if selected is not None else position != 0
     return tag("section", el.attrs("mb-tab-panel" + (" mb-tab-panel--inactive" if hidden else ""),
                                    id=f"mb-tab-{_slug(panel)}", role="tabpanel"), el.children)
 
@@ -96,7 +114,7 @@ def alert(el: Element) -> str:
     sev = severity if isinstance(severity, str) and re.match(r"^[a-z]+$", severity) else "info"
     inner = el.text("title") and tag("strong", {"class": "mb-alert__title"}, el.text("title"))
     inner = (inner or "") + el.content("message", "text") + el.text("action")
-    return tag("div", el.attrs(f"mb-alert mb-alert--{sev}", role="alert"), inner)
+    return tag("div", el.attrs(f"mb-alert mb-alert--{sev}", role="alert", title=None), inner)
 
 
 def _percent(value: Any) -> float | None:
@@ -112,6 +130,16 @@ def progress(el: Element) -> str:
     determinate = value is not None and el.get("variant") != "indeterminate"
     label = to_text(el.get("aria-label") or el.get("label")) or "Loading"
     kind = "circular" if el.type == "CircularProgress" else "linear"
+    if kind == "circular":
+        # A <progress> cannot be drawn round: a ring (spinning while indeterminate) with the progressbar role.
+        cls = variant_classes(el, "mb-progress mb-progress--circular", "color")
+        sx = None
+        if determinate and value is not None:
+            cls += " mb-progress--determinate"
+            sx = {"background": f"conic-gradient(currentColor {value:g}%, var(--mb-action-selected) 0)"}
+        return tag("span", el.attrs(cls, sx, role="progressbar", **{
+            "aria-label": label, "aria-valuemin": "0" if determinate else None, "aria-valuemax": "100" if determinate
+            else None, "aria-valuenow": str(int(value)) if determinate and value is not None else None}))
     attrs = el.attrs(variant_classes(el, f"mb-progress mb-progress--{kind}", "color"), max=100, value=int(value) if determinate and value is not None else None,
                      **{"aria-label": label})
     return tag("progress", attrs, text(f"{int(value)}%" if determinate and value is not None else label))

@@ -81,3 +81,34 @@ def test_small_button_is_smaller_than_large(page: Any, tmp_path: Path) -> None:
         {"type": "Button", "size": "small", "children": "S", "className": "s"},
         {"type": "Button", "size": "large", "children": "L", "className": "l"}]})
     assert float(style(page, ".s", "font-size")[:-2]) < float(style(page, ".l", "font-size")[:-2])
+
+
+def test_a_container_named_xs_is_as_narrow_as_mui_draws_it(page: Any, tmp_path: Path) -> None:
+    show(page, tmp_path, {"type": "Container", "maxWidth": "xs", "id": "login", "children": {
+        "type": "Card", "children": {"type": "CardContent", "children": "Sign in"}}})
+    assert page.eval_on_selector("#login", "el => el.getBoundingClientRect().width") <= 444
+
+
+def test_named_weights_palette_names_and_heading_margins(page: Any, tmp_path: Path) -> None:
+    show(page, tmp_path, {"type": "Box", "children": [
+        {"type": "Text", "fontWeight": "semibold", "id": "w", "children": "semi"},
+        {"type": "Typography", "color": "textSecondary", "id": "c", "children": "muted"},
+        {"type": "Typography", "variant": "h2", "id": "h", "children": "Heading"}]})
+    assert style(page, "#w", "font-weight") == "600"
+    assert style(page, "#c", "color") == "rgba(0, 0, 0, 0.6)"
+    assert style(page, "#h", "margin-top") == "0px" and style(page, "#h", "margin-bottom") == "0px"
+
+
+def test_the_circular_spinner_is_round(page: Any, tmp_path: Path) -> None:
+    show(page, tmp_path, {"type": "CircularProgress", "id": "spin"})
+    box = page.eval_on_selector("#spin", "el => { const r = el.getBoundingClientRect(); return [r.width, r.height] }")
+    assert box[0] == box[1] == 40
+    assert style(page, "#spin", "border-top-left-radius") == "50%"
+
+
+def test_only_the_first_tab_panel_shows_when_no_tab_is_chosen(page: Any, tmp_path: Path) -> None:
+    show(page, tmp_path, {"type": "Box", "children": [
+        {"type": "Tabs", "children": [{"type": "Tab", "label": "One"}, {"type": "Tab", "label": "Two"}]},
+        {"type": "TabPanel", "index": 0, "value": "{{state.tab}}", "className": "p0", "children": "first"},
+        {"type": "TabPanel", "index": 1, "value": "{{state.tab}}", "className": "p1", "children": "second"}]})
+    assert style(page, ".p0", "display") != "none" and style(page, ".p1", "display") == "none"
