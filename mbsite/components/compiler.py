@@ -194,7 +194,12 @@ def compile_children(value: Any, pointer: str) -> list[CNode]:
             out.extend(compile_children(item, f"{pointer}/{i}"))
         return out
     if isinstance(value, dict):
-        return [compile_node(value, pointer)] if is_node(value) else []
+        if is_node(value):
+            return [compile_node(value, pointer)]
+        if isinstance(value.get("ref"), str):
+            return [_compile_ref(value, pointer)]  # `{"ref": "Name", "props": {…}}`: a reference with no type
+        # A node with no type: kept (type "") so the render and `check` report it where it is.
+        return [_compile_element(value, "", pointer)] if value else []
     if isinstance(value, str):
         return [CText(compile_text(value), pointer)]
     return [CText(to_text(value), pointer)]

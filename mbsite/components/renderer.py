@@ -368,7 +368,8 @@ class ComponentRenderer:
                 return self._render_def(ctx.pkg, comp, props, ctx)
         if entry is None:
             run.unknown[node.type] += 1
-            ctx.warn(f"unknown component type {node.type!r}: rendered as an empty container")
+            ctx.warn("node has no `type` (nor `ref`/`$ref`): rendered as an empty container" if not node.type
+                     else f"unknown component type {node.type!r}: rendered as an empty container")
             return registry.unknown(el)
         html = entry.render(el)
         if nav is not None and f'href="{escape(nav)}"' not in html:
