@@ -2,10 +2,13 @@
 or a per-package gallery page body for authors.
 
 Used by `mbsite render --component PKG:ID` and `mbsite render --all --json`, and by the build for the
-admin-only gallery pages. Components render with their default props unless props are given.
+admin-only gallery pages. Components render with the `args` of the package's story of the same name
+(`storybook/stories.json` or `storybook/config.json`) where there is one, else with their default props.
 """
 from __future__ import annotations
 
+import json
+import re
 import traceback
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -31,6 +34,30 @@ def _load(package_dirs: Sequence[Path] | Path | PackageSet) -> PackageSet:
     return load_packages([Path(d) for d in dirs])
 
 
+def _story_key(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def story_props(package: Package) -> dict[str, dict[str, Any]]:
+    """A package's storybook files → {normalised story name: args}; unreadable files give nothing."""
+    out: dict[str, dict[str, Any]] = {}
+    for name in ("stories.json", "config.json"):
+        path = package.root / "storybook" / name
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        stories = data.get("stories") if isinstance(data, dict) else None
+        for story in stories if isinstance(stories, list) else []:
+            if isinstance(story, dict) and isinstance(story.get("name"), str) and isinstance(story.get("args"), dict):
+                out.setdefault(_story_key(story["name"]), story["args"])
+    return out
+
+
+def _props_for(stories: dict[str, dict[str, Any]], comp: Any) -> dict[str, Any] | None:
+    return stories.get(_story_key(comp.name)) or stories.get(_story_key(comp.id))
+
+
 def render_one(package_dirs: Sequence[Path] | Path | PackageSet, ref: str, props: dict | None,
                level: int) -> RenderResult:
     """'PKG:ID' (or PKG:Name) → RenderResult; raises MbsiteError when the package or component is unknown."""
@@ -54,12 +81,20 @@ def render_all(package_dirs: Sequence[Path] | Path | PackageSet, *, level: int =
     """Every component of every package (dependency order) → one JSON-ready dict each; never raises."""
     packages = _load(package_dirs)
     renderer = ComponentRenderer(packages)
+    # A package that failed to load (invalid JSON, …) must not silently vanish from the listing.
+    reported: set[str] = set()
+    for problem in [*packages.problems, *(p for pkg in packages for p in pkg.problems)]:
+        if problem.severity == "error" and str(problem) not in reported:
+            reported.add(str(problem))
+            yield {"package": problem.location.package, "component": None, "ok": False, "error": str(problem),
+                   "warnings": [], "unknown_types": {}, "html": "", "css": ""}
     for pkg in packages.ordered():
+        stories = story_props(pkg)
         for comp in pkg.components:
             row: dict[str, Any] = {"package": pkg.id, "component": comp.id, "ok": True, "error": None,
-                                   "warnings": [], "unknown_types": {}, "html": ""}
+                                   "warnings": [], "unknown_types": {}, "html": "", "css": ""}
             try:
-                result = renderer.render_component(pkg.id, comp.id, None, scope=_scope(level))
+                result = renderer.render_component(pkg.id, comp.id, _props_for(stories, comp), scope=_scope(level))
             except MbsiteError as err:
                 row.update(ok=False, error=str(err))
             except Exception as err:  # a renderer bug must not hide the other components
@@ -67,7 +102,7 @@ def render_all(package_dirs: Sequence[Path] | Path | PackageSet, *, level: int =
                            warnings=[traceback.format_exc(limit=3)])
             else:
                 row.update(warnings=[str(w) for w in result.warnings], unknown_types=dict(result.unknown_types),
-                           html=result.html)
+                           html=result.html, css=result.css)
             yield row
 
 
@@ -80,8 +115,10 @@ def gallery_page(package: Package, renderer: ComponentRenderer, *, level: int = 
     """A package → (body HTML, CSS) of its gallery page."""
     sections: list[str] = []
     css: list[str] = []
+    stories = story_props(package)
     for i, comp in enumerate(package.components):
-        result = renderer.render_component(package.id, comp.id, None, scope=_scope(level), id_prefix=f"mb-g{i}-")
+        result = renderer.render_component(package.id, comp.id, _props_for(stories, comp), scope=_scope(level),
+                                           id_prefix=f"mb-g{i}-")
         css.append(result.css)
         notes = "".join(f"<li>{escape(str(w))}</li>" for w in result.warnings)
         unknown = ", ".join(f"{escape(t)} ×{n}" for t, n in sorted(result.unknown_types.items()))

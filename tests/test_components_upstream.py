@@ -31,6 +31,11 @@ def packages() -> PackageSet:
 
 def test_every_upstream_component_renders(packages: PackageSet, capsys: pytest.CaptureFixture[str]) -> None:
     rows = list(render_all(packages))
+    # Packages that failed to load are rows of their own (component None), so they never vanish silently.
+    load_problems = [row for row in rows if row["component"] is None]
+    assert {row["package"] for row in load_problems} >= {"nerd_mode_ide"}
+    assert all(not row["ok"] and row["error"] for row in load_problems)
+    rows = [row for row in rows if row["component"] is not None]
     assert len(rows) >= 200
     unknown: Counter[str] = Counter()
     for row in rows:

@@ -42,3 +42,10 @@ def test_a_node_without_a_type_is_a_located_warning(tmp_path: Path) -> None:
     result = render(tmp_path, [comp("main", {"type": "Box", "children": [{"props": {"label": "x"}}]})])
     found = [w for w in result.warnings if "no `type`" in w.message]
     assert found and found[0].location.pointer and found[0].location.pointer.endswith("/children/0")
+
+
+def test_children_that_are_data_objects_print_nothing(tmp_path: Path) -> None:
+    result = render(tmp_path, [comp("main", {"type": "Box", "children": "{{rows}}"},
+                                    props=[{"name": "rows", "default": [{"label": "a"}, {"label": "b"}]}])])
+    assert "[object Object]" not in result.html
+    assert any("data objects" in w.message for w in result.warnings)

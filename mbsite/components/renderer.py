@@ -276,6 +276,10 @@ class ComponentRenderer:
                         return str(value)  # children rendered by this renderer, passed down as a prop
                     if is_node_value(value):
                         return self._data_tree(value, ctx, inherit, parent)
+                    if isinstance(value, dict) or (isinstance(value, list) and any(isinstance(v, dict) for v in value)):
+                        # Objects are no child (React refuses them): never print "[object Object]".
+                        ctx.warn("children evaluate to data objects, not nodes: nothing rendered")
+                        return ""
                 return str(escape(to_text(value))) if not isinstance(value, str) else str(escape(value))
             if kind is CCond:
                 branch = node.then if truthy(resolve(node.test, ctx)) else node.other  # type: ignore[attr-defined]
