@@ -29,7 +29,8 @@ from .plan import Memory, Pending, Plan, plan_cold, plan_warm, read_pending
 from .prerender import Prerenderer, body_key, start_prerender
 from .reporter import BufferReporter, Reporter
 from .routes import Route
-from .sitefiles import ROUTES_MANIFEST, feed, headers, redirects, robots, routes_manifest, sitemap
+from .sitefiles import (ROUTES_MANIFEST, feed, headers, redirects, robots, routes_manifest, sitemap,
+                        tenant_base_url)
 from .writer import (MARKER, Stage, clean_stale_stages, clear_marker, page_file, read_marker, remove_output, staged_path,
                      write_marker, write_new)
 
@@ -554,10 +555,10 @@ class Builder:
     def _tenant_files(self, model: SiteModel, stage: Stage, final: dict[tuple[str, str], list[OutputRow]],
                       *, force: bool = False, tenants: set[str] | None = None) -> None:
         out = self.config.out
-        base = self.config.base_url
         for slug, table in model.tables.items():
             if tenants is not None and slug not in tenants:
                 continue
+            base = tenant_base_url(table.tenant, self.config.base_url)
             variants: dict[str, list[int]] = {}
             for (t, path), rows in final.items():
                 if t == slug:

@@ -62,7 +62,11 @@ def check_page_trees(model: SiteModel) -> list[Problem]:
             if route.tree is None:
                 continue
             pkg = model.packages.get(route.package or "")
-            for el in model.renderer.unknown_elements(pkg, compile_children(route.tree, "")):
+            tree, prefix = route.tree, ""
+            if isinstance(tree, dict) and isinstance(tree.get("render"), dict):
+                # A whole component definition stored as the tree: the renderer draws its render.template.
+                tree, prefix = tree["render"].get("template"), "/render/template"
+            for el in model.renderer.unknown_elements(pkg, compile_children(tree, prefix)):
                 problems.append(_unknown(el.type, Location(file=route.source, pointer=el.pointer or None,
                                                            package=route.package)))
     return problems
@@ -129,6 +133,16 @@ def check_output(out: Path) -> list[Problem]:
     return problems
 
 
+def check_addresses(model: SiteModel) -> list[Problem]:
+    """Every tenant needs an absolute address: sitemaps, feeds, robots.txt and canonical links are absolute."""
+    from .sitefiles import tenant_base_url
+
+    return [Problem("error", f"tenant {slug} has no address: give it a domain or a base_url setting, or set "
+                    "site.base_url (sitemap.xml, feeds and canonical links need absolute URLs)",
+                    Location(file=f"tenants:{slug}"), "address")
+            for slug, table in sorted(model.tables.items()) if not tenant_base_url(table.tenant, model.config.base_url)]
+
+
 def check_published(config: Config) -> list[Problem]:
     """Every file the stored graph says the last build published is there (a deleted page is an error until
     the next build restores it)."""
@@ -178,7 +192,9 @@ def run_check(config: Config) -> list[Problem]:
         from .site import load_model, open_site_db
 
         engine, _ = open_site_db(config)
-        problems.extend(check_page_trees(load_model(config, engine, problems)))
+        model = load_model(config, engine, problems)
+        problems.extend(check_page_trees(model))
+        problems.extend(check_addresses(model))
     problems.extend(check_output(config.out))
     problems.extend(check_published(config))
     seen: set[tuple[str, str, str]] = set()

@@ -35,8 +35,9 @@ def listing_digest(table: RouteTable) -> str:
 
 
 def tag_pages_digest(table: RouteTable) -> str:
-    """Which tag pages the tenant has (a page links a tag only when its page exists)."""
-    return digest_of(table.tag_pages())
+    """Which tag pages the tenant has, and from which level (a page links a tag only when its page exists for
+    every viewer of the page)."""
+    return digest_of([(p, table.routes[p].min_level) for p in table.tag_pages()])
 
 
 def tenant_digests(table: RouteTable, tokens_url: str, levels: int = 6) -> dict[str, str]:

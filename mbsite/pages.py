@@ -13,6 +13,7 @@ from .levels import role_name
 from .markdown import render_markdown
 from .prerender import body_key
 from .routes import Route, RouteTable, tag_slug
+from .sitefiles import tenant_base_url, url_path
 from .templates import template_error
 
 if TYPE_CHECKING:
@@ -135,8 +136,10 @@ def render_page(model: SiteModel, route: Route, level: int, memo: dict[str, Any]
         rec.inputs.add(f"asset:{name}")
         rec.digests[f"asset:{name}"] = asset.url
     template = model.theme.template(template_name)
+    base = tenant_base_url(tenant, model.config.base_url)
     page = {"title": route.title, "description": route.description, "path": route.path, "kind": route.kind,
-            "date": route.date, "tags": _tags(route.tags, table, rec)}
+            "date": route.date, "tags": _tags(route.tags, table, rec, route.min_level),
+            "url": base + url_path(route.path) if base else ""}
     try:
         html = template.render(
             site={"title": tenant.name, "tenant": tenant.slug, "nav": table.nav(level), "lang": "en",
@@ -255,15 +258,18 @@ def _record_listing(rec: Recorder, table: RouteTable) -> None:
 def _post(r: Route, table: RouteTable) -> dict[str, Any]:
     # (which tag pages exist follows from the listed pages: the listing's digest covers it)
     return {"path": r.path, "title": r.title, "date": r.date, "description": r.description,
-            "tags": [_tag(t, table) for t in r.tags]}
+            "tags": [_tag(t, table, r.min_level) for t in r.tags]}
 
 
-def _tag(name: str, table: RouteTable) -> dict[str, Any]:
+def _tag(name: str, table: RouteTable, level: int) -> dict[str, Any]:
+    """A tag for the template; linked when its page exists for viewers at `level` (the lowest level that sees the
+    page showing it, so that every variant of that page links alike)."""
     url = f"/tags/{tag_slug(name)}"
-    return {"name": name, "slug": tag_slug(name), "url": url if url in table.routes else None}
+    page = table.routes.get(url)
+    return {"name": name, "slug": tag_slug(name), "url": url if page is not None and page.min_level <= level else None}
 
 
-def _tags(tags: tuple[str, ...], table: RouteTable, rec: Recorder) -> list[dict[str, Any]]:
+def _tags(tags: tuple[str, ...], table: RouteTable, rec: Recorder, level: int) -> list[dict[str, Any]]:
     """A page's tags for the template: `url` is the tag's page, or None when the site has none for it (tag pages
     list blog posts: a tag used only outside /blog/ has no page). Which tag pages exist is an input."""
     if not tags:
@@ -271,7 +277,7 @@ def _tags(tags: tuple[str, ...], table: RouteTable, rec: Recorder) -> list[dict[
     key = f"tags:{table.tenant.slug}"
     rec.inputs.add(key)
     rec.digests[key] = tag_pages_digest(table)
-    return [_tag(t, table) for t in tags]
+    return [_tag(t, table, level) for t in tags]
 
 
 def _relocate(problems: list[Problem], file: str, line: int | None) -> list[Problem]:

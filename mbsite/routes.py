@@ -282,12 +282,19 @@ def _add_blog_routes(table: RouteTable) -> None:
         return
     slug = table.tenant.slug
     table.add(Route(slug, "/blog", "blog_index", "Blog", "generated blog index", nav=True, sort_order=50))
-    tags = sorted({t for p in posts for t in p.tags})
-    if tags:
-        table.add(Route(slug, "/tags", "tags", "Tags", "generated tag index"))
-    for tag in tags:
+    # A tag page (and the tag index) may be seen from the lowest level that may see one of its posts: a tag used
+    # only by members' posts gets no public page, no sitemap entry and no public link.
+    levels: dict[str, int] = {}
+    for p in posts:
+        for t in p.tags:
+            levels[t] = min(levels.get(t, p.min_level), p.min_level)
+    if levels:
+        lowest = min(levels.values())
+        table.add(Route(slug, "/tags", "tags", "Tags", "generated tag index", level=lowest,
+                        requires_auth=lowest > 0))
+    for tag in sorted(levels):
         table.add(Route(slug, f"/tags/{tag_slug(tag)}", "tag", f"Tagged “{tag}”", "generated tag page",
-                        params={"tag": tag}))
+                        params={"tag": tag}, level=levels[tag], requires_auth=levels[tag] > 0))
 
 
 def tag_slug(tag: str) -> str:

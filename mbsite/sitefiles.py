@@ -4,11 +4,12 @@ from __future__ import annotations
 import re
 from html import escape
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import orjson
 
 from .routes import RouteTable
+from .sources import TenantData
 
 ROUTES_MANIFEST = "routes.json"
 
@@ -20,6 +21,30 @@ def url_path(path: str) -> str:
     """A page path as it goes into a URL: percent-encoded (nothing to encode in the common case); the result
     holds no character that XML or HTML would need escaped."""
     return path if _PLAIN_PATH.fullmatch(path) else quote(path)
+
+
+def tenant_base_url(tenant: TenantData, fallback: str = "") -> str:
+    """The absolute address of a tenant's site, as sitemaps, feeds, robots.txt and canonical links need it: its
+    `base_url` setting, else its first domain (https, or http for localhost names), else the site's
+    `site.base_url`; "" when there is none (or the value is not an http(s) URL with a host)."""
+    setting = tenant.settings.get("base_url") or tenant.settings.get("baseUrl")
+    if isinstance(setting, str) and setting.strip():
+        candidate = setting.strip()
+    elif tenant.domains and isinstance(tenant.domains[0], str) and tenant.domains[0].strip():
+        host = tenant.domains[0].strip().lower()
+        local = host == "localhost" or host.endswith(".localhost") or host.split(":")[0] in ("127.0.0.1", "::1")
+        candidate = host if "://" in host else ("http://" if local else "https://") + host
+    else:
+        candidate = fallback
+    return _http_url(candidate)
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
+            or any(c in value for c in "\"'<> \\"):
+        return ""
+    return value.strip().rstrip("/")
 
 
 def sitemap(table: RouteTable, base_url: str) -> str:

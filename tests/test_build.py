@@ -265,7 +265,7 @@ def test_static_headers_carry_the_security_policy(built_demo: Path) -> None:
     assert all(el.get("src") for el in home.xpath("//script"))  # no inline script for the policy to block
 
 
-def _content_site(root: Path, files: dict[str, str], tenants: str = "  - {slug: t, name: T}\n") -> Path:
+def _content_site(root: Path, files: dict[str, str], tenants: str = "  - {slug: t, name: T, domains: [t.example]}\n") -> Path:
     """A site of Markdown files (paths under content/) and a seed with the given tenant records."""
     for rel, text in {"seed/site.yaml": "entity: Tenant\nrecords:\n" + tenants, **files}.items():
         path = root / "content" / rel
@@ -330,7 +330,8 @@ def test_a_tenant_without_a_home_page_gets_one_listing_its_newest_pages(tmp_path
     files = {f"pages/p{i:02d}.md": f"---\ntitle: P{i}\ndate: 2024-01-{i + 1:02d}\n---\nx\n" for i in range(25)}
     files["pages/secret.md"] = "---\ntitle: Secret\ndate: 2030-01-01\nlevel: 2\n---\nx\n"
     files["index.md"] = "---\ntitle: Own home\ntenants: [u]\n---\nMine\n"
-    site = _content_site(tmp_path / "site", files, tenants="  - {slug: t, name: Team T}\n  - {slug: u, name: U}\n")
+    site = _content_site(tmp_path / "site", files, tenants="  - {slug: t, name: Team T, domains: [t.example]}\n"
+                                                        "  - {slug: u, name: U, domains: [u.example]}\n")
     assert Builder(load_config(site), BufferReporter()).run().ok
     home = lxml_html.fromstring((site / "build" / "t" / "public" / "index.html").read_bytes())
     assert home.findtext(".//h1") == "Team T"
