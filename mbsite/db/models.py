@@ -75,6 +75,29 @@ class Credential(Base):
     changed_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
 
 
+class DisabledUser(Base):
+    """A disabled account: it cannot sign in and has no sessions. A table of its own rather than a column of
+    users, so a database made before accounts could be disabled gains it from create_all (no ALTER TABLE)."""
+
+    __tablename__ = "disabled_users"
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    disabled_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    disabled_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
+
+
+class PasswordReset(Base):
+    """A one-time password-reset token (only its SHA-256 is stored), spent by its first use."""
+
+    __tablename__ = "password_resets"
+    token_hash: Mapped[str] = mapped_column(String(128), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
+    expires_at: Mapped[int] = mapped_column(BigInteger)
+
+
 class Session(Base):
     __tablename__ = "sessions"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -7,7 +7,7 @@ same app restricted to its part, so every function also runs alone under uvicorn
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Iterable
 
 from starlette.applications import Starlette
@@ -38,6 +38,7 @@ class WebState:
     limiter: RateLimiter
     webhooks: Dispatcher
     openapi_cache: dict[str, bytes]
+    memo: dict[str, Any] = field(default_factory=dict)   # slow-to-load site files (packages), with their age
 
 
 def build_state(config: Config, *, registry: EntityRegistry | None = None, webhook_transport: Any = None) -> WebState:
@@ -53,12 +54,13 @@ def build_state(config: Config, *, registry: EntityRegistry | None = None, webho
 
 
 def _routes(parts: set[str]) -> list[BaseRoute]:
-    from . import auth, crud, media, openapi, revalidate
+    from . import auth, crud, manage, media, openapi, revalidate
 
     routes: list[BaseRoute] = []
     if "crud" in parts:
         routes += openapi.routes
-        routes.append(Mount("/api/v1", routes=crud.routes))
+        # Management first: `/{tenant}/_pages/{id}` would otherwise match an entity's collection.
+        routes.append(Mount("/api/v1", routes=manage.routes() + crud.routes))
     if "auth" in parts:
         routes.append(Mount("/api/auth", routes=auth.routes))
     if "media" in parts:

@@ -27,7 +27,8 @@ from .sessions import (clear_cookie, create_session, csrf_ok, delete_session, fo
                        same_origin, set_cookie)
 
 _USER = text("SELECT u.id, u.role, c.password_hash FROM users u LEFT JOIN credentials c ON c.user_id = u.id "
-             "WHERE u.tenant = :t AND u.username = :u")
+             "WHERE u.tenant = :t AND u.username = :u "
+             "AND NOT EXISTS (SELECT 1 FROM disabled_users d WHERE d.user_id = u.id)")
 
 
 async def _credentials(request: Request) -> dict[str, str]:

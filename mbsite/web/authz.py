@@ -21,7 +21,7 @@ from sqlalchemy import text
 
 from ..config import Config
 from ..entities import Entity, EntityRegistry
-from ..levels import GOD, PUBLIC, USER, clamp_level
+from ..levels import ADMIN, GOD, PUBLIC, SUPERGOD, USER, clamp_level
 from .problems import ApiError
 
 
@@ -206,6 +206,24 @@ class Authorizer:
         self.check_tenant(principal, tenant)
         if principal.level < level or principal.anonymous:
             raise deny(principal, "administrators only")
+
+    def manager_of(self, principal: Principal, tenant: str, level: int = ADMIN) -> None:
+        """Management of a tenant (pages, packages, users, schemas at admin; settings at god): a member of the
+        tenant at `level` or above, or a supergod of any tenant (who manages tenants themselves). Another
+        tenant's members get 404, as everywhere."""
+        if tenant not in self.directory.tenants:
+            raise ApiError(404, "no such tenant")
+        if principal.anonymous:
+            raise deny(principal, "administrators only")
+        if principal.tenant != tenant and principal.level < SUPERGOD:
+            raise ApiError(404, "not found")
+        if principal.level < level:
+            raise deny(principal, f"level {level} or above only")
+
+    def supergod(self, principal: Principal) -> None:
+        """Tenants themselves: supergods only."""
+        if principal.anonymous or principal.level < SUPERGOD:
+            raise deny(principal, "supergods only")
 
     def member_of(self, principal: Principal, tenant: str) -> None:
         """A signed-in user of the tenant (uploads, media listing)."""

@@ -29,7 +29,10 @@ CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 _LOOKUP = ("SELECT s.id, s.user_id, s.tenant, s.csrf_token, s.expires_at, s.last_activity, u.username, u.role "
-           "FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = :h")
+           "FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = :h "
+           # A disabled account's sessions are deleted when it is disabled; this keeps a session that raced
+           # with that delete from ever signing anyone in.
+           "AND NOT EXISTS (SELECT 1 FROM disabled_users d WHERE d.user_id = s.user_id)")
 _TOUCH = "UPDATE sessions SET last_activity = :t WHERE id = :id"
 
 
@@ -85,6 +88,11 @@ async def principal_for(request: Request, config: Config, db: Any) -> Principal:
 def forget_session(db: Any, session_id: str) -> None:
     """Drop a session from this process's cache (logout, rotation)."""
     db.session_cache.drop_where(lambda entry: entry.principal.session_id == session_id)
+
+
+def forget_user(db: Any, user_id: str) -> None:
+    """Drop every cached session of a user (disabled, role changed, password reset)."""
+    db.session_cache.drop_where(lambda entry: entry.principal.user_id == user_id)
 
 
 def same_origin(request: Request) -> bool:
