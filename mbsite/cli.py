@@ -365,6 +365,65 @@ def revalidate(tenant: str | None, path: str | None, site: str, db: str | None, 
         raise CliError(exc) from exc
 
 
+_EXPORT_FORMATS = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}
+
+
+@main.command("export")
+@click.argument("tenant")
+@site_option
+@db_option
+@click.option("-o", "--output", default=None, type=click.Path(), metavar="FILE",
+              help="Write here (.yaml/.yml, .json, or a folder in the seed format); default: YAML on stdout.")
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json", "seed"]), default=None,
+              help="Document format (default: from the file's extension; a name without one is a seed folder).")
+@click.option("--with-media", is_flag=True, help="Include the media files' bytes (base64), not only their metadata.")
+def export_cmd(tenant: str, site: str, db: str | None, output: str | None, fmt: str | None, with_media: bool) -> None:
+    """Write one tenant (users with password hashes, packages, pages, data, records, media) as one document."""
+    from .site import open_site_db
+    from .transfer import dump_document, export_tenant, write_document
+
+    cfg = _config(site, None, db)
+    if fmt is None:
+        fmt = "yaml" if output is None else _EXPORT_FORMATS.get(Path(output).suffix.lower(), "seed")
+    if fmt == "seed" and output is None:
+        raise click.UsageError("--format seed writes a folder: give it with -o DIR")
+    try:
+        engine, _ = open_site_db(cfg)
+        doc = export_tenant(engine, tenant, media_dir=cfg.media_dir, with_media=with_media)
+        if output is None:
+            sys.stdout.write(dump_document(doc, fmt))
+            sys.stdout.flush()
+        else:
+            write_document(doc, Path(output), fmt)
+            click.echo(f"exported {tenant}: " + ", ".join(f"{len(doc[k])} {k.replace('_', ' ')}" for k in doc
+                                                          if isinstance(doc[k], list)) + f" → {output}", err=True)
+    except MbsiteError as exc:
+        raise CliError(exc) from exc
+
+
+@main.command("import")
+@click.argument("file", metavar="FILE")
+@site_option
+@db_option
+@click.option("--as", "as_slug", default=None, metavar="SLUG", help="Import under this tenant slug (a copy).")
+@click.option("--replace", is_flag=True, help="Replace the tenant's rows when it exists already.")
+def import_cmd(file: str, site: str, db: str | None, as_slug: str | None, replace: bool) -> None:
+    """Load an export (file, seed folder, or - for stdin) in one transaction: all of it, or nothing."""
+    from .site import open_site_db
+    from .transfer import import_tenant, read_document
+
+    cfg = _config(site, None, db)
+    try:
+        doc = read_document(file, stdin=sys.stdin.buffer.read() if file == "-" else None, root=cfg.site_dir)
+        engine, _ = open_site_db(cfg)
+        result = import_tenant(engine, doc, as_slug=as_slug, replace=replace, media_dir=cfg.media_dir)
+    except MbsiteError as exc:
+        raise CliError(exc) from exc
+    counts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in result.counts.items())
+    click.echo(f"{'replaced' if result.replaced else 'imported'} tenant {result.slug}: {counts}; "
+               "the next build renders it", err=True)
+
+
 @main.group()
 def db() -> None:
     """Database: create, upgrade and seed the schema."""
