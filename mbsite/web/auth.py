@@ -193,8 +193,15 @@ async def me(request: Request) -> Response:
     return json_response(body, headers={"Cache-Control": "private, no-store"})
 
 
+async def reset(request: Request) -> Response:
+    from .manage_users import redeem_reset
+
+    return await redeem_reset(request)
+
+
 routes = [
     Route("/login", login, methods=["POST"]),
+    Route("/reset", reset, methods=["POST"]),
     Route("/logout", logout, methods=["POST"]),
     Route("/me", me, methods=["GET"]),
 ]

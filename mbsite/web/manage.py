@@ -165,6 +165,6 @@ def forget_packages(web: Any) -> None:
 
 
 def routes() -> list[BaseRoute]:
-    from . import manage_pages
+    from . import manage_packages, manage_pages, manage_tenants, manage_users
 
-    return [*manage_pages.routes]
+    return [*manage_tenants.routes, *manage_pages.routes, *manage_packages.routes, *manage_users.routes]
