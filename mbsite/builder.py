@@ -13,26 +13,61 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+import orjson
 from sqlalchemy import Engine, delete
 
 from .config import Config
 from .context import Recorder
 from .db.models import Revalidation, now_ms
 from .errors import Location, MbsiteError, Problem
-from .graph import (OutputRow, digest_of, get_state, load_outputs, route_fingerprint, save_outputs,
-                    set_state)
-from .procs import die_with_parent
-from .site import SiteModel, load_model, open_site_db
-from .pages import (note_rendered, render_not_found, render_page, route_records, take_rendered,
-                    use_prerendered)
+from .graph import (
+    OutputRow,
+    digest_of,
+    get_state,
+    load_outputs,
+    route_fingerprint,
+    save_outputs,
+    set_state,
+)
+from .pages import (
+    note_rendered,
+    render_not_found,
+    render_page,
+    route_records,
+    take_rendered,
+    use_prerendered,
+)
+from .paths import route_path_problem
 from .plan import Memory, Pending, Plan, plan_cold, plan_warm, read_pending
 from .prerender import Prerenderer, body_key, start_prerender
+from .procs import die_with_parent
 from .reporter import BufferReporter, Reporter
 from .routes import Route
-from .sitefiles import (ROUTES_MANIFEST, feed, headers, redirects, robots, routes_manifest, sitemap,
-                        tenant_base_url)
-from .writer import (MARKER, Stage, clean_stale_stages, clear_marker, page_file, read_marker, remove_output, staged_path,
-                     write_marker, write_new)
+from .site import SiteModel, load_model, open_site_db
+from .sitefiles import (
+    ROUTES_MANIFEST,
+    feed,
+    headers,
+    redirect_page,
+    redirects,
+    robots,
+    routes_manifest,
+    sitemap,
+    tenant_base_url,
+    url_path,
+)
+from .writer import (
+    MARKER,
+    Stage,
+    clean_stale_stages,
+    clear_marker,
+    page_file,
+    read_marker,
+    remove_output,
+    staged_path,
+    write_marker,
+    write_new,
+)
 
 LEVEL_MAX = 5
 PARALLEL_THRESHOLD = 64   # below this many routes, forking workers costs more than it saves
@@ -209,6 +244,7 @@ class Builder:
         # last good output until they are fixed or deleted.
         self.broken: set[str] = set()
         self._batch: set[str] | None = None  # site-relative files of this run's watch batch (None: a cold run)
+        self.next_change: int | None = None   # epoch ms when a scheduled page is published or expires
 
     @property
     def engine(self) -> Engine:
@@ -269,7 +305,8 @@ class Builder:
             pending = read_pending(conn)
         plan: Plan | None = None
         if (self.model is not None and paths is not None and not self.full and pending.cursor == self.cursor
-                and pending.generation == self.generation and read_marker(self.config.out) == pending.generation):
+                and pending.generation == self.generation and read_marker(self.config.out) == pending.generation
+                and (self.next_change is None or now_ms() < self.next_change)):
             if not self.index:
                 self._reindex()
             memory = Memory(self.model, self.graph, self.index, self.digests, self.failed)
@@ -367,6 +404,7 @@ class Builder:
             names += [f"{slug}/public{a.url}" for a in model.theme.assets.values()]
             if model.tokens.get(slug):
                 names.append(f"{slug}/public{model.tokens_url(slug)}")
+            names += list(self._alias_pages(model.tables[slug], ""))
             for name in names:
                 try:
                     if os.stat(out / name).st_mtime_ns > since:
@@ -510,10 +548,14 @@ class Builder:
             set_state(conn, "config_digest", self._config_digest())
             set_state(conn, "built_at", str(now_ms()))
             set_state(conn, "generation", generation)
+            next_change = min((t.next_change for t in model.tables.values() if t.next_change is not None),
+                              default=None)
+            set_state(conn, "next_change", "" if next_change is None else str(next_change))
             if plan.revalidation_ids:
                 conn.execute(delete(Revalidation).where(Revalidation.id.in_(plan.revalidation_ids)))
         write_marker(out, generation)
         self.graph, self.cursor, self.generation = final, plan.high, generation
+        self.next_change = next_change
         self.failed = set(failed)
         for key in plan.removed:
             for inp_set in (self.index.get(f"route:{key[0]}:{key[1]}"),):
@@ -582,6 +624,10 @@ class Builder:
                 rel = f"{slug}/public{asset.url}"
                 if force or not (out / rel).exists():
                     files[rel] = asset.source.read_bytes()
+            files.update(self._alias_pages(table, base))
+            for old in self._published_aliases(slug) - set(table.aliases):
+                if (slug, old) not in final:  # (a page may have taken the path since)
+                    stage.obsolete.add(page_file(slug, old, 0))
             for rel, data in files.items():
                 target = out / rel
                 if force or not target.is_file() or target.read_bytes() != data:
@@ -594,6 +640,26 @@ class Builder:
                     rel = path.relative_to(out).as_posix()
                     if path.is_file() and rel not in wanted:
                         stage.obsolete.add(rel)
+
+    @staticmethod
+    def _alias_pages(table: Any, base: str) -> dict[str, bytes]:
+        """The redirect page of each alias of a public page (members' pages are redirected by _redirects only)."""
+        pages: dict[str, bytes] = {}
+        for old, new in table.aliases.items():
+            route = table.routes.get(new)
+            if route is not None and route.min_level == 0:
+                pages[page_file(table.tenant.slug, old, 0)] = redirect_page(base + url_path(new)).encode()
+        return pages
+
+    def _published_aliases(self, slug: str) -> set[str]:
+        """The aliases the published routes.json of a tenant lists (their redirect pages may have to go)."""
+        try:
+            doc = orjson.loads((self.config.out / slug / ROUTES_MANIFEST).read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            return set()
+        aliases = doc.get("aliases") if isinstance(doc, dict) else None
+        return {a for a in aliases if isinstance(a, str) and not route_path_problem(a)} if isinstance(aliases, dict) \
+            else set()
 
     def _removed_tenants(self, out: Path, model: SiteModel) -> int:
         """Delete the output folders of tenants that no longer exist (only folders that mbsite wrote)."""

@@ -25,7 +25,7 @@ def route_fingerprint(route: Route) -> str:
     return digest_of([route.kind, route.path, route.title, route.level, route.requires_auth, route.package,
                       route.component, route.tree, route.props, [(n, q.__dict__) for n, q in route.queries],
                       route.record, route.params, md.relpath if md else None, route.description, route.date,
-                      route.tags, route.revalidate, route.template, route.source])
+                      route.tags, route.revalidate, route.template, route.source, route.aliases])
 
 
 def listing_digest(table: RouteTable) -> str:

@@ -21,7 +21,8 @@ from .levels import clamp_level
 FRONT_MATTER_KEYS: dict[str, type | tuple[type, ...]] = {
     "title": str, "description": str, "date": (str, dt.date), "tags": list, "template": str, "level": int,
     "draft": bool, "revalidate": int, "tenants": list, "requiresAuth": bool, "sortOrder": int, "data": dict,
-    "slug": str, "nav": bool, "icon": str,
+    "slug": str, "nav": bool, "icon": str, "publishDate": (str, dt.date), "expiryDate": (str, dt.date),
+    "aliases": list,
 }
 
 # {{< component PKG:ID key="value" n=3 >}} — one line; recognised only as Markdown syntax, so never inside code.
@@ -45,6 +46,9 @@ class FrontMatter:
     data: dict[str, Any] = field(default_factory=dict)
     nav: bool = False
     icon: str | None = None
+    publish_date: int | None = None      # epoch ms: not published before
+    expiry_date: int | None = None       # epoch ms: not published from then on
+    aliases: tuple[str, ...] = ()        # earlier paths of the page, redirected to it
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -70,6 +74,27 @@ def split_front_matter(text: str, file: str) -> tuple[FrontMatter, str, int]:
     if data is None:
         data = parse_yaml("\n".join(raw_lines), file)
     return _front_matter(data, file, raw_lines), body, len(raw_lines) + 3
+
+
+def instant(value: Any, where: Location, key: str) -> int | None:
+    """A publish or expiry date as epoch milliseconds: a date means its midnight UTC, a time without an offset is
+    UTC, so the result is the same on every machine whatever its time zone."""
+    if value is None or value == "":
+        return None
+    when: dt.datetime
+    if isinstance(value, dt.datetime):
+        when = value
+    elif isinstance(value, dt.date):
+        when = dt.datetime(value.year, value.month, value.day)
+    else:
+        try:
+            when = dt.datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            raise DataError(f"{key}: {value!r} is not a date or date-time (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z])",
+                            where) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return int(when.timestamp() * 1000)
 
 
 def _key_line(key: str, raw_lines: list[str]) -> int:
@@ -106,6 +131,11 @@ def _front_matter(data: dict[str, Any], file: str, raw_lines: list[str]) -> Fron
         data=dict(data.get("data") or {}),
         nav=bool(data.get("nav", False)),
         icon=data.get("icon"),
+        publish_date=instant(data.get("publishDate"), Location(file=file, line=_key_line("publishDate", raw_lines)),
+                              "publishDate"),
+        expiry_date=instant(data.get("expiryDate"), Location(file=file, line=_key_line("expiryDate", raw_lines)),
+                             "expiryDate"),
+        aliases=tuple(str(a) for a in data.get("aliases") or ()),
         extra={k: v for k, v in data.items() if k not in FRONT_MATTER_KEYS},
     )
 

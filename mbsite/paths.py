@@ -65,6 +65,15 @@ def route_path(raw: str, where: Location | None = None) -> str:
     return path
 
 
+def route_path_problem(raw: str) -> str | None:
+    """Why `raw` is not a valid page path, or None."""
+    try:
+        route_path(raw)
+    except PathError as exc:
+        return exc.message
+    return None
+
+
 def record_id_problem(rid: str) -> str | None:
     """Why `rid` may not be a record id (ids become path segments of expanded pages), or None when it may."""
     if not rid or len(rid) > MAX_ID_LENGTH:

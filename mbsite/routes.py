@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from .errors import Location, MbsiteError, Problem
+from .db.models import now_ms
 from .levels import ADMIN, clamp_level
 from .paths import route_path, segment_problem
 from .records import Query, RecordStore
@@ -47,6 +48,7 @@ class Route:
     icon: str | None = None
     template: str | None = None
     row_id: str | None = None     # page_configs.id when the route comes from a row
+    aliases: tuple[str, ...] = () # earlier paths, redirected here (`_redirects` and small redirect pages)
 
     @property
     def min_level(self) -> int:
@@ -59,6 +61,8 @@ class RouteTable:
     routes: dict[str, Route] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     queries_read: set[tuple[str, str]] = field(default_factory=set)   # (package, entity) read to expand paths
+    next_change: int | None = None   # epoch ms of the next scheduled publish or expiry (the table changes then)
+    aliases: dict[str, str] = field(default_factory=dict)  # earlier path → the page's path
     _nav: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     _tag_pages: tuple[str, ...] | None = None
 
@@ -110,6 +114,9 @@ def _data_queries(tenant: str, spec: Any, where: Location) -> tuple[tuple[str, Q
 def _row_route(tenant: str, row: PageRow) -> Route:
     where = Location(file=f"page_configs:{row.id}")
     params = row.params
+    aliases = params.get("aliases", row.meta.get("aliases")) or []
+    if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+        raise MbsiteError("'aliases' must be a list of paths", Location(file=where.file, pointer="/params/aliases"))
     return Route(
         tenant=tenant, path=normalize_path(row.path, where), kind="component", title=row.title or row.path,
         source=f"page_configs row {row.id}", level=clamp_level(row.level), requires_auth=row.requires_auth,
@@ -118,7 +125,7 @@ def _row_route(tenant: str, row: PageRow) -> Route:
         params={"expand": params["expand"]} if params.get("expand") else {},
         description=row.description or "", revalidate=row.revalidate, tags=row.tags, sort_order=row.sort_order,
         nav=bool(params.get("nav", row.meta.get("nav", True))) and not _PARAM_RE.search(row.path),
-        icon=row.icon, template=params.get("template"), row_id=row.id,
+        icon=row.icon, template=params.get("template"), row_id=row.id, aliases=tuple(aliases),
     )
 
 
@@ -145,7 +152,7 @@ def _markdown_route(tenant: str, md: MarkdownSource) -> Route:
         tenant=tenant, path=normalize_path(md.url, where), kind="markdown", title=title, source=md.relpath,
         level=fm.level, requires_auth=fm.requires_auth, markdown=md, description=fm.description, date=fm.date,
         tags=fm.tags, revalidate=fm.revalidate, sort_order=fm.sort_order, nav=fm.nav, icon=fm.icon,
-        template=fm.template, queries=_data_queries(tenant, fm.data, where),
+        template=fm.template, queries=_data_queries(tenant, fm.data, where), aliases=fm.aliases,
     )
 
 
@@ -193,8 +200,30 @@ def _expand(table: RouteTable, route: Route, store: RecordStore) -> list[Route]:
     return out
 
 
-def build_route_table(tenant: TenantData, sources: Sources, packages: "PackageSet", store: RecordStore) -> RouteTable:
-    """Page-config rows ∪ installed packages' pages ∪ Markdown ∪ default routes, first wins per path."""
+def _on_schedule(table: RouteTable, window: tuple[int | None, int | None], now: int) -> bool:
+    """Whether a page is published at `now` (from its publish date, until its expiry date); the next instant at
+    which that changes is kept in `table.next_change`, when the route table must be built again."""
+    publish, expiry = window
+    upcoming = [t for t in (publish, expiry) if t is not None and t > now]
+    if upcoming:
+        soonest = min(upcoming)
+        table.next_change = soonest if table.next_change is None else min(table.next_change, soonest)
+    return (publish is None or publish <= now) and (expiry is None or expiry > now)
+
+
+def row_schedule(row: PageRow) -> tuple[int | None, int | None]:
+    """A page-config row's publish and expiry dates (`params` or `meta`: publishDate, expiryDate), as epoch ms."""
+    from .markdown import instant
+
+    where = Location(file=f"page_configs:{row.id}")
+    return tuple(instant(row.params.get(key, row.meta.get(key)), where, key)  # type: ignore[return-value]
+                 for key in ("publishDate", "expiryDate"))
+
+
+def build_route_table(tenant: TenantData, sources: Sources, packages: "PackageSet", store: RecordStore,
+                      now: int | None = None) -> RouteTable:
+    """Page-config rows ∪ installed packages' pages ∪ Markdown ∪ default routes, first wins per path; only the pages
+    published at `now` (epoch ms; default: the current time)."""
     table = RouteTable(tenant)
     enabled = [p for p in tenant.enabled_packages() if p in packages]
     for name in tenant.enabled_packages():
@@ -202,10 +231,14 @@ def build_route_table(tenant: TenantData, sources: Sources, packages: "PackageSe
             table.problems.append(Problem("warning", f"tenant {tenant.slug}: installed package {name!r} not found",
                                           Location(package=name), "package-missing"))
     candidates: list[Route] = []
+    now = now_ms() if now is None else now
     for row in tenant.pages:
         if not row.published:
             continue
         try:
+            window = row_schedule(row)
+            if not _on_schedule(table, window, now):
+                continue
             candidates.append(_row_route(tenant.slug, row))
         except MbsiteError as exc:
             table.problems.append(Problem.from_error(exc))
@@ -219,6 +252,8 @@ def build_route_table(tenant: TenantData, sources: Sources, packages: "PackageSe
                 table.problems.append(Problem.from_error(exc))
     for md in sources.markdown:
         if md.front.draft or (md.front.tenants is not None and tenant.slug not in md.front.tenants):
+            continue
+        if not _on_schedule(table, (md.front.publish_date, md.front.expiry_date), now):
             continue
         try:
             candidates.append(_markdown_route(tenant.slug, md))
@@ -248,7 +283,27 @@ def build_route_table(tenant: TenantData, sources: Sources, packages: "PackageSe
     _add_blog_routes(table)
     _add_gallery_routes(table, enabled, packages)
     _add_home_route(table)
+    _collect_aliases(table)
     return table
+
+
+def _collect_aliases(table: RouteTable) -> None:
+    """Each page's `aliases` (earlier paths) → `table.aliases`; an alias that is a page itself, or another page's
+    alias, is a warning and skipped (pages win, then the first alias)."""
+    for route in sorted(table.routes.values(), key=lambda r: r.path):
+        for raw in route.aliases:
+            try:
+                alias = route_path(raw, Location(file=route.source))
+            except MbsiteError as exc:
+                table.problems.append(Problem.from_error(exc, "warning"))
+                continue
+            other = table.routes.get(alias)
+            if other is not None or alias in table.aliases:
+                owner = other.source if other is not None else f"an alias of {table.aliases[alias]}"
+                table.problems.append(Problem("warning", f"alias {alias} of {route.path} is already {owner}; skipped",
+                                              Location(file=route.source), "route-conflict"))
+                continue
+            table.aliases[alias] = route.path
 
 
 def _resolvable(table: RouteTable, route: Route, packages: "PackageSet", enabled: list[str]) -> bool:

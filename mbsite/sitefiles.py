@@ -85,12 +85,25 @@ def headers(csp: str) -> str:
 
 
 def redirects(table: RouteTable) -> str:
-    """_redirects for a CDN without the gate: each page that needs a session sends to the sign-in page. Paths
-    are percent-encoded, as requests carry them (a space would split the line, '&' or '#' the query)."""
+    """_redirects for a CDN: a page's earlier paths (aliases) move permanently to it; without the gate, each page
+    that needs a session sends to the sign-in page. Paths are percent-encoded, as requests carry them (a space
+    would split the line, '&' or '#' the query)."""
+    moved = [f"{url_path(old)} {url_path(new)} 301" for old, new in sorted(table.aliases.items())]
     lines = [f"{url_path(r.path)} /login?next={quote(r.path, safe='')} 302"
              for r in sorted(table.routes.values(), key=lambda r: r.path) if r.min_level > 0]
-    return "# Pages that need a session are served by the gate; a CDN without it sends visitors to sign in.\n" + \
-        "\n".join(lines) + ("\n" if lines else "")
+    text = "# Pages that need a session are served by the gate; a CDN without it sends visitors to sign in.\n"
+    if moved:
+        text = "# Earlier paths of pages (aliases) move to the page.\n" + "\n".join(moved) + "\n" + text
+    return text + "\n".join(lines) + ("\n" if lines else "")
+
+
+def redirect_page(target: str) -> str:
+    """A small HTML page at an alias for hosts that ignore _redirects: refresh to the page, canonical to it too."""
+    url = escape(target)
+    return ('<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>Moved</title>'
+            f'<meta name="robots" content="noindex"><link rel="canonical" href="{url}">'
+            f'<meta http-equiv="refresh" content="0; url={url}"></head>'
+            f'<body><p>This page has moved to <a href="{url}">{url}</a>.</p></body></html>\n')
 
 
 def routes_manifest(table: RouteTable, variants: dict[str, list[int]]) -> str:
@@ -102,6 +115,7 @@ def routes_manifest(table: RouteTable, variants: dict[str, list[int]]) -> str:
         pages[path] = {"level": r.min_level, "requires_auth": r.requires_auth, "variants": sorted(variants[path]),
                        "title": r.title, "kind": r.kind}
     doc = {"tenant": table.tenant.slug, "name": table.tenant.name, "domains": list(table.tenant.domains),
+           "aliases": dict(sorted(table.aliases.items())),
            "login": "/login" if "/login" in table.routes else None,
            "access_denied": "/access-denied" if "/access-denied" in table.routes else None, "pages": pages}
     return orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"

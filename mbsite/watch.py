@@ -118,9 +118,12 @@ class Watcher:
                 self.stop.wait(1.0)
 
     def _next_timer(self) -> float | None:
+        """Seconds until the next revalidate timer or scheduled publish/expiry falls due (None: none is set)."""
         with self.engine.connect() as conn:
             due = conn.execute(text("SELECT MIN(revalidate_at) FROM build_outputs")).scalar()
-        return None if due is None else max(0.0, due / 1000 - time.time())
+            scheduled = conn.execute(text("SELECT value FROM build_state WHERE key = 'next_change'")).scalar()
+        times = [int(v) for v in (due, scheduled) if v not in (None, "")]
+        return None if not times else max(0.0, min(times) / 1000 - time.time())
 
     # -- the loop ---------------------------------------------------------------------------------------------
     def start(self) -> None:
