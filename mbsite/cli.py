@@ -463,6 +463,44 @@ def db_upgrade(site: str, db: str | None) -> None:
     click.echo(f"schema at version {SCHEMA_VERSION}")
 
 
+@db.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False))
+@site_option
+@db_option
+def db_backup(file: str, site: str, db: str | None) -> None:
+    """Write a consistent snapshot of the whole database and the media store to FILE (a tar; .tar.gz compresses)."""
+    from .db.backup import backup
+    from .db.engine import resolve_url
+
+    cfg = _config(site, None, db)
+    try:
+        result = backup(resolve_url(cfg.site_dir, cfg.database_url), cfg.media_dir, Path(file))
+    except MbsiteError as exc:
+        raise CliError(exc) from exc
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"backup written to {file}: schema version {result.schema_version}, "
+               f"{sum(result.tables.values())} rows, {result.media_files} media files", err=True)
+
+
+@db.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False))
+@site_option
+@db_option
+def db_restore(file: str, site: str, db: str | None) -> None:
+    """Replace the database and the media store with a backup's, after checking all of it (nothing half-done)."""
+    from .db.backup import restore
+    from .db.engine import resolve_url
+
+    cfg = _config(site, None, db)
+    try:
+        result = restore(resolve_url(cfg.site_dir, cfg.database_url), cfg.media_dir, Path(file))
+    except MbsiteError as exc:
+        raise CliError(exc) from exc
+    click.echo(f"restored {file}: {sum(result.tables.values())} rows, {result.media_files} media files; "
+               "the next build brings the output folder up to date", err=True)
+
+
 def run() -> None:
     """The `mbsite` console script."""
     global _FAST_EXIT

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from sqlalchemy import JSON, Boolean, Column, Engine, Integer, String, Text, delete, insert, select
+from sqlalchemy import JSON, Boolean, Engine, Integer, String, Text, delete, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from .db.models import (
@@ -390,7 +390,7 @@ def _escape(part: str) -> str:
     return part.replace("~", "~0").replace("/", "~1")
 
 
-def _column_problem(column: Column[Any], value: Any) -> str | None:
+def _column_problem(column: Any, value: Any) -> str | None:
     """Why `value` cannot go into `column` (by the column's own type), or None."""
     if value is None:
         required = not column.nullable and column.default is None and not column.primary_key
@@ -579,7 +579,7 @@ def _write(conn: Any, doc: Document, slug: str, tenant_row: dict[str, Any], plan
     if existing:
         result.replaced = True
         _clear_tenant(conn, slug)
-        conn.execute(Tenant.__table__.update().where(Tenant.slug == slug).values(**tenant_row))
+        conn.execute(update(Tenant).where(Tenant.slug == slug).values(**tenant_row))
     else:
         conn.execute(insert(Tenant), [tenant_row])
     for section in SECTIONS:
@@ -694,13 +694,13 @@ def _store_media(doc: Document, assets: list[dict[str, Any]], old_slug: str, slu
         if target.exists():
             continue
         if digest in given:
-            data: bytes | None = base64.b64decode(given[digest])
+            data = base64.b64decode(given[digest])
         elif doc.media_files is not None and (doc.media_files / digest).is_file():
             data = (doc.media_files / digest).read_bytes()
         elif (media_dir / old_slug / digest).is_file():
             data = (media_dir / old_slug / digest).read_bytes()
         else:
-            continue  # metadata only: the bytes travel separately (documented)
+            continue  # metadata only: the bytes travel separately
         if hashlib.sha256(data).hexdigest() != digest:
             raise DataError(f"media {asset['id']}: the bytes do not match the id", Location(file=doc.source))
         folder.mkdir(parents=True, exist_ok=True)
