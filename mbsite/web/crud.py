@@ -1,5 +1,8 @@
 """/api/v1/{tenant}/{package}/{entity}[/{id}] → list, create (one or bulk), read, patch/put, delete (one or bulk).
 
+Lists are also CSV (`?format=csv`, `Accept: text/csv`), and a `text/csv` POST imports rows all or nothing
+(csvio.py reads and writes the CSV; the rows go through the same validation and writes as JSON ones).
+
 The hot path is Core SQL on entity_records with orjson; every write also lands in audit_log (same
 transaction), in the change feed (database triggers) and, after commit, in the tenant's webhooks.
 """
@@ -7,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from typing import Any, AsyncIterator
 
 import orjson
 from starlette.requests import Request
@@ -20,12 +23,14 @@ from ..entities import Entity
 from ..paths import record_id_problem
 from . import audit
 from .authz import Scope, owner_of
+from .csvio import CSV_TYPE, csv_response, decode_rows, wants_csv
 from .problems import ApiError, json_response
 from .query import SqlBuilder, encode_cursor, full_sort, parse_list_query
 from .sessions import csrf_ok, principal_for
 from .validation import validate_body
 
 MAX_BULK = 500
+CSV_BATCH = 500   # rows per read of a CSV export
 UPDATE_ATTEMPTS = 5  # read-merge-write rounds before a client without If-Match is told to try again
 JSON_TYPES = ("application/json", "application/merge-patch+json")
 # Statements are plain strings, built once: both database adapters take them as they are.
@@ -87,7 +92,8 @@ async def _scope(request: Request, op: str) -> Scope:
 async def _body(request: Request) -> Any:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype not in JSON_TYPES:
-        raise ApiError(415, "send application/json", headers={"Accept-Patch": "application/merge-patch+json"})
+        raise ApiError(415, "send application/json (or text/csv to import rows)",
+                       headers={"Accept-Patch": "application/merge-patch+json"})
     raw = await request.body()
     try:
         return orjson.loads(raw)
@@ -184,6 +190,8 @@ async def list_records(request: Request) -> Response:
         b.add_filter(flt)
     count_where, count_params = " AND ".join(b.where), dict(b.params)
     sort = full_sort(q)
+    if wants_csv(request):
+        return _csv_list(request, web, entity, q, b, sort)
     if q.cursor is not None:
         b.add_keyset(sort, q.cursor)
     b.params["lim"], b.params["off"] = q.limit + 1, 0 if q.cursor is not None else q.offset
@@ -207,6 +215,38 @@ async def list_records(request: Request) -> Response:
     else:
         items = b",".join(orjson.dumps(_visible(entity, _loads(r[0]), q.fields)) for r in rows)
     return Response(b'{"data":[' + items + b'],"page":' + meta + b"}", media_type="application/json")
+
+
+def _csv_list(request: Request, web: Any, entity: Entity, q: Any, base: SqlBuilder,
+              sort: list[tuple[str, bool]]) -> Response:
+    """The filtered, sorted list as CSV: every matching row (or `limit` of them when the query names one),
+    read in keyset pages of CSV_BATCH so a large export never holds the table in memory."""
+    columns = ["id", *[n for n in (q.fields or [f.name for f in entity.fields if f.name not in entity.hidden])
+                       if n != "id"]]
+    limit = q.limit if request.query_params.get("limit") else None
+
+    async def rows() -> AsyncIterator[dict[str, Any]]:
+        cursor, offset, sent = q.cursor, (q.offset if q.cursor is None else 0), 0
+        while limit is None or sent < limit:
+            b = SqlBuilder(base.dialect, list(base.where), dict(base.params))
+            if cursor is not None:
+                b.add_keyset(sort, cursor)
+            size = CSV_BATCH if limit is None else min(CSV_BATCH, limit - sent)
+            b.params["lim"], b.params["off"] = size, offset
+            offset = 0
+            async with web.db.read() as conn:
+                batch = (await conn.execute(f"SELECT CAST(data AS TEXT) FROM entity_records WHERE "
+                                            f"{' AND '.join(b.where)} ORDER BY {b.order_by(sort)} "
+                                            "LIMIT :lim OFFSET :off", b.params)).all()
+            for r in batch:
+                yield _visible(entity, _loads(r[0]), q.fields)
+            sent += len(batch)
+            if len(batch) < size:
+                return
+            last = _loads(batch[-1][0])
+            cursor = tuple(last.get(name) for name, _ in sort)
+
+    return csv_response(columns, rows(), filename=f"{entity.package}-{entity.slug}.csv")
 
 
 async def get_record(request: Request) -> Response:
@@ -267,9 +307,44 @@ async def _insert(conn: Any, web: Any, scope: Scope, body: Any, pointer: str,
     return doc
 
 
+async def import_csv(request: Request, web: Any, scope: Scope) -> Response:
+    """POST with `Content-Type: text/csv`: every row is created, or none is; the 422 lists each row's errors
+    with its `row` (1 = the first line after the header) and `field`."""
+    docs, errors = decode_rows(scope.entity, await request.body())
+    created: list[dict[str, Any]] = []
+    async with web.db.write() as conn:
+        for doc in docs:
+            row = doc.pop("__row", None)
+            if row is None or any(e.get("row") == row for e in errors):
+                continue
+            local: list[dict[str, Any]] = []
+            try:
+                new = await _insert(conn, web, scope, doc, "", local)
+            except ApiError as exc:
+                if exc.status != 409:
+                    raise
+                local.append({"field": "/id", "code": "conflict", "message": exc.detail})
+                new = None
+            errors.extend({"row": row, **e} for e in local)
+            if new is not None:
+                created.append(new)
+        if errors:
+            await conn.rollback()  # all or nothing
+            errors.sort(key=lambda e: (e["row"], e["field"]))
+            raise ApiError(422, f"{len({e['row'] for e in errors})} row(s) failed validation; nothing was imported",
+                           errors=errors)
+    for doc in created:
+        web.webhooks.emit(scope.tenant, "record.created", {"target": _target(scope, doc["id"]),
+                                                           "record": _visible(scope.entity, doc)})
+    return json_response({"data": [_visible(scope.entity, d) for d in created], "imported": len(created)},
+                         status=201)
+
+
 async def create_record(request: Request) -> Response:
     web = request.app.state.mb
     scope = await _scope(request, "create")
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() == CSV_TYPE:
+        return await import_csv(request, web, scope)
     body = await _body(request)
     bulk = isinstance(body, list)
     if bulk and not 0 < len(body) <= MAX_BULK:

@@ -20,7 +20,7 @@ from .problems import ApiError
 
 OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "notIn", "contains", "startsWith", "endsWith",
              "isNull", "isNotNull")
-RESERVED = frozenset({"limit", "offset", "cursor", "sort", "fields", "filter", "count"})
+RESERVED = frozenset({"limit", "offset", "cursor", "sort", "fields", "filter", "count", "format"})
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
 _CMP = {"eq": "=", "ne": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
