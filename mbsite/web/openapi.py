@@ -92,6 +92,9 @@ def entity_paths(e: Entity, tenant_param: dict[str, Any]) -> dict[str, Any]:
         {"name": "count", "in": "query", "schema": {"type": "boolean"}, "description": "include page.total"},
         {"name": "filter", "in": "query", "schema": {"type": "string"},
          "description": "JSON object {field: value | {op: value}}; ops: " + ", ".join(OPERATORS)},
+        {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "csv"]},
+         "description": "csv: every matching row as text/csv (also `Accept: text/csv`); limit/offset apply only "
+                        "when given"},
     ]
     page = {"type": "object", "required": ["data", "page"], "properties": {
         "data": {"type": "array", "items": ref},
@@ -104,10 +107,14 @@ def entity_paths(e: Entity, tenant_param: dict[str, Any]) -> dict[str, Any]:
         base: {
             "parameters": [tenant_param],
             "get": {"tags": tag, "summary": f"List {e.name}", "parameters": list_params,
-                    "responses": _responses({"200": {"description": "a page", **_json(page)}})},
+                    "responses": _responses({"200": {"description": "a page (or the CSV)", "content": {
+                        "application/json": {"schema": page}, "text/csv": {"schema": {"type": "string"}}}}})},
             "post": {"tags": tag, "summary": f"Create {e.name} (an array creates in bulk)",
-                     "requestBody": {"required": True, **_json({"oneOf": [inp, {"type": "array", "items": inp,
-                                                                                "minItems": 1, "maxItems": 500}]})},
+                     "requestBody": {"required": True, "content": {
+                         "application/json": {"schema": {"oneOf": [inp, {"type": "array", "items": inp,
+                                                                          "minItems": 1, "maxItems": 500}]}},
+                         "text/csv": {"schema": {"type": "string"}, "description": "a header line of field names, "
+                                      "then one record per line: all rows are imported, or none (422 with row numbers)"}}},
                      "responses": _responses({"201": {"description": "created", **_json(
                          {"anyOf": [ref, {"type": "object", "required": ["data"], "properties": {"data": {"type": "array", "items": ref}}}]})}},
                          409, 413, 415, 422)},
@@ -166,8 +173,10 @@ def build_document(entities: list[Entity], tenants: list[str], title: str) -> di
         schemas[_name(e) + "Patch"] = patch
         paths.update(entity_paths(e, tenant_param))
     from .openapi_extra import fixed_paths  # auth, media, revalidate, audit
+    from .openapi_manage import manage_paths  # pages, packages, users, settings, schemas, tenants
 
     paths.update(fixed_paths(tenant_param))
+    paths.update(manage_paths(tenant_param))
     return {
         "openapi": "3.1.0",
         "info": {"title": f"{title} API", "version": "1",

@@ -92,8 +92,11 @@ def test_schemathesis(fuzz_app) -> None:  # type: ignore[no-untyped-def]
         def run(case) -> None:  # type: ignore[no-untyped-def]
             case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
             kwargs = case.as_transport_kwargs(base_url="http://localhost")
-            response = client.request(**{k: v for k, v in kwargs.items() if k in (
-                "method", "url", "headers", "params", "content", "json", "data", "files") and v is not None})
+            kwargs = {k: v for k, v in kwargs.items() if k in (
+                "method", "url", "headers", "params", "content", "json", "data", "files") and v is not None}
+            if isinstance(kwargs.get("data"), (str, bytes)):  # a text/csv body: raw content, not form data
+                kwargs["content"] = kwargs.pop("data")
+            response = client.request(**kwargs)
             sresponse = schemathesis.Response.from_any(response)
             for check in CHECKS:
                 try:
