@@ -387,6 +387,7 @@ def export_cmd(tenant: str, site: str, db: str | None, output: str | None, fmt: 
         fmt = "yaml" if output is None else _EXPORT_FORMATS.get(Path(output).suffix.lower(), "seed")
     if fmt == "seed" and output is None:
         raise click.UsageError("--format seed writes a folder: give it with -o DIR")
+    engine = None
     try:
         engine, _ = open_site_db(cfg)
         doc = export_tenant(engine, tenant, media_dir=cfg.media_dir, with_media=with_media)
@@ -399,6 +400,9 @@ def export_cmd(tenant: str, site: str, db: str | None, output: str | None, fmt: 
                                                           if isinstance(doc[k], list)) + f" → {output}", err=True)
     except MbsiteError as exc:
         raise CliError(exc) from exc
+    finally:
+        if engine is not None:
+            engine.dispose()
 
 
 @main.command("import")
@@ -413,12 +417,16 @@ def import_cmd(file: str, site: str, db: str | None, as_slug: str | None, replac
     from .transfer import import_tenant, read_document
 
     cfg = _config(site, None, db)
+    engine = None
     try:
         doc = read_document(file, stdin=sys.stdin.buffer.read() if file == "-" else None, root=cfg.site_dir)
         engine, _ = open_site_db(cfg)
         result = import_tenant(engine, doc, as_slug=as_slug, replace=replace, media_dir=cfg.media_dir)
     except MbsiteError as exc:
         raise CliError(exc) from exc
+    finally:
+        if engine is not None:
+            engine.dispose()
     counts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in result.counts.items())
     click.echo(f"{'replaced' if result.replaced else 'imported'} tenant {result.slug}: {counts}; "
                "the next build renders it", err=True)

@@ -358,3 +358,62 @@ def test_export_of_an_unknown_tenant_and_a_seed_folder_without_a_target(small: P
     unknown = run(small, "export", "nope")
     assert unknown.exit_code == 1 and "unknown tenant 'nope' (known: other, shop1)" in unknown.output
     assert run(small, "export", "shop1", "--format", "seed").exit_code == 2
+
+
+# ------------------------------------------------------------------------------------------- PostgreSQL
+
+
+@pytest.mark.postgres
+def test_postgres_export_import_round_trip_and_all_or_nothing(small: Path, tmp_path: Path) -> None:
+    import os
+    import uuid
+
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from mbsite.db.engine import open_engine, resolve_url
+
+    base = os.environ.get("MBSITE_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("MBSITE_TEST_POSTGRES_URL is not set; PostgreSQL tests need a server")
+    name = "mb_transfer_" + uuid.uuid4().hex[:10]
+    admin = open_engine(resolve_url(Path("."), base)).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    url = make_url(resolve_url(Path("."), base)).set(database=name).render_as_string(hide_password=False)
+    try:
+        from mbsite.db.engine import ensure_schema
+        from mbsite.db.seed import load_seed
+
+        engine = open_engine(url)
+        ensure_schema(engine)
+        load_seed(engine, small / "content")
+        engine.dispose()
+        doc = run(small, "export", "shop1", "--format", "json", "--db", url).stdout
+        result = run(small, "import", "-", "--as", "shop2", "--db", url, input=doc)
+        assert result.exit_code == 0, result.output
+        again = json.loads(run(small, "export", "shop2", "--format", "json", "--db", url).stdout)
+        original = json.loads(doc)
+        assert list(again["page_configs"][0]["component_tree"]["props"]) == ["z", "a"]
+        for key in ("installed_packages", "package_data", "entity_records"):
+            assert again[key] == original[key], key
+        bad = dict(original, entity_records=[*original["entity_records"][:-1],
+                                             {**original["entity_records"][-1], "id": "boom"}])
+        (tmp_path / "bad.json").write_text(json.dumps(bad))
+        engine = open_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                              "IF NEW.id = 'boom' THEN RAISE EXCEPTION 'no boom here'; END IF; RETURN NEW; END $$"))
+            conn.execute(text("CREATE TRIGGER refuse_boom BEFORE INSERT ON entity_records FOR EACH ROW "
+                              "EXECUTE FUNCTION refuse_boom()"))
+            before = conn.execute(text("SELECT COUNT(*) FROM changes")).scalar()
+        refused = run(small, "import", str(tmp_path / "bad.json"), "--as", "shop3", "--db", url)
+        assert refused.exit_code == 1 and "no boom here" in refused.output
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT COUNT(*) FROM tenants WHERE slug = 'shop3'")).scalar() == 0
+            assert conn.execute(text("SELECT COUNT(*) FROM changes")).scalar() == before
+        engine.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
