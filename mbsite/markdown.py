@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
-import json
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Callable
@@ -17,6 +15,7 @@ from markupsafe import escape
 from .errors import ConfigError, DataError, Location
 from .frontmatter import parse_yaml, simple_yaml
 from .levels import clamp_level
+from .markdown_syntax import SHORTCODE_RE, ShortcodeHandler, highlight, parse_shortcode_args, slugify
 
 FRONT_MATTER_KEYS: dict[str, type | tuple[type, ...]] = {
     "title": str, "description": str, "date": (str, dt.date), "tags": list, "template": str, "level": int,
@@ -25,9 +24,6 @@ FRONT_MATTER_KEYS: dict[str, type | tuple[type, ...]] = {
     "aliases": list,
 }
 
-# {{< component PKG:ID key="value" n=3 >}} — one line; recognised only as Markdown syntax, so never inside code.
-SHORTCODE_RE = re.compile(r"\{\{<\s*component\s+([A-Za-z0-9_.-]+):([A-Za-z0-9_.-]+)((?:\s+[^>]*?)?)\s*>\}\}")
-_ARG_RE = re.compile(r"""([A-Za-z_][A-Za-z0-9_]*)=("(?:[^"\\]|\\.)*"|'[^']*'|[^\s"']+)""")
 
 
 @dataclass(frozen=True)
@@ -140,19 +136,6 @@ def _front_matter(data: dict[str, Any], file: str, raw_lines: list[str]) -> Fron
     )
 
 
-def parse_shortcode_args(text: str) -> dict[str, Any]:
-    args: dict[str, Any] = {}
-    for key, raw in _ARG_RE.findall(text or ""):
-        if raw.startswith("'"):
-            args[key] = raw[1:-1]
-            continue
-        try:
-            args[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            args[key] = raw
-    return args
-
-
 def _shortcode_block(state: StateBlock, start: int, end: int, silent: bool) -> bool:
     pos = state.bMarks[start] + state.tShift[start]
     line = state.src[pos:state.eMarks[start]]
@@ -185,9 +168,6 @@ def _shortcode_inline(state: StateInline, silent: bool) -> bool:
     return True
 
 
-ShortcodeHandler = Callable[[str, str, dict[str, Any], int | None], str]
-
-
 def _render_shortcode(self: Any, tokens: list[Any], idx: int, options: Any, env: dict[str, Any]) -> str:
     meta = tokens[idx].meta
     handler: ShortcodeHandler | None = env.get("shortcode")
@@ -195,19 +175,6 @@ def _render_shortcode(self: Any, tokens: list[Any], idx: int, options: Any, env:
         return f'<div data-mb-shortcode="{escape(meta["package"])}:{escape(meta["component"])}"></div>'
     line = meta["line"] + 1 + env.get("line_offset", 0) if meta["line"] is not None else None
     return handler(meta["package"], meta["component"], meta["args"], line)
-
-
-def highlight(code: str, lang: str, _attrs: str) -> str:
-    """markdown-it's highlight callback: Pygments HTML, or "" for an unknown language (markdown-it then writes
-    the code escaped)."""
-    from .highlight import highlight as pygments_html
-
-    return pygments_html(code, lang) or ""
-
-
-def _slugify(text: str) -> str:
-    slug = re.sub(r"[^\w\s-]", "", text.lower()).strip()
-    return re.sub(r"[\s_-]+", "-", slug) or "section"
 
 
 def make_markdown(*, highlight_code: bool = True) -> MarkdownIt:
@@ -218,7 +185,7 @@ def make_markdown(*, highlight_code: bool = True) -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False,
                                    "highlight": highlight if highlight_code else None})
     md.enable(["table", "strikethrough"])
-    md.use(footnote_plugin).use(anchors_plugin, min_level=2, max_level=4, slug_func=_slugify, permalink=True,
+    md.use(footnote_plugin).use(anchors_plugin, min_level=2, max_level=4, slug_func=slugify, permalink=True,
                                 permalinkSymbol="#", permalinkBefore=False)
     md.block.ruler.before("paragraph", "mb_shortcode", _shortcode_block)
     md.inline.ruler.before("text", "mb_shortcode", _shortcode_inline)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pyromark
 
-from . import markdown as _md
+from . import markdown_syntax as _md
 
 _OPTIONS = pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_FOOTNOTES | pyromark.Options.ENABLE_STRIKETHROUGH
 _BSHORTCODE_RE = re.compile(_md.SHORTCODE_RE.pattern.encode())
@@ -295,7 +295,7 @@ class _Writer:
                         self.heading_parts = None
                         inner = "".join(self._pop())
                         if 2 <= level <= 4:
-                            slug = _unique(_md._slugify("".join(parts)), self.slugs)
+                            slug = _unique(_md.slugify("".join(parts)), self.slugs)
                             self.out.append(f'<h{level} id="{_esc(slug)}">{inner} <a class="header-anchor" '
                                             f'href="#{_esc(slug)}">#</a></h{level}>\n')
                         else:

@@ -11,33 +11,13 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from . import jsonload
+from .components.defs import ComponentDef
 from .errors import DataError, Location, PackageError, Problem
 from .levels import clamp_level
 from .paths import link_problem
 
 # Files that describe a folder rather than hold records (FORMAT §2.2): never loaded as rows.
 _MANIFEST = "metadata.json"
-
-
-@dataclass(frozen=True, eq=False)
-class ComponentDef:
-    """One component: its prop defaults, initial state and element tree (`template`)."""
-
-    package: str
-    id: str
-    name: str
-    description: str
-    props: tuple[dict[str, Any], ...]
-    defaults: dict[str, Any]
-    state: dict[str, Any]
-    template: Any  # a node, or None when the definition carries no tree (seed widget rows)
-    source: str    # file key, e.g. "packages/ui_home/components/ui.json"
-    pointer: str   # JSON pointer of the component inside that file
-    raw: dict[str, Any] = field(repr=False, default_factory=dict)
-
-    @property
-    def ref(self) -> str:
-        return f"{self.package}:{self.id}"
 
 
 @dataclass(frozen=True)
@@ -271,7 +251,7 @@ class _Loader:
             dependencies=_dependencies(meta.get("dependencies")), root=self.folder, metadata=meta,
             source=meta_source,
         )
-        from .components.defs import components_from_file  # component shapes live beside the renderer
+        from .components.defs import components_from_file
         pages: list[PackagePage] = []
         for path in self._json_files("page-config"):
             pages.extend(self._page_rows(pkg_id, path, self.read(path, "page-config.schema.json")))

@@ -6,10 +6,31 @@ schema}]``; ``seed/component.json`` widget rows ``[{id, name, type, props}]`` th
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import Location, Problem
-from ..packages import ComponentDef
+
+
+@dataclass(frozen=True, eq=False)
+class ComponentDef:
+    """One component: its prop defaults, initial state and element tree (`template`)."""
+
+    package: str
+    id: str
+    name: str
+    description: str
+    props: tuple[dict[str, Any], ...]
+    defaults: dict[str, Any]
+    state: dict[str, Any]
+    template: Any  # a node, or None when the definition carries no tree (seed widget rows)
+    source: str    # file key, e.g. "packages/ui_home/components/ui.json"
+    pointer: str   # JSON pointer of the component inside that file
+    raw: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.package}:{self.id}"
 
 
 def components_from_file(package: str, data: Any, source: str, problems: list[Problem]) -> list[ComponentDef]:

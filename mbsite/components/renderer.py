@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from markupsafe import Markup, escape
 
@@ -21,13 +21,29 @@ from ..context import NullRecorder, PageScope, Recorder
 from ..errors import Location, Problem, RenderError
 from ..expressions import UNDEFINED, to_text, truthy
 from ..levels import clamp_level
-from ..packages import ComponentDef, Package, PackageSet
 from . import registry
-from .compiler import CCond, CDynamic, CElement, CFragment, CLoop, CNode, CRef, CText, Dyn, compile_children, \
-    compile_value, is_node_value, resolve
+from .compiler import (
+    CCond,
+    CDynamic,
+    CElement,
+    CFragment,
+    CLoop,
+    CNode,
+    CRef,
+    CText,
+    Dyn,
+    compile_children,
+    compile_value,
+    is_node_value,
+    resolve,
+)
+from .defs import ComponentDef
 from .html import tag
 from .styles import StyleSheet
 from .urls import safe_url
+
+if TYPE_CHECKING:
+    from ..packages import Package, PackageSet
 
 MAX_REF_DEPTH = 24
 MAX_NODE_DEPTH = 200

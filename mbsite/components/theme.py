@@ -8,11 +8,13 @@ values are opaque CSS (FORMAT §9) and pass the same safety check as `sx` values
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
-from ..packages import Package
 from .registry import PALETTE_COLORS
 from .styles import css_value_ok, kebab
+
+if TYPE_CHECKING:
+    from ..packages import Package
 
 # MUI light-theme defaults, so output is styled even when no package defines tokens.
 DEFAULT_VARS: dict[str, str] = {
