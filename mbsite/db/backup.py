@@ -41,7 +41,7 @@ FORMAT = "mbsite-backup"
 FORMAT_VERSION = 1
 SQLITE_NAME = "mbsite.sqlite3"
 PG_NAME = "database.pgdump"
-_MEDIA_NAME = re.compile(r"^media/[^/]+/[0-9a-f]{64}$")
+_MEDIA_NAME = re.compile(r"^media/[A-Za-z0-9][A-Za-z0-9._-]{0,62}/[0-9a-f]{64}$")  # a tenant slug, a hash
 
 
 @dataclass
@@ -106,7 +106,7 @@ def backup(url: str, media_dir: Path, target: Path) -> BackupResult:
 def _sqlite_snapshot(source: Path, dest: Path) -> None:
     if not source.is_file():
         raise DatabaseError(f"no database at {source}")
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
+    src = sqlite3.connect(source, timeout=30)  # not read-only: a WAL reader may need to create the -shm file
     out = sqlite3.connect(dest)
     try:
         src.backup(out)  # all pages in one step: one read transaction, one consistent state
@@ -118,9 +118,13 @@ def _sqlite_snapshot(source: Path, dest: Path) -> None:
         src.close()
 
 
+def _read_only(path: Path) -> str:
+    return path.resolve().as_uri() + "?mode=ro"  # percent-encoded: a folder named `a?b#c` stays a path
+
+
 def _sqlite_facts(path: Path) -> tuple[int, dict[str, int], list[tuple[str, str]]]:
     """Schema version, row count per table and media assets (tenant, sha256) of a SQLite file."""
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    con = sqlite3.connect(_read_only(path), uri=True)
     try:
         names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         missing = sorted(set(Base.metadata.tables) - names)
@@ -310,7 +314,7 @@ def _swap(url: str, dialect: str, db_file: Path, staged_media: Path, media_dir: 
 
 
 def _sqlite_replace(source: Path, live: Path) -> None:
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    src = sqlite3.connect(_read_only(source), uri=True)
     dest = sqlite3.connect(live, timeout=30)
     try:
         dest.execute("PRAGMA busy_timeout=30000")
