@@ -29,14 +29,7 @@ from .graph import (
     save_outputs,
     set_state,
 )
-from .pages import (
-    note_rendered,
-    render_not_found,
-    render_page,
-    route_records,
-    take_rendered,
-    use_prerendered,
-)
+from .pages import render_not_found, render_page, route_records
 from .paths import route_path_problem
 from .plan import Memory, Pending, Plan, plan_cold, plan_warm, read_pending
 from .prerender import Prerenderer, body_key, start_prerender
@@ -158,7 +151,7 @@ def _worker_chunk(args: tuple[list[tuple[str, str]], str, bool]) -> tuple[list[R
     assert _WORKER_MODEL is not None
     model = _WORKER_MODEL
     outcomes = [render_route(model, model.tables[t].routes[p], stage_root, flat) for t, p in keys]
-    return outcomes, take_rendered()  # (the Markdown bodies, when the builder keeps them for its next runs)
+    return outcomes, model.bodies.take()  # (the Markdown bodies, when the builder keeps them for its next runs)
 
 
 def render_all(model: SiteModel, routes: list[Route], stage: Stage, workers: int, reporter: Reporter,
@@ -196,7 +189,7 @@ def render_all(model: SiteModel, routes: list[Route], stage: Stage, workers: int
                                  initargs=(os.getpid(),)) as pool:
             for chunk_out, bodies in pool.map(_worker_chunk, [(c, str(stage.root), stage.flat) for c in chunks]):
                 outcomes.extend(chunk_out)
-                note_rendered(bodies)
+                model.bodies.note(bodies)
                 reporter.advance(len(chunk_out))
     finally:
         _WORKER_MODEL = None
@@ -279,7 +272,8 @@ class Builder:
             if self._prerender is not None:
                 self._prerender.cancel()  # (already collected when the pages were rendered)
                 self._prerender = None
-            use_prerendered(None)
+            if self.model is not None:
+                self.model.bodies.use(None)
 
     def _bodies_ready(self) -> None:
         """Right before rendering: the bodies the helper finished and, for a long-lived builder, its own."""
@@ -290,11 +284,12 @@ class Builder:
         if self.keep_bodies:
             self.bodies.update(bodies)
             bodies = self.bodies
-        use_prerendered(bodies, keep_rendered=self.keep_bodies)
+        assert self.model is not None
+        self.model.bodies.use(bodies, keep_rendered=self.keep_bodies)
 
     def _keep_bodies(self, model: SiteModel) -> None:
         """Keep the bodies of the current Markdown files only (an edited file's older bodies go)."""
-        self.bodies.update(take_rendered())
+        self.bodies.update(model.bodies.take())
         config = self.config
         current = {body_key(r.markdown.relpath, r.markdown.digest, r.markdown.body_line, config)
                    for table in model.tables.values() for r in table.routes.values() if r.markdown is not None}

@@ -154,47 +154,46 @@ def render_page(model: SiteModel, route: Route, level: int, memo: dict[str, Any]
     return PageResult(html, rec, problems)
 
 
-# The last Markdown body rendered without shortcodes, keyed by everything it depends on: the variants of one page
-# for several levels are rendered one after the other, and such a body does not look at the viewer.
-_LAST_BODY: tuple[tuple[Any, ...], str] | None = None
+class BodyCache:
+    """The Markdown bodies a model reuses, by `prerender.body_key` (everything a body's HTML depends on, shortcodes
+    aside). Owned by the SiteModel, so worker processes inherit it with the model and nothing lives in module state.
 
+    - `last`: the last body rendered without shortcodes (the variants of one page for several levels are rendered
+      one after the other, and such a body does not look at the viewer);
+    - `ready`: bodies rendered earlier, by the build's helper process (prerender.py) or by earlier runs of a
+      long-lived builder (watch, serve), so that a template or navigation edit does not run the Markdown engine
+      again for bodies that did not change;
+    - `rendered`: bodies rendered since the last `take()`, when the builder keeps them (None: not kept)."""
 
-# Markdown bodies rendered earlier, by the same key: by the build's helper process (prerender.py), or by earlier
-# runs of a long-lived builder (watch, serve), so that a template or navigation edit does not run the Markdown
-# engine again for bodies that did not change.
-_PRERENDERED: dict[tuple[Any, ...], str] = {}
-# Bodies this process rendered since the last take_rendered(), when the builder keeps them (None: not kept).
-_RENDERED: dict[tuple[Any, ...], str] | None = None
+    def __init__(self) -> None:
+        self.last: tuple[tuple[Any, ...], str] | None = None
+        self.ready: dict[tuple[Any, ...], str] = {}
+        self.rendered: dict[tuple[Any, ...], str] | None = None
 
+    def use(self, bodies: dict[tuple[Any, ...], str] | None, *, keep_rendered: bool = False) -> None:
+        """Bodies to reuse by key; `keep_rendered`: also remember the bodies rendered from now on (take)."""
+        self.ready = bodies or {}
+        self.rendered = {} if keep_rendered else None
 
-def use_prerendered(bodies: dict[tuple[Any, ...], str] | None, *, keep_rendered: bool = False) -> None:
-    """Bodies to reuse by key; `keep_rendered`: also remember the bodies rendered from now on (take_rendered)."""
-    global _PRERENDERED, _RENDERED
-    _PRERENDERED = bodies or {}
-    _RENDERED = {} if keep_rendered else None
+    def take(self) -> dict[tuple[Any, ...], str]:
+        """The bodies rendered (without shortcodes) since the last call, when kept; empty otherwise."""
+        got = self.rendered or {}
+        if self.rendered is not None:
+            self.rendered = {}
+        return got
 
-
-def take_rendered() -> dict[tuple[Any, ...], str]:
-    """The bodies rendered (without shortcodes) since the last call, when kept; empty otherwise."""
-    global _RENDERED
-    got = _RENDERED or {}
-    if _RENDERED is not None:
-        _RENDERED = {}
-    return got
-
-
-def note_rendered(bodies: dict[tuple[Any, ...], str]) -> None:
-    """Bodies a worker process rendered, kept as if rendered here (when kept at all)."""
-    if _RENDERED is not None:
-        _RENDERED.update(bodies)
+    def note(self, bodies: dict[tuple[Any, ...], str]) -> None:
+        """Bodies a worker process rendered, kept as if rendered here (when kept at all)."""
+        if self.rendered is not None:
+            self.rendered.update(bodies)
 
 
 def _markdown_body(model: SiteModel, md: Any, shortcode: Any) -> str:
-    global _LAST_BODY
+    cache = model.bodies
     key = body_key(md.relpath, md.digest, md.body_line, model.config)
-    if _LAST_BODY is not None and _LAST_BODY[0] == key:
-        return _LAST_BODY[1]
-    ready = _PRERENDERED.get(key)
+    if cache.last is not None and cache.last[0] == key:
+        return cache.last[1]
+    ready = cache.ready.get(key)
     if ready is not None:
         return ready
     called = False
@@ -206,9 +205,9 @@ def _markdown_body(model: SiteModel, md: Any, shortcode: Any) -> str:
 
     body = render_markdown(md.body, highlight_code=model.config.highlight, shortcode=counted,
                            line_offset=md.body_line - 1, engine=model.config.markdown_engine)
-    _LAST_BODY = None if called else (key, body)
-    if _RENDERED is not None and not called:
-        _RENDERED[key] = body
+    cache.last = None if called else (key, body)
+    if cache.rendered is not None and not called:
+        cache.rendered[key] = body
     return body
 
 

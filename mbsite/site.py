@@ -16,6 +16,7 @@ from .db.seed import load_seed
 from .errors import Location, Problem
 from .graph import digest_of
 from .levels import role_name
+from .pages import BodyCache
 from .paths import link_roots, tenant_problem
 from .records import RecordStore
 from .routes import Route, RouteTable, build_route_table
@@ -44,6 +45,7 @@ class SiteModel:
     records: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (tenant, path) → name → rows
     tokens: dict[str, str] = field(default_factory=dict)                           # tenant → tokens CSS
     sources: Any = None                                                            # the Sources the tables came from
+    bodies: BodyCache = field(default_factory=BodyCache)                           # Markdown bodies to reuse
 
     def tokens_url(self, tenant: str) -> str:
         """Content-hashed URL of the tenant's design-token stylesheet ("" when there is none)."""

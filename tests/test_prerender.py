@@ -98,14 +98,14 @@ def test_a_helper_that_dies_leaves_the_scan_to_the_build(tmp_path: Path, monkeyp
 def test_build_with_the_helper_equals_build_without(tmp_path: Path, eager_helper: None,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     used: list[int] = []
-    original = pages.use_prerendered
+    original = pages.BodyCache.use
 
-    def spy(bodies: dict | None, **kwargs: bool) -> None:
+    def spy(self: pages.BodyCache, bodies: dict | None, **kwargs: bool) -> None:
         if bodies:
             used.append(len(bodies))
-        original(bodies, **kwargs)
+        original(self, bodies, **kwargs)
 
-    monkeypatch.setattr("mbsite.builder.use_prerendered", spy)
+    monkeypatch.setattr(pages.BodyCache, "use", spy)
     scans: list[bool] = []
     original_scan = prerender.Prerenderer.scan
 
@@ -116,7 +116,8 @@ def test_build_with_the_helper_equals_build_without(tmp_path: Path, eager_helper
 
     monkeypatch.setattr(prerender.Prerenderer, "scan", scan_spy)
     with_helper = _site(tmp_path / "with")
-    result = Builder(load_config(with_helper), BufferReporter(), full=True).run()
+    builder = Builder(load_config(with_helper), BufferReporter(), full=True)
+    result = builder.run()
     assert used and used[0] >= 5, "the helper's bodies were not used"
     assert scans == [True], "the helper's scan was not used"
     without = _site(tmp_path / "without")
@@ -125,7 +126,7 @@ def test_build_with_the_helper_equals_build_without(tmp_path: Path, eager_helper
     assert [str(p) for p in result.problems] == [str(p) for p in plain.problems]
     assert any("broken.md" in str(p) for p in result.problems)
     assert _tree(with_helper / "build") == _tree(without / "build")
-    assert pages._PRERENDERED == {}  # released after the build
+    assert builder.model is not None and builder.model.bodies.ready == {}  # released after the build
 
 
 def test_cancel_stops_and_reaps_the_helper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
