@@ -448,8 +448,11 @@ def db_init(site: str, db: str | None) -> None:
     cfg = _config(site, None, db)
     try:
         engine = open_engine(resolve_url(cfg.site_dir, cfg.database_url))
-        ensure_schema(engine)
-        n = load_seed(engine, cfg.content_dir, cfg.site_dir)
+        try:
+            ensure_schema(engine)
+            n = load_seed(engine, cfg.content_dir, cfg.site_dir)
+        finally:
+            engine.dispose()
     except MbsiteError as exc:
         raise CliError(exc) from exc
     click.echo(f"schema ready; {n} seed records checked")
@@ -465,7 +468,10 @@ def db_upgrade(site: str, db: str | None) -> None:
     cfg = _config(site, None, db)
     try:
         engine = open_engine(resolve_url(cfg.site_dir, cfg.database_url))
-        ensure_schema(engine)
+        try:
+            ensure_schema(engine)
+        finally:
+            engine.dispose()
     except MbsiteError as exc:
         raise CliError(exc) from exc
     click.echo(f"schema at version {SCHEMA_VERSION}")
