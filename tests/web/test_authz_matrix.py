@@ -141,3 +141,87 @@ async def test_csrf_required_for_cookie_writes(sqlite_api: Api) -> None:
     r = await api.client.post("/api/v1/acme/notes/note", json={"title": "x"},
                               headers={"Authorization": f"Bearer {login.json()['token']}"})
     assert r.status_code == 201
+
+
+# The management API: every endpoint × role × own/other tenant. Levels: pages, packages, users and schemas
+# need admin (3), settings god (4), tenants supergod (5); another tenant is 404 for everyone below supergod
+# (who manages tenants themselves); anonymous callers are always 401.
+TREE = {"type": "Text", "props": {"children": "x"}}
+MANAGE = {
+    # name: (needed level, method, path under /api/v1 ({t}: tenant, {fresh}: a new row), body, ok status)
+    "pages-list": (3, "GET", "/{t}/_pages", None, 200),
+    "pages-read": (3, "GET", "/{t}/_pages/{fresh}", None, 200),
+    "pages-create": (3, "POST", "/{t}/_pages", {"path": "/m/{n}", "componentTree": TREE}, 201),
+    "pages-update": (3, "PATCH", "/{t}/_pages/{fresh}", {"title": "changed"}, 200),
+    "pages-delete": (3, "DELETE", "/{t}/_pages/{fresh}", None, 204),
+    "packages-list": (3, "GET", "/{t}/_packages", None, 200),
+    "packages-read": (3, "GET", "/{t}/_packages/vault", None, 200),
+    "packages-install": (3, "POST", "/{t}/_packages", {"package": "mb_nav"}, 201),
+    "packages-update": (3, "PATCH", "/{t}/_packages/vault", {"sortOrder": 1}, 200),
+    "packages-uninstall": (3, "DELETE", "/{t}/_packages/mb_footer", None, 204),
+    "users-list": (3, "GET", "/{t}/_users", None, 200),
+    "users-read": (3, "GET", "/{t}/_users/{t}-user", None, 200),
+    "users-create": (3, "POST", "/{t}/_users", {"username": "made{n}"}, 201),
+    "users-update": (3, "PATCH", "/{t}/_users/{t}-moderator", {"email": "m@example.test"}, 200),
+    "users-reset": (3, "POST", "/{t}/_users/{t}-user/reset-password", None, 201),
+    "schemas-list": (3, "GET", "/{t}/_schemas", None, 200),
+    "schemas-read": (3, "GET", "/{t}/_schemas/notes/note", None, 200),
+    "settings-read": (4, "GET", "/{t}/_settings", None, 200),
+    "settings-update": (4, "PATCH", "/{t}/_settings", {"settings": {"checked": True}}, 200),
+    "tenants-list": (5, "GET", "/_tenants", None, 200),
+    "tenants-create": (5, "POST", "/_tenants", {"slug": "made{n}"}, 201),
+    "tenants-read": (5, "GET", "/_tenants/globex", None, 200),
+    "tenants-update": (5, "PATCH", "/_tenants/globex", {"settings": {"checked": True}}, 200),
+    "tenants-delete": (5, "DELETE", "/_tenants/{fresh}", None, 204),
+}
+MANAGE_CASES = [pytest.param(name, role, t, id=f"{name}-{role}-{t}") for name in MANAGE for role in ROLES
+                for t in (("own", "other") if MANAGE[name][2].startswith("/{t}") else ("own",))]
+
+
+def manage_expected(name: str, role: str, other: bool) -> int:
+    need, ok = MANAGE[name][0], MANAGE[name][4]
+    if role == "anonymous":
+        return 401
+    if other and LEVEL[role] < 5:
+        return 404  # tenant isolation: existence does not leak
+    return ok if LEVEL[role] >= need else 403
+
+
+async def _prepare(api: Api, name: str, tenant: str, n: int) -> str:
+    """Rows the operation needs, written straight to the database; returns the {fresh} id."""
+    fresh = f"m{n}"
+    async with api.app.state.mb.db.write() as conn:
+        if name.startswith("pages-") and name not in ("pages-list", "pages-create"):
+            await conn.execute("INSERT INTO page_configs (id, tenant, path, title, level, requires_auth, published, "
+                               "sort_order, created_at, updated_at) VALUES (:id, :t, :p, 'x', 0, false, true, 0, 0, 0)",
+                               {"id": fresh, "t": tenant, "p": f"/fresh/{n}"})
+        if name == "packages-install":
+            await conn.execute("DELETE FROM installed_packages WHERE tenant = :t AND package = 'mb_nav'", {"t": tenant})
+        if name == "packages-uninstall":
+            await conn.execute("DELETE FROM installed_packages WHERE tenant = :t AND package = 'mb_footer'", {"t": tenant})
+            await conn.execute("INSERT INTO installed_packages (tenant, package, enabled, version, sort_order, "
+                               "installed_at) VALUES (:t, 'mb_footer', true, '', 0, 0)", {"t": tenant})
+        if name == "tenants-delete":
+            await conn.execute("INSERT INTO tenants (slug, name, domains, settings, created_at) "
+                               "VALUES (:s, 'x', '[]', '{}', 0)", {"s": fresh})
+    api.app.state.mb.directory._at = 0.0  # the rows above were written behind the directory's back
+    return fresh
+
+
+@pytest.mark.parametrize("name,role,tenant", MANAGE_CASES)
+async def test_manage_matrix(matrix: tuple[Api, dict], name: str, role: str, tenant: str) -> None:
+    api, tokens = matrix
+    _, method, template, body, _ = MANAGE[name]
+    t = "globex" if tenant == "other" else "acme"
+    n = next(_ids)
+    fresh = await _prepare(api, name, t, n)
+    path = "/api/v1" + template.replace("{t}", t).replace("{fresh}", fresh)
+    headers = {"Authorization": f"Bearer {tokens[role]}"} if role != "anonymous" else {}
+    payload = json.loads(json.dumps(body).replace("{n}", str(n))) if body is not None else None
+    r = await api.client.request(method, path, headers=headers, json=payload)
+    want = manage_expected(name, role, tenant == "other")
+    assert r.status_code == want, r.text
+    if want == 404:
+        assert "Globex" not in r.text and r.json()["detail"] == "not found"
+    if want >= 400:
+        assert r.headers["content-type"] == "application/problem+json"

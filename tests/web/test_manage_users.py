@@ -71,6 +71,8 @@ async def test_disabling_ends_sessions_at_once(api: Api) -> None:
     r = await api.client.patch("/api/v1/acme/_users/acme-user", headers=admin, json={"disabled": True})
     assert r.status_code == 200 and r.json()["disabled"] is True
     assert (await api.client.get("/api/auth/me", headers=user)).status_code == 401
+    async with api.app.state.mb.db.read() as conn:
+        assert (await conn.execute("SELECT count(*) FROM sessions WHERE user_id = 'acme-user'")).scalar() == 0
     r = await api.client.post("/api/auth/login", json={"tenant": "acme", "username": "user", "password": PASSWORD})
     assert r.status_code == 401
     assert (await api.client.post("/api/v1/acme/_users/acme-user/reset-password", headers=admin)).status_code == 409
@@ -121,3 +123,17 @@ async def test_other_tenants_users_are_not_found(api: Api) -> None:
                                    json={"disabled": True})).status_code == 404
     supergod = await _bearer(api, "acme", "supergod")
     assert (await api.client.get("/api/v1/globex/_users/globex-admin", headers=supergod)).status_code == 200
+
+
+async def test_a_session_racing_the_disable_signs_nobody_in(api: Api) -> None:
+    """A session created while the account was being disabled (a sign-in racing the PATCH) is refused too."""
+    from mbsite.web.sessions import hash_token
+
+    admin = await _bearer(api, "acme", "admin")
+    assert (await api.client.patch("/api/v1/acme/_users/acme-user", headers=admin,
+                                   json={"disabled": True})).status_code == 200
+    async with api.app.state.mb.db.write() as conn:
+        await conn.execute("INSERT INTO sessions (id, token_hash, user_id, tenant, csrf_token, created_at, expires_at, "
+                           "last_activity) VALUES ('raced', :h, 'acme-user', 'acme', '', 0, 99999999999999, 0)",
+                           {"h": hash_token("raced-token")})
+    assert (await api.client.get("/api/auth/me", headers={"Authorization": "Bearer raced-token"})).status_code == 401
