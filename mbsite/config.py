@@ -41,6 +41,7 @@ class Config:
     highlight: bool = True               # Pygments for fenced code
     markdown_engine: str = "markdown-it"
     theme: str = "default"
+    page_size: int = 10                  # posts per listing page (blog index, tag pages); 0 = one page
     default_tenant: str | None = None    # tenant for Markdown pages without a `tenants:` front matter key (None = all)
     revalidate_secret: str | None = None
     session_ttl: int = 7 * 24 * 3600
@@ -105,6 +106,7 @@ _KEYS: dict[str, str] = {
     "site.title": "title",
     "site.base_url": "base_url",
     "site.theme": "theme",
+    "site.page_size": "page_size",
     "site.default_tenant": "default_tenant",
     "site.content_security_policy": "content_security_policy",
     "build.out": "out_dir",
@@ -182,6 +184,8 @@ def _coerce(name: str, value: Any, type_name: str) -> Any:
         expected = str
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
         raise ConfigError(f"{name}: expected {type_name}, got {type(value).__name__}", Location(file=CONFIG_FILE))
+    if name == "page_size" and value < 0:
+        raise ConfigError(f"site.page_size: expected 0 or more, got {value}", Location(file=CONFIG_FILE))
     if name == "max_shrink" and not 0 <= value <= 1:
         raise ConfigError(f"build.max_shrink: expected a share between 0 and 1, got {value}", Location(file=CONFIG_FILE))
     return float(value) if type_name.startswith("float") else value

@@ -12,7 +12,7 @@ from .graph import digest_of, listing_digest, tag_pages_digest
 from .levels import role_name
 from .markdown import render_markdown
 from .prerender import body_key
-from .routes import Route, RouteTable, tag_slug
+from .routes import Route, RouteTable, page_count, tag_slug
 from .sitefiles import tenant_base_url, url_path
 from .templates import template_error
 
@@ -81,7 +81,7 @@ def render_page(model: SiteModel, route: Route, level: int, memo: dict[str, Any]
     records = route_records(model, route, rec)
     scope = model.scope(route, level, records)
     css_parts: list[str] = []
-    context: dict[str, Any] = {"posts": [], "tags": []}
+    context: dict[str, Any] = {"posts": [], "tags": [], "pagination": None}
 
     if route.kind == "markdown" and route.markdown is not None:
         md = route.markdown
@@ -108,12 +108,14 @@ def render_page(model: SiteModel, route: Route, level: int, memo: dict[str, Any]
         posts = _listed(rec, table, level, lambda r: r.path.startswith("/blog/"))
         if route.kind == "tag":
             posts = [p for p in posts if route.params.get("tag") in p.tags]
-        context["posts"] = [_post(p, table) for p in posts]
         counts: dict[str, int] = {}
         for p in posts:
             for t in p.tags:
                 counts[t] = counts.get(t, 0) + 1
         context["tags"] = [{"name": t, "slug": tag_slug(t), "count": n} for t, n in sorted(counts.items())]
+        if route.kind != "tags":
+            posts, context["pagination"] = _paginate(posts, route, model.config.page_size)
+        context["posts"] = [_post(p, table) for p in posts]
         content = Markup("")
     elif route.kind == "home_index":
         context["posts"] = [_post(p, table) for p in _listed(rec, table, level, lambda r: True)[:HOME_PAGES]]
@@ -246,6 +248,22 @@ def _listed(rec: Recorder, table: RouteTable, level: int, wanted: Callable[[Rout
     if any(r.min_level > 0 for r in candidates):
         rec.read_level()
     return sorted((r for r in candidates if r.min_level <= level), key=lambda r: (r.date or "", r.path), reverse=True)
+
+
+def _paginate(posts: list[Route], route: Route, page_size: int) -> tuple[list[Route], dict[str, Any] | None]:
+    """The posts of one listing page and its links: page 1 is the listing's own path, page k is PATH/page/k."""
+    if page_size <= 0:
+        return posts, None
+    page = int(route.params.get("page", 1))
+    pages = page_count(len(posts), page_size)
+    first = route.path.rsplit("/page/", 1)[0] if page > 1 else route.path
+
+    def url(k: int) -> str:
+        return first if k == 1 else f"{first}/page/{k}"
+
+    return posts[(page - 1) * page_size:page * page_size], {
+        "page": page, "pages": pages, "size": page_size, "first": first,
+        "prev": url(page - 1) if page > 1 else None, "next": url(page + 1) if page < pages else None}
 
 
 def _record_listing(rec: Recorder, table: RouteTable) -> None:

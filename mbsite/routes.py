@@ -89,7 +89,8 @@ class RouteTable:
     def tag_pages(self) -> tuple[str, ...]:
         """The paths of the tenant's tag pages (computed once: every tagged page asks)."""
         if self._tag_pages is None:
-            self._tag_pages = tuple(sorted(p for p in self.routes if p.startswith("/tags/")))
+            self._tag_pages = tuple(sorted(p for p in self.routes if p.startswith("/tags/") and
+                                           self.routes[p].params.get("page", 1) == 1))
         return self._tag_pages
 
     @property
@@ -221,7 +222,7 @@ def row_schedule(row: PageRow) -> tuple[int | None, int | None]:
 
 
 def build_route_table(tenant: TenantData, sources: Sources, packages: "PackageSet", store: RecordStore,
-                      now: int | None = None) -> RouteTable:
+                      now: int | None = None, page_size: int = 0) -> RouteTable:
     """Page-config rows ∪ installed packages' pages ∪ Markdown ∪ default routes, first wins per path; only the pages
     published at `now` (epoch ms; default: the current time)."""
     table = RouteTable(tenant)
@@ -280,7 +281,7 @@ def build_route_table(tenant: TenantData, sources: Sources, packages: "PackageSe
             continue  # the next source of the same path may still provide the page
         for r in _expand(table, route, store):
             table.add(r)
-    _add_blog_routes(table)
+    _add_blog_routes(table, page_size)
     _add_gallery_routes(table, enabled, packages)
     _add_home_route(table)
     _collect_aliases(table)
@@ -331,12 +332,33 @@ def _add_home_route(table: RouteTable) -> None:
         table.add(Route(table.tenant.slug, "/", "home_index", table.tenant.name, "generated home page"))
 
 
-def _add_blog_routes(table: RouteTable) -> None:
+LEVELS = range(6)
+
+
+def page_count(visible: int, page_size: int) -> int:
+    """How many listing pages `visible` posts fill (one, even when empty)."""
+    return max(1, -(-visible // page_size)) if page_size > 0 else 1
+
+
+def _add_pages(table: RouteTable, first: Route, posts: list[Route], page_size: int) -> None:
+    """The listing `first` and its further pages FIRST/page/2…: page k can be seen from the lowest level that sees
+    enough posts to fill k pages (members may see more pages than the public)."""
+    table.add(first)
+    pages = {level: page_count(sum(1 for p in posts if p.min_level <= level), page_size) for level in LEVELS}
+    for k in range(2, pages[max(LEVELS)] + 1):
+        level = min(lv for lv in LEVELS if pages[lv] >= k)
+        table.add(replace(first, path=f"{first.path}/page/{k}", title=f"{first.title} (page {k})", nav=False,
+                          level=max(first.level, level), requires_auth=first.requires_auth or level > 0,
+                          params={**first.params, "page": k}, sort_order=0))
+
+
+def _add_blog_routes(table: RouteTable, page_size: int = 0) -> None:
     posts = [r for r in table.routes.values() if r.kind == "markdown" and r.path.startswith("/blog/")]
     if not posts:
         return
     slug = table.tenant.slug
-    table.add(Route(slug, "/blog", "blog_index", "Blog", "generated blog index", nav=True, sort_order=50))
+    _add_pages(table, Route(slug, "/blog", "blog_index", "Blog", "generated blog index", nav=True, sort_order=50),
+               posts, page_size)
     # A tag page (and the tag index) may be seen from the lowest level that may see one of its posts: a tag used
     # only by members' posts gets no public page, no sitemap entry and no public link.
     levels: dict[str, int] = {}
@@ -348,8 +370,9 @@ def _add_blog_routes(table: RouteTable) -> None:
         table.add(Route(slug, "/tags", "tags", "Tags", "generated tag index", level=lowest,
                         requires_auth=lowest > 0))
     for tag in sorted(levels):
-        table.add(Route(slug, f"/tags/{tag_slug(tag)}", "tag", f"Tagged “{tag}”", "generated tag page",
-                        params={"tag": tag}, level=levels[tag], requires_auth=levels[tag] > 0))
+        _add_pages(table, Route(slug, f"/tags/{tag_slug(tag)}", "tag", f"Tagged “{tag}”", "generated tag page",
+                                params={"tag": tag}, level=levels[tag], requires_auth=levels[tag] > 0),
+                   [p for p in posts if tag in p.tags], page_size)
 
 
 def tag_slug(tag: str) -> str:
