@@ -111,3 +111,11 @@ def test_new_and_deleted_posts_move_the_pages_as_a_full_build_would(tmp_path: Pa
     shutil.copytree(site, reference, ignore=shutil.ignore_patterns("build"))
     Builder(load_config(reference), BufferReporter(), full=True).run()
     assert tree(site / "build") == tree(reference / "build")
+
+
+def test_a_post_date_is_set_apart_from_its_tags(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site", 1)
+    build(site)
+    doc = lxml_html.fromstring((site / "build" / "t" / "public" / "blog" / "p00" / "index.html").read_bytes())
+    meta = doc.xpath("string(//p[@class='meta'])")
+    assert "2024-01-01#" not in meta and "2024-01-01 · #all" in " ".join(meta.split())
