@@ -27,11 +27,11 @@ PACKAGES_TTL_S = 10.0   # package folders change on deploys, not per request: re
 
 @dataclass(frozen=True)
 class Manager:
-    """The caller of a management endpoint, authorized for `tenant` (None for `_tenants`)."""
+    """The caller of a management endpoint, authorized for `tenant` ("" for `_tenants`, which has none)."""
 
     web: Any
     principal: Principal
-    tenant: str | None
+    tenant: str
 
     @property
     def actor(self) -> str | None:
@@ -60,7 +60,7 @@ async def manager(request: Request, level: int = ADMIN) -> Manager:
 async def supergod(request: Request) -> Manager:
     web, principal = await _caller(request)
     web.authz.supergod(principal)
-    return Manager(web, principal, None)
+    return Manager(web, principal, "")
 
 
 async def json_object(request: Request) -> dict[str, Any]:

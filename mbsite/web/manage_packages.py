@@ -93,8 +93,8 @@ def _config_errors(m: Manager, pkg_id: str, value: dict[str, Any]) -> list[dict[
     schema = config_schema(pkg) if pkg is not None else None
     if schema is None:
         return errors
-    from jsonschema import Draft202012Validator
-    from jsonschema.exceptions import SchemaError
+    from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+    from jsonschema.exceptions import SchemaError  # type: ignore[import-untyped]
 
     try:
         validator = Draft202012Validator(schema)
@@ -151,10 +151,11 @@ async def install(request: Request) -> Response:
     body = await json_object(request)
     pkg_id = body.get("package")
     if not isinstance(pkg_id, str) or not pkg_id:
-        raise_errors([error("/package", "required", "name the package to install")])
+        raise ApiError(422, "name the package to install", errors=[error("/package", "required", "is required")])
     pkg = package_set(m.web).get(pkg_id)
     if pkg is None:
-        raise_errors([error("/package", "unknown", f"the site has no package {pkg_id!r}")])
+        raise ApiError(422, f"the site has no package {pkg_id!r}",
+                       errors=[error("/package", "unknown", f"the site has no package {pkg_id!r}")])
     fields = {"enabled": True, "version": pkg.version, "config": {}, "sortOrder": 0, **_check(m, pkg_id, body)}
     async with m.web.db.write() as conn:
         installed = await _installed(conn, m.tenant)

@@ -217,7 +217,8 @@ async def create_page(request: Request) -> Response:
     body = await json_object(request)
     rid = body.get("id")
     if rid is not None and (not isinstance(rid, str) or record_id_problem(rid) is not None):
-        raise_errors([error("/id", "pattern", record_id_problem(rid) if isinstance(rid, str) else "must be a string")])
+        raise_errors([error("/id", "pattern", (record_id_problem(rid) if isinstance(rid, str) else None)
+                             or "must be a string")])
     rid = rid or new_id()
     doc = {**DEFAULTS, **_check(body, partial=False)}
     _check_source(m, doc)

@@ -195,7 +195,7 @@ async def redeem_reset(request: Request) -> Response:
     if not isinstance(password, str) or len(password) < MIN_PASSWORD:
         errors.append(error("/password", "minLength", f"at least {MIN_PASSWORD} characters"))
     raise_errors(errors)
-    hashed = await asyncio.to_thread(hash_password, password)
+    token, hashed = str(token), await asyncio.to_thread(hash_password, str(password))
     async with web.db.write() as conn:
         # Spent by deleting it: of two uses racing, only the one whose DELETE removed the row goes on.
         row = (await conn.execute(text("SELECT user_id, tenant, expires_at FROM password_resets WHERE token_hash = :h"),

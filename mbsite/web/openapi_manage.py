@@ -3,20 +3,20 @@ from __future__ import annotations
 
 from typing import Any
 
-PROBLEM = {"$ref": "#/components/schemas/Problem"}
+PROBLEM: dict[str, Any] = {"$ref": "#/components/schemas/Problem"}
 READ_PROBLEMS = (400, 401, 403, 404, 429)
 WRITE_PROBLEMS = (400, 401, 403, 404, 409, 412, 413, 415, 422, 429)
-ETAG = {"ETag": {"schema": {"type": "string"}}}
-IF_MATCH = {"name": "If-Match", "in": "header", "schema": {"type": "string"},
+ETAG: dict[str, Any] = {"ETag": {"schema": {"type": "string"}}}
+IF_MATCH: dict[str, Any] = {"name": "If-Match", "in": "header", "schema": {"type": "string"},
             "description": "the ETag read; another version is 412"}
-FORMAT = {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "csv"]},
+FORMAT: dict[str, Any] = {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "csv"]},
           "description": "csv: the list as text/csv (also `Accept: text/csv`)"}
-ANY_OBJECT = {"type": "object"}
-JSON_OBJECT = {"type": ["object", "null"]}
-STR = {"type": "string"}
-NULLABLE_STR = {"type": ["string", "null"]}
+ANY_OBJECT: dict[str, Any] = {"type": "object"}
+JSON_OBJECT: dict[str, Any] = {"type": ["object", "null"]}
+STR: dict[str, Any] = {"type": "string"}
+NULLABLE_STR: dict[str, Any] = {"type": ["string", "null"]}
 
-PAGE_INPUT = {"type": "object", "properties": {
+PAGE_INPUT: dict[str, Any] = {"type": "object", "properties": {
     "id": {"type": "string", "pattern": r"^[A-Za-z0-9_.:~-]{1,64}$"},
     "path": {"type": "string", "maxLength": 255, "description": "page path; checked by the one path rule"},
     "title": {"type": "string", "maxLength": 255}, "description": NULLABLE_STR, "icon": NULLABLE_STR,
@@ -24,25 +24,25 @@ PAGE_INPUT = {"type": "object", "properties": {
     "level": {"type": "integer", "minimum": 0, "maximum": 5}, "requiresAuth": {"type": "boolean"},
     "published": {"type": "boolean"}, "sortOrder": {"type": "integer"}, "params": JSON_OBJECT, "meta": JSON_OBJECT,
     "revalidate": {"type": ["integer", "null"], "minimum": 0}, "tags": {"type": ["array", "null"], "items": STR}}}
-PAGE = {"type": "object", "required": ["id", "path", "previewUrl"],
+PAGE: dict[str, Any] = {"type": "object", "required": ["id", "path", "previewUrl"],
         "properties": {**PAGE_INPUT["properties"], "previewUrl": STR, "publicUrl": STR,
                        "createdAt": {"type": "integer"}, "updatedAt": {"type": "integer"}}}
-PACKAGE_INPUT = {"type": "object", "properties": {
+PACKAGE_INPUT: dict[str, Any] = {"type": "object", "properties": {
     "package": STR, "enabled": {"type": "boolean"}, "version": {"type": "string", "maxLength": 32},
     "config": JSON_OBJECT, "sortOrder": {"type": "integer"}}}
-PACKAGE = {"type": "object", "required": ["package", "enabled"], "properties": {
+PACKAGE: dict[str, Any] = {"type": "object", "required": ["package", "enabled"], "properties": {
     **PACKAGE_INPUT["properties"], "name": STR, "availableVersion": NULLABLE_STR,
     "dependencies": {"type": "array", "items": STR}, "available": {"type": "boolean"}}}
-ROLE = {"type": "string", "enum": ["user", "moderator", "admin", "god", "supergod"]}
-USER = {"type": "object", "required": ["id", "username", "role", "level", "disabled"], "properties": {
+ROLE: dict[str, Any] = {"type": "string", "enum": ["user", "moderator", "admin", "god", "supergod"]}
+USER: dict[str, Any] = {"type": "object", "required": ["id", "username", "role", "level", "disabled"], "properties": {
     "id": STR, "username": STR, "email": NULLABLE_STR, "role": STR, "level": {"type": "integer"},
     "disabled": {"type": "boolean"}, "createdAt": {"type": "integer"}}}
-RESET = {"type": "object", "required": ["token", "expiresAt"], "properties": {
+RESET: dict[str, Any] = {"type": "object", "required": ["token", "expiresAt"], "properties": {
     "token": STR, "expiresAt": {"type": "integer"}, "redeem": STR}}
-TENANT_INPUT = {"type": "object", "properties": {
+TENANT_INPUT: dict[str, Any] = {"type": "object", "properties": {
     "name": {"type": "string", "minLength": 1, "maxLength": 255}, "domains": {"type": "array", "items": STR},
     "settings": ANY_OBJECT}}
-TENANT = {"type": "object", "required": ["slug", "name", "domains", "settings"], "properties": {
+TENANT: dict[str, Any] = {"type": "object", "required": ["slug", "name", "domains", "settings"], "properties": {
     "slug": STR, **TENANT_INPUT["properties"], "createdAt": {"type": "integer"}}}
 
 
