@@ -54,13 +54,14 @@ def build_state(config: Config, *, registry: EntityRegistry | None = None, webho
 
 
 def _routes(parts: set[str]) -> list[BaseRoute]:
-    from . import auth, crud, manage, media, openapi, revalidate
+    from . import auth, crud, manage_packages, manage_pages, manage_tenants, manage_users, media, openapi, revalidate
 
     routes: list[BaseRoute] = []
     if "crud" in parts:
         routes += openapi.routes
         # Management first: `/{tenant}/_pages/{id}` would otherwise match an entity's collection.
-        routes.append(Mount("/api/v1", routes=manage.routes() + crud.routes))
+        manage = [*manage_tenants.routes, *manage_pages.routes, *manage_packages.routes, *manage_users.routes]
+        routes.append(Mount("/api/v1", routes=manage + crud.routes))
     if "auth" in parts:
         routes.append(Mount("/api/auth", routes=auth.routes))
     if "media" in parts:

@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from ..db.models import now_ms
 from .problems import json_response
-from .query import _int
+from .query import int_param
 from .sessions import principal_for
 
 _INSERT = text("INSERT INTO audit_log (tenant, actor, action, target, before, after, at) "
@@ -47,8 +47,8 @@ async def list_entries(request: Request) -> Response:
     async with web.db.read() as conn:
         await web.directory.refresh(conn)
         web.authz.admin_of(principal, tenant)
-        params: dict[str, Any] = {"t": tenant, "lim": _int(request.query_params, "limit", 50, 1, 500),
-                                  "off": _int(request.query_params, "offset", 0, 0, 10_000_000)}
+        params: dict[str, Any] = {"t": tenant, "lim": int_param(request.query_params, "limit", 50, 1, 500),
+                                  "off": int_param(request.query_params, "offset", 0, 0, 10_000_000)}
         where = "tenant = :t"
         if request.query_params.get("target"):
             where += " AND target = :target"

@@ -14,7 +14,6 @@ from typing import Any, Iterable, Sequence
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute
 
 from ..levels import ADMIN
 from .authz import Principal
@@ -163,8 +162,3 @@ def package_set(web: Any) -> Any:
 def forget_packages(web: Any) -> None:
     web.memo.pop("packages", None)
 
-
-def routes() -> list[BaseRoute]:
-    from . import manage_packages, manage_pages, manage_tenants, manage_users
-
-    return [*manage_tenants.routes, *manage_pages.routes, *manage_packages.routes, *manage_users.routes]

@@ -44,7 +44,7 @@ class ListQuery:
     count: bool = False
 
 
-def _int(params: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+def int_param(params: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     raw = params.get(name)
     if raw is None or raw == "":
         return default
@@ -143,8 +143,8 @@ def parse_list_query(entity: Entity, params: Mapping[str, str], items: list[tupl
             _check_field(entity, name, "selected")
     cursor = decode_cursor(params["cursor"]) if params.get("cursor") else None
     count = (params.get("count") or "").lower() in ("1", "true", "yes")
-    return ListQuery(tuple(filters), tuple(sort), _int(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
-                     _int(params, "offset", 0, 0, 10_000_000), cursor, fields, count)
+    return ListQuery(tuple(filters), tuple(sort), int_param(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
+                     int_param(params, "offset", 0, 0, 10_000_000), cursor, fields, count)
 
 
 def encode_cursor(values: list[Any]) -> str:
