@@ -11,7 +11,7 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import orjson
 from sqlalchemy import Engine, delete
@@ -61,6 +61,9 @@ from .writer import (
     write_marker,
     write_new,
 )
+
+if TYPE_CHECKING:
+    from .cluster import Cluster
 
 LEVEL_MAX = 5
 PARALLEL_THRESHOLD = 64   # below this many routes, forking workers costs more than it saves
@@ -155,9 +158,13 @@ def _worker_chunk(args: tuple[list[tuple[str, str]], str, bool]) -> tuple[list[R
 
 
 def render_all(model: SiteModel, routes: list[Route], stage: Stage, workers: int, reporter: Reporter,
-               before_fork: Callable[[], None] | None = None) -> list[RouteOutcome]:
+               before_fork: Callable[[], None] | None = None, cluster: Cluster | None = None) -> list[RouteOutcome]:
     global _WORKER_MODEL
     outcomes: list[RouteOutcome] = []
+    if cluster is not None and cluster.takes(routes):  # workers elsewhere load the model themselves (cluster.py)
+        if before_fork is not None:
+            before_fork()
+        return cluster.render(model, routes, stage, reporter)
     if workers <= 1 or len(routes) < PARALLEL_THRESHOLD or "fork" not in multiprocessing.get_all_start_methods():
         if before_fork is not None:
             before_fork()
@@ -215,8 +222,9 @@ class Builder:
 
     def __init__(self, config: Config, reporter: Reporter | None = None, *, full: bool = False,
                  engine: Engine | None = None, prerender: Prerenderer | None = None,
-                 keep_bodies: bool = False) -> None:
+                 keep_bodies: bool = False, cluster: Cluster | None = None) -> None:
         self.config = config
+        self.cluster = cluster  # render on a Dask cluster (owned by the caller: cluster.py)
         # A long-lived builder (watch, serve) keeps the Markdown bodies it rendered, by what they depend on: a
         # template, navigation or package edit then re-renders pages without running the Markdown engine.
         self.keep_bodies = keep_bodies
@@ -455,7 +463,8 @@ class Builder:
         self.reporter.start(len(plan.todo))
         workers = self.config.workers or os.cpu_count() or 1
         try:
-            outcomes = render_all(model, plan.todo, stage, workers, self.reporter, before_fork=self._bodies_ready)
+            outcomes = render_all(model, plan.todo, stage, workers, self.reporter, before_fork=self._bodies_ready,
+                                  cluster=self.cluster)
         except BaseException:
             stage.discard()
             raise
@@ -677,6 +686,8 @@ class Builder:
             "seconds": round(time.perf_counter() - started, 3), "reasons": dict(reasons),
             "tenants": sorted(model.tables) if model else [],
         }
+        if self.cluster is not None and self.cluster.last is not None:
+            summary["cluster"] = self.cluster.last
         self.reporter.finish(summary)
         return BuildResult(summary, problems)
 

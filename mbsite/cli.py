@@ -54,8 +54,10 @@ def main() -> None:
 @click.option("--workers", type=int, default=None, help="Render processes (default: one per core).")
 @click.option("--allow-shrink", is_flag=True,
               help="Publish even when the site loses more than [build] max_shrink of its pages, or all of them.")
+@click.option("--cluster", default=None, metavar="ADDRESS",
+              help="Render on this Dask scheduler, e.g. tcp://HOST:8786 (default: [build] cluster, MBSITE_CLUSTER).")
 def build(site: str, out: str | None, db: str | None, full: bool, strict: bool, as_json: bool,
-          workers: int | None, allow_shrink: bool) -> None:
+          workers: int | None, allow_shrink: bool, cluster: str | None) -> None:
     """Build every tenant's pages into the output folder (incremental unless --full)."""
     import gc
 
@@ -63,7 +65,7 @@ def build(site: str, out: str | None, db: str | None, full: bool, strict: bool, 
     # loaded so far (the modules, then the whole site model): a fifth of a second of a 4,000-page build.
     collecting = gc.isenabled()
     gc.disable()
-    pre = None
+    pre = dask = None
     try:
         from .prerender import start_prerender
 
@@ -76,13 +78,15 @@ def build(site: str, out: str | None, db: str | None, full: bool, strict: bool, 
             cfg = cfg.with_options(workers=workers)
         if allow_shrink:
             cfg = cfg.with_options(allow_shrink=True)
+        cfg = cfg.with_options(cluster=cluster)
+        dask = _cluster(cfg, as_json)
         pre = start_prerender(cfg, full=full)  # before the heavy imports: the helper works while they load
 
         from .builder import Builder
         from .reporter import ConsoleReporter, JsonReporter
 
         reporter = JsonReporter() if as_json else ConsoleReporter()
-        builder = Builder(cfg, reporter, full=full, prerender=pre)
+        builder = Builder(cfg, reporter, full=full, prerender=pre, cluster=dask)
         pre = None  # the builder owns it now
         try:
             result = builder.run()
@@ -94,9 +98,27 @@ def build(site: str, out: str | None, db: str | None, full: bool, strict: bool, 
     finally:
         if pre is not None:
             pre.cancel()
+        if dask is not None:
+            dask.close()
         if collecting:
             gc.enable()
     _leave(0 if result.ok else 1)
+
+
+def _cluster(cfg: Any, as_json: bool = False, min_routes: int = 0) -> Any:
+    """The Dask cluster of --cluster / [build] cluster / MBSITE_CLUSTER, connected (None: render locally).
+    An unreachable scheduler is an error before anything is built or published."""
+    if not cfg.cluster:
+        return None
+    from .cluster import Cluster
+
+    cluster = Cluster(cfg.cluster, min_routes=min_routes)
+    try:
+        cluster.connect()
+    except MbsiteError as exc:
+        _json_failure(as_json, exc)
+        raise CliError(exc) from exc
+    return cluster
 
 
 def _json_failure(as_json: bool, err: MbsiteError | str) -> None:

@@ -56,6 +56,7 @@ class Config:
     max_shrink: float = 0.5              # share of published page files a build may remove without --allow-shrink
     allow_shrink: bool = False           # --allow-shrink: publish however much smaller the site gets
     follow_symlinks: list[str] = field(default_factory=list)  # folders outside the site that symlinks may reach
+    cluster: str | None = None           # Dask scheduler address (tcp://HOST:8786) to render on (cluster.py)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -116,6 +117,7 @@ _KEYS: dict[str, str] = {
     "build.markdown_engine": "markdown_engine",
     "build.max_shrink": "max_shrink",
     "build.follow_symlinks": "follow_symlinks",
+    "build.cluster": "cluster",
     "database.url": "database_url",
     "functions.revalidate_secret": "revalidate_secret",
     "functions.session_ttl": "session_ttl",
@@ -134,6 +136,7 @@ ENV_KEYS: dict[str, str] = {
     "MBSITE_DATABASE_URL": "database_url",
     "MBSITE_REVALIDATE_SECRET": "revalidate_secret",
     "MBSITE_REDIS_URL": "redis_url",
+    "MBSITE_CLUSTER": "cluster",
 }
 
 
