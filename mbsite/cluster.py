@@ -118,8 +118,10 @@ def _add(tar: tarfile.TarFile, path: Path, arcname: str, roots: tuple[str, ...],
 
 
 def _clean(info: tarfile.TarInfo) -> tarfile.TarInfo:
-    """Owner names and ids say nothing about the sources (and would differ between checkouts)."""
+    """Owners and times say nothing about the sources (a render never reads them) and would differ between
+    checkouts: without them, the same sources are the same archive and a worker unpacks them once."""
     info.uid = info.gid = 0
+    info.mtime = 0
     info.uname = info.gname = ""
     return info
 
@@ -259,8 +261,10 @@ class Cluster:
         finally:
             del sources
         at_end = set(client.scheduler_info(n_workers=-1)["workers"])
+        lost = sorted(at_start - at_end)
         self.last = {"scheduler": self.address, "chunks": len(chunks), "chunk_size": size,
-                     "workers": dict(sorted(used.items())), "workers_lost": sorted(at_start - at_end),
+                     "workers": dict(sorted(used.items())), "workers_lost": lost,
+                     "recomputed": _taken_back(client, f"mbsite-render-{job.build}-") if lost else 0,
                      "sources_bytes": len(data), "seconds": round(time.perf_counter() - started, 3)}
         return [oc for r in results if r is not None for oc in r.outcomes]
 
@@ -283,6 +287,19 @@ class Cluster:
             raise MbsiteError(f"no Dask worker left at {self.address} for {NO_WORKER_TIMEOUT_S:.0f} s; "
                               "nothing was published")
         return idle_since if idle_since is not None else now
+
+
+def _taken_back(client: Any, prefix: str) -> int | None:
+    """How many chunks the scheduler took back from a worker it lost, to run them elsewhere (from its transition
+    log; None when the scheduler would not tell)."""
+    def count(dask_scheduler: Any) -> int:  # (a nested function: shipped by value, the scheduler needs no mbsite)
+        return len({str(e[0]) for e in dask_scheduler.transition_log
+                    if str(e[0]).startswith(prefix) and e[1] == "processing" and e[2] != "memory"})
+
+    try:
+        return int(client.run_on_scheduler(count))
+    except Exception:  # noqa: BLE001 - a figure for the summary, never a reason to fail a finished build
+        return None
 
 
 def _result(fut: Any) -> ChunkResult:
