@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import json
 import multiprocessing
 import os
 import shutil
@@ -29,7 +30,8 @@ from .graph import (
     save_outputs,
     set_state,
 )
-from .pages import render_not_found, render_page, route_records
+from .compose import compose, dump_fragments, fill, fragment_file
+from .pages import PageResult, nav_key, render_chrome, render_not_found, render_page, route_records
 from .paths import route_path_problem
 from .plan import Memory, Pending, Plan, plan_cold, plan_warm, read_pending
 from .prerender import Prerenderer, body_key, start_prerender
@@ -67,7 +69,7 @@ if TYPE_CHECKING:
 
 LEVEL_MAX = 5
 PARALLEL_THRESHOLD = 64   # below this many routes, forking workers costs more than it saves
-SHRINK_MIN_FILES = 20     # a build may always remove this many page files, whatever share of the site they are
+SHRINK_MIN_PAGES = 20     # a build may always remove this many pages, whatever share of the site they are
 MTIME_SLACK_NS = 1_000_000_000  # a published file this much newer than its render was changed by someone else
 
 
@@ -95,31 +97,22 @@ class BuildResult:
 # -- rendering one route at every level that may see it -------------------------------------------------------
 
 def render_route(model: SiteModel, route: Route, stage_root: str, flat: bool = False) -> RouteOutcome:
-    """Render a route at every level that may see it into the stage (`writer.Stage`: its root and layout)."""
+    """Render a route at every level that may see it into the stage (`writer.Stage`: its root and layout).
+
+    The page is rendered once, at its lowest level, around its chrome (compose.py). Each further level renders
+    only its chrome: a level whose page equals the one below is shared; one that the gate can compose from the
+    base file and the level's chrome fragment — checked here, byte for byte — is composed (no file); any other
+    gets its own file. A page that reads the viewer outside the chrome, or a theme without chrome blocks, is
+    rendered in full for each level that differs, as before."""
     outcome = RouteOutcome(route.tenant, route.path)
-    prev_html: str | None = None
-    prev_key: Any = None
-    sensitive = True
     memo: dict[str, Any] = {}  # shared by this route's levels (pages.render_page)
     try:
-        for level in range(route.min_level, LEVEL_MAX + 1):
-            key = model.chrome_key(route.tenant, level)
-            if outcome.rows and not sensitive and key == prev_key:
-                outcome.shared += 1  # same inputs as the variant below: not rendered again
-                continue
-            result = render_page(model, route, level, memo)
-            sensitive = result.recorder.level_sensitive
-            outcome.problems.extend(result.problems)
-            prev_key = key
-            if prev_html is not None and result.html == prev_html:
-                outcome.shared += 1
-                continue
-            prev_html = result.html
-            data = result.html.encode("utf-8")
-            rel = page_file(route.tenant, route.path, level)
-            write_new(staged_path(stage_root, rel, flat), data, make_folder=not flat)
-            outcome.files.add(rel)
-            outcome.rows.append(_row(route, level, rel, data, result.recorder))
+        first = render_page(model, route, route.min_level, memo, split=True)
+        outcome.problems.extend(first.problems)
+        if first.split is None or first.skeleton is None or first.recorder.level_sensitive:
+            _render_levels(model, route, stage_root, flat, outcome, memo, first)
+        else:
+            _render_composed(model, route, stage_root, flat, outcome, first)
         fingerprint = route_fingerprint(route)
         for row in outcome.rows:
             row.digests["route"] = fingerprint
@@ -131,6 +124,76 @@ def render_route(model: SiteModel, route: Route, stage_root: str, flat: bool = F
         outcome.problems.append(Problem("error", f"internal error rendering {route.tenant} {route.path}: "
                                         f"{type(exc).__name__}: {exc}", Location(file=route.source), "internal"))
     return outcome
+
+
+def _write(route: Route, level: int, html: str, rec: Recorder, stage_root: str, flat: bool,
+           outcome: RouteOutcome) -> OutputRow:
+    data = html.encode("utf-8")
+    rel = page_file(route.tenant, route.path, level)
+    write_new(staged_path(stage_root, rel, flat), data, make_folder=not flat)
+    outcome.files.add(rel)
+    row = _row(route, level, rel, data, rec)
+    outcome.rows.append(row)
+    return row
+
+
+def _render_levels(model: SiteModel, route: Route, stage_root: str, flat: bool, outcome: RouteOutcome,
+                   memo: dict[str, Any], first: PageResult) -> None:
+    """Every level rendered in full; a level equal to the one below is shared (no file)."""
+    prev_html: str | None = None
+    prev_key: Any = None
+    sensitive = True
+    for level in range(route.min_level, LEVEL_MAX + 1):
+        key = model.chrome_key(route.tenant, level)
+        if outcome.rows and not sensitive and key == prev_key:
+            outcome.shared += 1  # same inputs as the variant below: not rendered again
+            continue
+        if level == route.min_level:
+            result = first
+        else:
+            result = render_page(model, route, level, memo)
+            outcome.problems.extend(result.problems)
+        sensitive = result.recorder.level_sensitive
+        prev_key = key
+        if prev_html is not None and result.html == prev_html:
+            outcome.shared += 1
+            continue
+        prev_html = result.html
+        _write(route, level, result.html, result.recorder, stage_root, flat, outcome)
+
+
+def _render_composed(model: SiteModel, route: Route, stage_root: str, flat: bool, outcome: RouteOutcome,
+                     first: PageResult) -> None:
+    assert first.split is not None and first.skeleton is not None
+    table = model.tables[route.tenant]
+    base_level, rec = route.min_level, first.recorder
+    template = first.split.template_name
+    keys = {base_level: f"{template}\t{nav_key(table, base_level, route.path)}"}
+    prev_html = base = first.html
+    composed: dict[int, str] = {}
+    own_files: list[tuple[int, str]] = []
+    for level in range(base_level + 1, LEVEL_MAX + 1):
+        chrome, chrome_rec, problems = render_chrome(model, route, level, first.split)
+        rec.merge_inputs(chrome_rec)  # the page depends on every level's chrome it is served with
+        outcome.problems.extend(problems)
+        html = fill(first.skeleton, chrome)
+        if html == prev_html:
+            outcome.shared += 1
+            continue
+        prev_html = html
+        key = f"{template}\t{nav_key(table, level, route.path)}"
+        if compose(base, model.fragment(route.tenant, base_level, keys[base_level]),
+                   model.fragment(route.tenant, level, key)) == html:
+            composed[level] = key
+        else:
+            own_files.append((level, html))
+    row = _write(route, base_level, base, rec, stage_root, flat, outcome)
+    if composed:
+        row.digests["compose"] = json.dumps({"base": base_level, "keys": {str(lv): k for lv, k in
+                                                                          {base_level: keys[base_level], **composed}.items()}},
+                                            sort_keys=True)
+    for level, html in own_files:
+        _write(route, level, html, rec, stage_root, flat, outcome)
 
 
 def _row(route: Route, level: int, rel: str, data: bytes, rec: Recorder) -> OutputRow:
@@ -408,6 +471,7 @@ class Builder:
             if model.tokens.get(slug):
                 names.append(f"{slug}/public{model.tokens_url(slug)}")
             names += list(self._alias_pages(model.tables[slug], ""))
+            names += [fragment_file(slug, level) for level in self._fragment_levels(slug)]
             for name in names:
                 try:
                     if os.stat(out / name).st_mtime_ns > since:
@@ -577,15 +641,16 @@ class Builder:
         a mistyped folder, an emptied database or a lost content checkout would otherwise go out green."""
         if self.config.allow_shrink:
             return None
-        after = sum(len(rows) for rows in final.values())
-        before = _published_pages(self.config.out) if plan.full else sum(len(rows) for rows in old.values())
+        # Pages, not files: how many files a page has depends on the layout (composed levels have none).
+        after = len(final)
+        before = _published_pages(self.config.out) if plan.full else len(old)
         lost = before - after
         if before == 0 or lost <= 0:
             return None
-        if after > 0 and (lost <= self.config.max_shrink * before or lost < SHRINK_MIN_FILES):
+        if after > 0 and (lost <= self.config.max_shrink * before or lost < SHRINK_MIN_PAGES):
             return None
         share = f"{lost / before:.0%}"
-        what = "no page at all" if after == 0 else f"{after} page files"
+        what = "no page at all" if after == 0 else f"{after} pages"
         return Problem("error", f"refusing to publish {what} over {before} published ones (removing {lost}, "
                        f"{share}; [build] max_shrink = {self.config.max_shrink:g}); nothing was changed. Run "
                        "with --allow-shrink if the site is meant to shrink", Location(file=str(self.config.out)),
@@ -595,7 +660,7 @@ class Builder:
     def _config_digest(self) -> str:
         path = self.config.site_dir / "mbsite.toml"
         data = path.read_bytes() if path.is_file() else b""
-        return digest_of([data.decode("utf-8", "replace"), self.config.highlight, self.config.strict, "v3"])
+        return digest_of([data.decode("utf-8", "replace"), self.config.highlight, self.config.strict, "v4"])
 
     # -- tenant-level files and sweeping -------------------------------------------------------------------
     def _tenant_files(self, model: SiteModel, stage: Stage, final: dict[tuple[str, str], list[OutputRow]],
@@ -606,16 +671,20 @@ class Builder:
                 continue
             base = tenant_base_url(table.tenant, self.config.base_url)
             variants: dict[str, list[int]] = {}
+            composed: dict[str, dict[str, Any]] = {}
             for (t, path), rows in final.items():
                 if t == slug:
                     variants[path] = [r.level for r in rows]
+                    plan_ = next((json.loads(r.digests["compose"]) for r in rows if "compose" in r.digests), None)
+                    if plan_ is not None:
+                        composed[path] = plan_
             files: dict[str, bytes] = {
                 f"{slug}/public/404.html": render_not_found(model, slug).encode(),
                 f"{slug}/public/sitemap.xml": sitemap(table, base).encode(),
                 f"{slug}/public/robots.txt": robots(base).encode(),
                 f"{slug}/public/_headers": headers(self.config.content_security_policy).encode(),
                 f"{slug}/public/_redirects": redirects(table).encode(),
-                f"{slug}/{ROUTES_MANIFEST}": routes_manifest(table, variants).encode(),
+                f"{slug}/{ROUTES_MANIFEST}": routes_manifest(table, variants, composed).encode(),
             }
             atom = feed(table, base)
             if atom:
@@ -629,6 +698,7 @@ class Builder:
                 if force or not (out / rel).exists():
                     files[rel] = asset.source.read_bytes()
             files.update(self._alias_pages(table, base))
+            files.update(self._fragment_files(model, slug, composed))
             for old in self._published_aliases(slug) - set(table.aliases):
                 if (slug, old) not in final:  # (a page may have taken the path since)
                     stage.obsolete.add(page_file(slug, old, 0))
@@ -644,6 +714,29 @@ class Builder:
                     rel = path.relative_to(out).as_posix()
                     if path.is_file() and rel not in wanted:
                         stage.obsolete.add(rel)
+            for level in range(LEVEL_MAX + 1):  # fragments of levels no page is composed for any more
+                rel = fragment_file(slug, level)
+                if rel not in files and (out / rel).is_file():
+                    stage.obsolete.add(rel)
+
+    def _fragment_levels(self, slug: str) -> set[int]:
+        """The levels whose chrome fragments the published routes.json of a tenant needs."""
+        try:
+            pages = orjson.loads((self.config.out / slug / ROUTES_MANIFEST).read_bytes()).get("pages") or {}
+        except (OSError, orjson.JSONDecodeError, AttributeError):
+            return set()
+        return {int(level) for page in pages.values() if isinstance(page, dict) and isinstance(page.get("composed"), dict)
+                for level in (page["composed"].get("keys") or {})}
+
+    @staticmethod
+    def _fragment_files(model: SiteModel, slug: str, composed: dict[str, dict[str, Any]]) -> dict[str, bytes]:
+        """The chrome fragments the gate composes the tenant's pages with: one file per level, for the keys used."""
+        keys: dict[int, set[str]] = {}
+        for plan_ in composed.values():
+            for level, key in plan_["keys"].items():
+                keys.setdefault(int(level), set()).add(key)
+        return {fragment_file(slug, level): dump_fragments({k: model.fragment(slug, level, k) for k in sorted(used)})
+                for level, used in sorted(keys.items())}
 
     @staticmethod
     def _alias_pages(table: Any, base: str) -> dict[str, bytes]:
@@ -693,15 +786,20 @@ class Builder:
 
 
 def _published_pages(out: Path) -> int:
-    """Page files in the tenant folders mbsite wrote (those with a routes manifest) of an output folder."""
+    """The pages published in an output folder: those the routes manifests of its tenant folders list (a folder
+    without one, or with one that cannot be read, counts by its index.html files)."""
     count = 0
     if not out.is_dir():
         return 0
     for tenant_dir in out.iterdir():
-        if tenant_dir.name.startswith(".") or not (tenant_dir / ROUTES_MANIFEST).is_file():
+        manifest = tenant_dir / ROUTES_MANIFEST
+        if tenant_dir.name.startswith(".") or not manifest.is_file():
             continue
-        for _folder, _dirs, files in os.walk(tenant_dir):
-            count += files.count("index.html")
+        try:
+            count += len(orjson.loads(manifest.read_bytes()).get("pages") or {})
+        except (OSError, orjson.JSONDecodeError, AttributeError):
+            for _folder, _dirs, files in os.walk(tenant_dir):
+                count += files.count("index.html")
     return count
 
 

@@ -138,28 +138,27 @@ class LiveHub:
         return shape
 
     # what the gate would serve now -----------------------------------------------------------------------
-    def locate(self, tenant: str, page: str, level: int) -> Path | None:
-        """The file the gate serves for (tenant, page) to a viewer at `level`, or None for a redirect.
+    def locate(self, tenant: str, page: str, level: int) -> tuple[Path | None, bytes]:
+        """The file the gate serves for (tenant, page) to a viewer at `level` (None for a redirect) and the bytes
+        it answers with (a composed level: the composition).
 
-        The gate's own choice (web/gate.py): the highest variant not above the level, the access-denied page
+        The gate's own choice (web/gate.py): the highest level not above the viewer's, the access-denied page
         for a signed-in viewer below the page's level, the tenant's 404 page for unknown paths."""
         from .web.gate import choose
 
         try:
             choice = choose(self.gate, tenant, page, level)
-        except ValueError:  # routes.json being rewritten or broken: the page will hear from the next batch
-            return None
-        return None if choice.kind == "login" else choice.file
+            if choice.kind == "login" or choice.file is None:
+                return None, b""
+            return choice.file, choice.body() or choice.file.read_bytes()
+        except (ValueError, OSError):  # being rewritten or broken: the page will hear from the next batch
+            return None, b""
 
     def verdict(self, viewer: Viewer) -> str | None:
         """The event an open page needs after the output changed: None, `css` or `reload`."""
         if viewer.tenant is None:
             return None
-        file = self.locate(viewer.tenant, viewer.page, viewer.level)
-        try:
-            data = file.read_bytes() if file is not None else b""
-        except OSError:
-            data = b""
+        file, data = self.locate(viewer.tenant, viewer.page, viewer.level)
         digest = hashlib.sha256(data).hexdigest() if file is not None else "none"
         if digest == viewer.digest:
             return None

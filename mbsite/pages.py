@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from markupsafe import Markup, escape
 
+from .compose import BLOCKS, FOOTER, HEADER, MARKS, NO_KEY, Chrome, fill
 from .context import PageScope, Recorder
 from .errors import Location, MbsiteError, Problem, RenderError
 from .graph import digest_of, listing_digest, tag_pages_digest
@@ -47,6 +48,64 @@ class PageResult:
     html: str
     recorder: Recorder
     problems: list[Problem] = field(default_factory=list)
+    # A split render (the theme has chrome blocks and the page outside them did not read the viewer): the page with
+    # markers where the chrome goes, and what rendering the chrome of another level needs.
+    skeleton: str | None = None
+    split: "Split | None" = None
+
+
+@dataclass
+class Split:
+    """What a page's chrome is rendered from, for any level: its template, that template's blocks, and the page's
+    own template variables (everything but the level-dependent ones)."""
+
+    template_name: str
+    template: Any
+    blocks: dict[str, list[Any]]
+    values: dict[str, Any]
+
+
+class _LevelBound:
+    """A level-dependent value (the header, the footer) handed to the parts of a page outside the chrome blocks:
+    using it there makes the page level-sensitive, so every level gets its own render."""
+
+    def __init__(self, value: Markup, recorder: Recorder) -> None:
+        self._value, self._recorder = value, recorder
+
+    def __html__(self) -> str:
+        self._recorder.read_level()
+        return str(self._value)
+
+    def __str__(self) -> str:
+        return self.__html__()
+
+    def __bool__(self) -> bool:
+        self._recorder.read_level()
+        return bool(self._value)
+
+
+class _LevelBoundList(list):  # type: ignore[type-arg]
+    """The navigation outside the chrome blocks: reading it makes the page level-sensitive."""
+
+    def __init__(self, items: list[Any], recorder: Recorder) -> None:
+        super().__init__(items)
+        self._recorder = recorder
+
+    def __iter__(self) -> Any:
+        self._recorder.read_level()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._recorder.read_level()
+        return super().__len__()
+
+    def __getitem__(self, index: Any) -> Any:
+        self._recorder.read_level()
+        return super().__getitem__(index)
+
+    def __bool__(self) -> bool:
+        self._recorder.read_level()
+        return super().__len__() > 0
 
 
 def route_records(model: SiteModel, route: Route, recorder: Recorder) -> dict[str, Any]:
@@ -67,11 +126,14 @@ def route_records(model: SiteModel, route: Route, recorder: Recorder) -> dict[st
     return records
 
 
-def render_page(model: SiteModel, route: Route, level: int, memo: dict[str, Any] | None = None) -> PageResult:
+def render_page(model: SiteModel, route: Route, level: int, memo: dict[str, Any] | None = None, *,
+                split: bool = False) -> PageResult:
     """Render one route for one viewer level. Raises MbsiteError (with a location) when the page cannot render.
 
     `memo` is shared by the renders of one route for its levels (one after the other, within one build): a
-    component body that did not look at the viewer is rendered once and reused for the next levels."""
+    component body that did not look at the viewer is rendered once and reused for the next levels. `split`: when
+    the theme's layout has the chrome blocks, render the page around them (compose.py) so that other levels need
+    only their chrome (`render_chrome`)."""
     rec = Recorder()
     problems: list[Problem] = []
     table = model.tables[route.tenant]
@@ -142,18 +204,98 @@ def render_page(model: SiteModel, route: Route, level: int, memo: dict[str, Any]
     page = {"title": route.title, "description": route.description, "path": route.path, "kind": route.kind,
             "date": route.date, "tags": _tags(route.tags, table, rec, route.min_level),
             "url": base + url_path(route.path) if base else ""}
+    values = dict(page=page, content=content, css=Markup("".join(css_parts)), tokens_href=model.tokens_url(tenant.slug),
+                  **context)
+    blocks = model.theme.block_chain(template_name) if split else None
     try:
+        if blocks is not None and all(b in blocks for b in BLOCKS):
+            # The page around its chrome: the level-dependent values are bound to the recorder, so that using
+            # them outside the chrome blocks makes the page level-sensitive.
+            ctx = template.new_context(dict(
+                values, site=_site(tenant, table, _LevelBoundList(table.nav(level), rec)),
+                header=_LevelBound(Markup(header), rec), footer=_LevelBound(Markup(footer), rec),
+                viewer=Viewer(level, rec)))
+            for block in BLOCKS:
+                ctx.blocks.setdefault(block, []).insert(0, _marker(block))
+            skeleton = _run_template(template, lambda: template.root_render_func(ctx))
+            if all(skeleton.count(MARKS[b]) == 1 for b in BLOCKS):
+                cut = Split(template_name, template, blocks, values)
+                chrome = _chrome_blocks(model, cut, tenant, table, level, page, header, footer)
+                return PageResult(fill(skeleton, chrome), rec, problems, skeleton, cut)
         html = template.render(
-            site={"title": tenant.name, "tenant": tenant.slug, "nav": table.nav(level), "lang": "en",
-                  "feed": table.has_blog},
-            page=page, content=content, css=Markup("".join(css_parts)), tokens_href=model.tokens_url(tenant.slug),
-            header=Markup(header), footer=Markup(footer), viewer=Viewer(level, rec),
-            **context)
+            site=_site(tenant, table, table.nav(level)), header=Markup(header), footer=Markup(footer),
+            viewer=Viewer(level, rec), **values)
     except MbsiteError:
         raise
     except Exception as exc:  # noqa: BLE001 - any template runtime error becomes a located TemplateError
         raise template_error(exc, model.theme, template_name) from exc
     return PageResult(html, rec, problems)
+
+
+def _site(tenant: Any, table: RouteTable, nav: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"title": tenant.name, "tenant": tenant.slug, "nav": nav, "lang": "en", "feed": table.has_blog}
+
+
+def _marker(block: str) -> Callable[[Any], Any]:
+    def render(_context: Any) -> Any:
+        yield MARKS[block]
+    return render
+
+
+def _chrome_blocks(model: SiteModel, cut: Split, tenant: Any, table: RouteTable, level: int, page: dict[str, Any],
+                   header: str, footer: str) -> Chrome:
+    """The chrome blocks of a page for one level (reading the viewer there is the chrome's business)."""
+    ctx = cut.template.new_context(dict(
+        cut.values, page=page, site=_site(tenant, table, table.nav(level)), header=Markup(header),
+        footer=Markup(footer), viewer=Viewer(level, Recorder())))
+    ctx.blocks = {name: list(funcs) for name, funcs in cut.blocks.items()}
+    return (_run_template(cut.template, lambda: cut.blocks[HEADER][0](ctx)),
+            _run_template(cut.template, lambda: cut.blocks[FOOTER][0](ctx)))
+
+
+def _run_template(template: Any, parts: Callable[[], Any]) -> str:
+    """Render a template's root or one of its blocks directly; an error comes out as `Template.render` raises it
+    (its traceback rewritten to name the template file and line)."""
+    try:
+        return "".join(parts())
+    except Exception:  # noqa: BLE001 - re-raised by Jinja, with the template frames rewritten
+        template.environment.handle_exception()
+        raise
+
+
+def render_chrome(model: SiteModel, route: Route, level: int, cut: Split) -> tuple[Chrome, Recorder, list[Problem]]:
+    """A split page's chrome for another level, with what it read (the level's navigation, header, footer)."""
+    table = model.tables[route.tenant]
+    header, footer, _, chrome_rec, problems = model.chrome(table.tenant, level)
+    try:
+        chrome = _chrome_blocks(model, cut, table.tenant, table, level, cut.values["page"], header, footer)
+    except MbsiteError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any template runtime error becomes a located TemplateError
+        raise template_error(exc, model.theme, cut.template_name) from exc
+    return chrome, chrome_rec, list(problems)
+
+
+def nav_key(table: RouteTable, level: int, path: str) -> str:
+    """Which navigation entry a page is at this level (its own path), or NO_KEY: the chrome of two pages with the
+    same key and template is the same, so one fragment serves them all."""
+    return path if any(item["path"] == path for item in table.nav(level)) else NO_KEY
+
+
+def chrome_fragment(model: SiteModel, tenant_slug: str, level: int, key: str) -> Chrome:
+    """The chrome fragment of a tenant for one level and fragment key (template TAB navigation key): the chrome
+    blocks rendered for a page that shows nothing of its own but where it is in the navigation."""
+    template_name, _, path = key.partition("\t")
+    table = model.tables[tenant_slug]
+    header, footer, _, _, _ = model.chrome(table.tenant, level)
+    blocks = model.theme.block_chain(template_name)
+    if blocks is None:
+        raise RenderError(f"template {template_name!r} has no chrome blocks", Location(file=template_name))
+    page = {"title": "", "description": "", "path": path, "kind": "", "date": None, "tags": [], "url": ""}
+    values = {"page": page, "content": Markup(""), "css": Markup(""), "tokens_href": model.tokens_url(tenant_slug),
+              "posts": [], "tags": [], "pagination": None}
+    cut = Split(template_name, model.theme.template(template_name), blocks, values)
+    return _chrome_blocks(model, cut, table.tenant, table, level, page, header, footer)
 
 
 class BodyCache:

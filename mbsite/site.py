@@ -16,7 +16,8 @@ from .db.seed import load_seed
 from .errors import Location, Problem
 from .graph import digest_of
 from .levels import role_name
-from .pages import BodyCache
+from .compose import Chrome
+from .pages import BodyCache, chrome_fragment
 from .paths import link_roots, tenant_problem
 from .records import RecordStore
 from .routes import Route, RouteTable, build_route_table
@@ -53,12 +54,23 @@ class SiteModel:
         return tokens_url_of(css) if css else ""
     _chrome: dict[tuple[str, int], tuple[str, str, str, Recorder, list[Problem]]] = field(default_factory=dict)
 
+    _fragments: dict[tuple[str, int, str], Chrome] = field(default_factory=dict)
+
     def forget_chrome(self, tenant: str | None = None) -> None:
         """Drop the rendered chrome of one tenant (its routes or packages changed), or of all (None)."""
         if tenant is None:
             self._chrome.clear()
+            self._fragments.clear()
         else:
             self._chrome = {k: v for k, v in self._chrome.items() if k[0] != tenant}
+            self._fragments = {k: v for k, v in self._fragments.items() if k[0] != tenant}
+
+    def fragment(self, tenant: str, level: int, key: str) -> Chrome:
+        """A tenant's chrome fragment for a level and key (pages.chrome_fragment), rendered once."""
+        found = self._fragments.get((tenant, level, key))
+        if found is None:
+            found = self._fragments[(tenant, level, key)] = chrome_fragment(self, tenant, level, key)
+        return found
 
     def scope(self, route: Route, level: int, records: dict[str, Any]) -> PageScope:
         tenant = self.tables[route.tenant].tenant

@@ -106,7 +106,10 @@ def redirect_page(target: str) -> str:
             f'<body><p>This page has moved to <a href="{url}">{url}</a>.</p></body></html>\n')
 
 
-def routes_manifest(table: RouteTable, variants: dict[str, list[int]]) -> str:
+def routes_manifest(table: RouteTable, variants: dict[str, list[int]],
+                    composed: dict[str, dict[str, Any]] | None = None) -> str:
+    """routes.json: each page's minimum level, the levels that have a file (`variants`) and, for a page the gate
+    composes, the levels it composes with the chrome fragment key of each (`composed`: base level and keys)."""
     pages: dict[str, Any] = {}
     for path in sorted(variants):
         r = table.routes.get(path)
@@ -114,6 +117,8 @@ def routes_manifest(table: RouteTable, variants: dict[str, list[int]]) -> str:
             continue
         pages[path] = {"level": r.min_level, "requires_auth": r.requires_auth, "variants": sorted(variants[path]),
                        "title": r.title, "kind": r.kind}
+        if composed and path in composed:
+            pages[path]["composed"] = composed[path]
     doc = {"tenant": table.tenant.slug, "name": table.tenant.name, "domains": list(table.tenant.domains),
            "aliases": dict(sorted(table.aliases.items())),
            "login": "/login" if "/login" in table.routes else None,

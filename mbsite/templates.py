@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2 import meta
+from jinja2 import meta, nodes
 
 from .config import Config
 from .errors import Location, TemplateError
@@ -33,6 +33,7 @@ class Theme:
     template_files: dict[str, tuple[str, str]] = field(default_factory=dict)  # name → (source key, sha256)
     assets: dict[str, Asset] = field(default_factory=dict)
     _deps: dict[str, set[str]] = field(default_factory=dict)
+    _blocks: dict[str, dict[str, list[Any]] | None] = field(default_factory=dict)
 
     def template(self, name: str) -> jinja2.Template:
         try:
@@ -80,6 +81,37 @@ class Theme:
 
     def has(self, name: str) -> bool:
         return name in self.template_files
+
+    def block_chain(self, name: str) -> dict[str, list[Any]] | None:
+        """Every block a template renders, as Jinja chains them (the template's own first, then its parents'), or
+        None when a template of the chain extends a name that is only known at render time."""
+        if name in self._blocks:
+            return self._blocks[name]
+        chain: dict[str, list[Any]] | None = {}
+        current: str | None = name
+        seen: set[str] = set()
+        while current is not None and chain is not None:
+            if current in seen:
+                chain = None
+                break
+            seen.add(current)
+            template = self.template(current)
+            for block, func in template.blocks.items():
+                chain.setdefault(block, []).append(func)
+            current, dynamic = self._parent(current)
+            if dynamic:
+                chain = None
+        self._blocks[name] = chain
+        return chain
+
+    def _parent(self, name: str) -> tuple[str | None, bool]:
+        """The template `name` extends (None if none), and whether it extends one chosen at render time."""
+        src = self.env.loader.get_source(self.env, name)[0]  # type: ignore[union-attr]
+        for node in self.env.parse(src).find_all(nodes.Extends):
+            if isinstance(node.template, nodes.Const) and isinstance(node.template.value, str):
+                return node.template.value, False
+            return None, True
+        return None, False
 
 
 def _source_key(path: Path, site_dir: Path) -> str:

@@ -289,9 +289,8 @@ async def test_json_api_is_untouched(client: httpx.AsyncClient) -> None:
 # -- the hub: what a published batch means for an open page ----------------------------------------------
 
 def _viewer(hub: LiveHub, tenant: str, page: str, level: int = 0) -> Viewer:
-    file = hub.locate(tenant, page, level)
+    file, data = hub.locate(tenant, page, level)
     assert file is not None
-    data = file.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     return Viewer(tenant, page, level, digest, hub.remember(digest, data))
 

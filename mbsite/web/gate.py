@@ -1,9 +1,11 @@
-"""GET/HEAD of a page path + the session → the public page, the private variant the user may see, 403 or a login redirect.
+"""GET/HEAD of a page path + the session → the public page, the variant the user may see, 403 or a login redirect.
 
-Layout (written by the builder): `<out>/<tenant>/public/…/index.html`, `<out>/<tenant>/private/<L>/…/index.html`
-and `<out>/<tenant>/routes.json`. For a user at level U the gate serves max(v in variants, v ≤ U) and only when
-U ≥ the page's minimum level. It never serves a variant above U and fails closed: any error is a 500 problem
-or a 404, never a private file.
+Layout (written by the builder): `<out>/<tenant>/public/…/index.html`, `<out>/<tenant>/private/<L>/…/index.html`,
+`<out>/<tenant>/private/chrome/<L>.json` and `<out>/<tenant>/routes.json`. For a user at level U the gate answers
+with the highest level not above U that the page has — a file (`variants`) or a composition (`composed`: the base
+level's file with its chrome fragment replaced by level U's, compose.py) — and only when U ≥ the page's minimum
+level. It never serves a level above U and fails closed: any error is a 500 problem or a 404, never a private
+file; a composition that cannot be made falls back to the base file, which shows less (a lower level), never more.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from ..compose import Chrome, compose, load_fragments
 from .problems import problem
 from .sessions import principal_for
 
@@ -43,6 +46,20 @@ class Gate:
     def __init__(self, out: Path) -> None:
         self.out = out
         self._tables: dict[str, RouteTable] = {}
+        self._fragments: dict[tuple[str, int], tuple[float, dict[str, Chrome]]] = {}
+
+    def fragments(self, tenant: str, level: int) -> dict[str, Chrome]:
+        """A tenant's chrome fragments for one level (private/chrome/<L>.json), reloaded when the file changes."""
+        path = self.out / tenant / "private" / "chrome" / f"{level}.json"
+        try:
+            mtime = path.stat().st_mtime
+        except FileNotFoundError:
+            return {}
+        cached = self._fragments.get((tenant, level))
+        if cached is None or cached[0] != mtime:
+            cached = (mtime, load_fragments(path.read_bytes()))
+            self._fragments[(tenant, level)] = cached
+        return cached[1]
 
     def routes(self, tenant: str) -> RouteTable:
         path = self.out / tenant / "routes.json"
@@ -87,10 +104,20 @@ class Gate:
 class Choice:
     """What the gate answers for a page and a viewer level (the one place that decides it)."""
 
-    kind: str                 # "file" | "login" (anonymous below the page's level) | "denied" | "missing"
-    file: Path | None = None  # the file to send (for "denied"/"missing": the access-denied or 404 page, if any)
+    kind: str                 # "file" | "compose" | "login" (anonymous below the page's level) | "denied" | "missing"
+    file: Path | None = None  # the file to send (for "denied"/"missing": the access-denied or 404 page, if any;
+                              # for "compose": the base level's file)
     cache: str = PRIVATE_CACHE
     status: int = 200
+    chrome: tuple[Chrome, Chrome] | None = None  # "compose": the base level's chrome and the viewer level's
+    level: int = 0            # the level answered (for "compose", the level composed)
+
+    def body(self) -> bytes | None:
+        """What to send for "compose": the composed page, or None when it cannot be made (then send `file`)."""
+        if self.kind != "compose" or self.file is None or self.chrome is None:
+            return None
+        page = compose(self.file.read_bytes().decode("utf-8"), *self.chrome)
+        return None if page is None else page.encode("utf-8")
 
 
 def choose(gate: Gate, tenant: str, page: str, level: int) -> Choice:
@@ -106,6 +133,11 @@ def choose(gate: Gate, tenant: str, page: str, level: int) -> Choice:
             return Choice("login")
         return Choice("denied", gate.file_for(tenant, "public", table.access_denied), PRIVATE_CACHE, 403)
     variants = sorted(int(v) for v in route.get("variants") or [0] if 0 <= int(v) <= level)
+    composed = route.get("composed") if isinstance(route.get("composed"), dict) else {}
+    keys = composed.get("keys") if isinstance(composed.get("keys"), dict) else {}
+    levels = sorted({int(v) for v in keys if 0 <= int(v) <= level} - set(variants))
+    if levels and (not variants or levels[-1] > variants[-1]):
+        return _composed(gate, tenant, page, route, int(composed.get("base", 0)), levels[-1], keys)
     if not variants:
         return _missing(gate, tenant)
     best = variants[-1]
@@ -116,6 +148,24 @@ def choose(gate: Gate, tenant: str, page: str, level: int) -> Choice:
     # Pages with a minimum level or a per-level variant depend on the session: never cache them shared.
     cache = PUBLIC_CACHE if best == 0 and needed == 0 and route.get("variants", [0]) == [0] else PRIVATE_CACHE
     return Choice("file", file, cache)
+
+
+def _composed(gate: Gate, tenant: str, page: str, route: dict[str, Any], base: int, level: int,
+              keys: dict[str, Any]) -> Choice:
+    """A composed level: the base level's file and both levels' chrome fragments. When a fragment is missing (a
+    build publishing at this moment), the base file alone: a lower level's page, never a higher one."""
+    if base not in [int(v) for v in route.get("variants") or [0]] or base > level:
+        return _missing(gate, tenant)
+    file = gate.file_for(tenant, "public" if base == 0 else f"private/{base}", page)
+    if file is None:
+        log.warning("gate: %s %s base %s listed in routes.json but missing", tenant, page, base)
+        return _missing(gate, tenant)
+    base_chrome = gate.fragments(tenant, base).get(str(keys.get(str(base))))
+    chrome = gate.fragments(tenant, level).get(str(keys.get(str(level))))
+    if base_chrome is None or chrome is None:
+        log.warning("gate: %s %s chrome fragment of level %s missing; serving level %s", tenant, page, level, base)
+        return Choice("file", file, PRIVATE_CACHE, level=base)
+    return Choice("compose", file, PRIVATE_CACHE, chrome=(base_chrome, chrome), level=level)
 
 
 def needed_level(route: dict[str, Any]) -> int:
@@ -161,6 +211,15 @@ def _page_response(path: Path, cache: str, status: int = 200, csp: str = "") -> 
     return response
 
 
+def _composed_response(body: bytes, cache: str, csp: str = "") -> Response:
+    response = Response(body, media_type="text/html; charset=utf-8")
+    response.headers["Cache-Control"] = cache
+    response.headers.update(security_headers(csp, True))
+    if cache == PRIVATE_CACHE:
+        response.headers["Vary"] = "Cookie"
+    return response
+
+
 def _not_found(gate: Gate, tenant: str | None, csp: str = "") -> Response:
     page = gate.file_for(tenant, "public", "404.html") if tenant else None
     if page is not None:
@@ -188,6 +247,12 @@ async def serve(request: Request) -> Response:
         if choice.kind == "login":
             target = f"{prefix}{gate.routes(tenant).login}?next={quote(prefix + page)}"
             return RedirectResponse(target, status_code=302, headers={"Cache-Control": PRIVATE_CACHE})
+        if choice.kind == "compose":
+            body = choice.body()
+            if body is not None:
+                return _composed_response(body, choice.cache, csp=web.config.content_security_policy)
+            log.warning("gate: %s %s could not be composed for level %s; serving the base file", tenant, page,
+                        choice.level)
         if choice.file is not None:
             return _page_response(choice.file, choice.cache, status=choice.status,
                                   csp=web.config.content_security_policy)
