@@ -268,12 +268,17 @@ def init(directory: str, force: bool) -> None:
 @click.option("--no-initial", is_flag=True, help="Do not build what is stale before waiting for changes.")
 @click.option("--allow-shrink", is_flag=True,
               help="Publish even when the site loses more than [build] max_shrink of its pages, or all of them.")
-def watch(site: str, out: str | None, db: str | None, no_initial: bool, allow_shrink: bool) -> None:
-    """Rebuild on every file change, change-feed row and due revalidation until SIGINT/SIGTERM."""
+@click.option("--cluster", default=None, metavar="ADDRESS",
+              help="Render large batches on this Dask scheduler (default: [build] cluster, MBSITE_CLUSTER).")
+def watch(site: str, out: str | None, db: str | None, no_initial: bool, allow_shrink: bool,
+          cluster: str | None) -> None:
+    """Rebuild on every file change, change-feed row and due revalidation until SIGINT/SIGTERM.
+    On PostgreSQL one watch per database is active; others stand by and take over if it dies."""
+    from .cluster import WATCH_BURST
     from .reporter import ConsoleReporter
     from .watch import Batch, Watcher
 
-    cfg = _config(site, out, db).with_options(allow_shrink=allow_shrink or None)
+    cfg = _config(site, out, db).with_options(allow_shrink=allow_shrink or None, cluster=cluster)
     reporter = ConsoleReporter(quiet=True)
 
     def report(batch: Batch) -> None:
@@ -283,13 +288,23 @@ def watch(site: str, out: str | None, db: str | None, no_initial: bool, allow_sh
             click.echo(f"[{'+'.join(sorted(batch.causes))}] rendered {s['rendered']}, removed {s['removed']} "
                        f"({why}) in {batch.seconds * 1000:.0f} ms", err=True)
 
+    def role(text: str) -> None:
+        click.echo(f"watch: {text}", err=True)
+
+    dask = _cluster(cfg, min_routes=WATCH_BURST)
     try:
-        watcher = Watcher(cfg, reporter, on_batch=report)
-    except MbsiteError as exc:
-        raise CliError(exc) from exc
-    watcher.install_signal_handlers()
-    click.echo(f"watching {', '.join(str(p) for p in watcher.watched_paths())} and the change feed", err=True)
-    watcher.run(initial_build=not no_initial)
+        try:
+            watcher = Watcher(cfg, reporter, on_batch=report, cluster=dask, single_active=True, on_role=role)
+        except MbsiteError as exc:
+            raise CliError(exc) from exc
+        watcher.install_signal_handlers()
+        click.echo(f"watching {', '.join(str(p) for p in watcher.watched_paths())} and the change feed", err=True)
+        watcher.run(initial_build=not no_initial)
+    finally:
+        if dask is not None:
+            dask.close()
+    if watcher.lost_lock:
+        raise CliError("stopped: lost the watch lock; restart to stand by")
     click.echo("stopped", err=True)
 
 

@@ -1,4 +1,10 @@
-"""Files + change feed + revalidation timers → a loop of incremental builds, each published atomically."""
+"""Files + change feed + revalidation timers → a loop of incremental builds, each published atomically.
+
+On PostgreSQL several watches may run against one database (on several machines): one is active, holding the
+watch lock (lease.py), and the others stand by, trying the lock every STANDBY_POLL_SECONDS. A standby that gets
+it starts as any watch starts: a cold run from the stored graph and change cursor, so the changes the previous
+active one published are not rendered again and those it had not are not lost.
+"""
 from __future__ import annotations
 
 import queue
@@ -8,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from sqlalchemy import Engine, text
 
@@ -16,10 +22,15 @@ from .builder import Builder, BuildResult
 from .site import open_site_db
 from .config import Config, builtin_root
 from .errors import MbsiteError, Problem
+from .lease import WatchLock
 from .reporter import Reporter
+
+if TYPE_CHECKING:
+    from .cluster import Cluster
 
 POLL_SECONDS = 0.02        # SQLite: how often PRAGMA data_version is read (a few microseconds each)
 DEBOUNCE_SECONDS = 0.005   # gather events that arrive together into one batch
+STANDBY_POLL_SECONDS = 0.5  # how often a standby tries the watch lock (the takeover delay, at most)
 
 
 @dataclass
@@ -37,15 +48,23 @@ class Watcher:
     """The rebuild loop of `mbsite watch` and `mbsite serve`."""
 
     def __init__(self, config: Config, reporter: Reporter, *, on_batch: Callable[[Batch], None] | None = None,
-                 engine: Engine | None = None) -> None:
+                 engine: Engine | None = None, cluster: Cluster | None = None, single_active: bool = False,
+                 on_role: Callable[[str], None] | None = None) -> None:
         self.config = config
         self.reporter = reporter
         self.on_batch = on_batch
+        self.on_role = on_role or reporter.message
         self.engine = engine or open_site_db(config)[0]
         self.events: queue.Queue[tuple[str, str]] = queue.Queue()
         self.stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self.builder = Builder(config, reporter, engine=self.engine, keep_bodies=True)
+        self.builder = Builder(config, reporter, engine=self.engine, keep_bodies=True, cluster=cluster)
+        # `mbsite watch` on PostgreSQL: one active watch per database (a SQLite file lives on one machine, with
+        # one watch; the preview of `mbsite serve` is no production watch and never waits for the lock).
+        self.lock = WatchLock(self.engine.url.render_as_string(hide_password=False)) \
+            if single_active and self.engine.dialect.name == "postgresql" else None
+        self.lost_lock = False
+        self.took_over = False
 
     # -- sources of wake-ups ---------------------------------------------------------------------------------
     def watched_paths(self) -> list[Path]:
@@ -157,16 +176,59 @@ class Watcher:
             self.on_batch(batch)
         return batch
 
+    # -- one active watch per database ----------------------------------------------------------------------
+    def stand_by(self) -> bool:
+        """Wait until this watch holds the watch lock (at once when no other does); False if stopped first."""
+        if self.lock is None:
+            return True
+        started = time.monotonic()
+        if not self.lock.try_acquire():
+            holder = self.lock.holder()
+            self.on_role(f"standing by: another watch is active on this database (server process {holder})"
+                         if holder is not None else "standing by: the database cannot be reached")
+            while not self.lock.try_acquire():
+                if self.stop.wait(STANDBY_POLL_SECONDS):
+                    return False
+            self.took_over = True
+            self.on_role(f"active: took over after standing by for {time.monotonic() - started:.1f} s; "
+                         "resuming from the stored change cursor")
+        else:
+            self.on_role("active: holding the watch lock")
+        return True
+
+    def _still_active(self) -> bool:
+        """Before each batch and once a second: a watch whose lock session is gone stops at once, since another
+        may be active by now (it exits with status 1; a supervisor restarts it as a standby)."""
+        if self.lock is None or self.lock.still_held():
+            return True
+        self.lost_lock = True
+        self.on_role("lost the watch lock (its database session ended); stopping")
+        self.stop.set()
+        return False
+
     def run(self, *, initial_build: bool = True) -> None:
-        """Build what is stale, then rebuild on every change until stop is set (SIGINT/SIGTERM set it)."""
+        """Build what is stale, then rebuild on every change until stop is set (SIGINT/SIGTERM set it).
+        On PostgreSQL, first wait for the watch lock (another watch may be active)."""
+        try:
+            if self.stand_by():
+                self._loop(initial_build)
+        finally:
+            if self.lock is not None:
+                self.lock.release()
+            self.engine.dispose()
+
+    def _loop(self, initial_build: bool) -> None:
         self.start()
-        if initial_build:
+        # A standby that took over has no batch in hand: its cold run plans from the stored cursor in any case.
+        if initial_build or self.took_over:
             self.build_once(Batch({"start"}))
         while not self.stop.is_set():
             timeout = self._next_timer()
             try:
                 kind, what = self.events.get(timeout=min(timeout, 1.0) if timeout is not None else 1.0)
             except queue.Empty:
+                if not self._still_active():
+                    break
                 due = self._next_timer()
                 if due is not None and due <= 0:
                     self.build_once(Batch({"timer"}))
@@ -181,12 +243,11 @@ class Watcher:
                 batch.causes.add(kind)
                 if kind == "file":
                     batch.paths.add(what)
-            if self.stop.is_set():
+            if self.stop.is_set() or not self._still_active():
                 break
             self.build_once(batch)
         for t in self._threads:
             t.join(timeout=2)
-        self.engine.dispose()
 
     def install_signal_handlers(self) -> None:
         def handler(_sig: int, _frame: object) -> None:
