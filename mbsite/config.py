@@ -14,6 +14,14 @@ BUILTIN_DIR = Path(__file__).resolve().parent / "builtin"
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+def default_markdown_engine() -> str:
+    """The compiled engine (pyromark, a dependency) when it is installed; markdown-it-py otherwise. Both write the
+    same HTML for what mbsite renders (docs/configuration.md names the one difference)."""
+    import importlib.util
+
+    return "pyromark" if importlib.util.find_spec("pyromark") is not None else "markdown-it"
+
+
 def builtin_root() -> Path:
     """Folder holding the built-in packages/, schemas/ and themes/: inside the wheel, or the source checkout."""
     if (BUILTIN_DIR / "packages").is_dir():
@@ -39,7 +47,7 @@ class Config:
     strict: bool = False
     workers: int = 0                     # 0 = one per core
     highlight: bool = True               # Pygments for fenced code
-    markdown_engine: str = "markdown-it"
+    markdown_engine: str = field(default_factory=lambda: default_markdown_engine())
     theme: str = "default"
     page_size: int = 10                  # posts per listing page (blog index, tag pages); 0 = one page
     default_tenant: str | None = None    # tenant for Markdown pages without a `tenants:` front matter key (None = all)

@@ -167,7 +167,7 @@ def render_page(model: SiteModel, route: Route, level: int, memo: dict[str, Any]
         css_parts.append(res.css)
         content = Markup(res.html)
     elif route.kind in ("blog_index", "tag", "tags"):
-        posts = _listed(rec, table, level, lambda r: r.path.startswith("/blog/"))
+        posts = _listed(rec, table, level, blog_only=True)
         if route.kind == "tag":
             posts = [p for p in posts if route.params.get("tag") in p.tags]
         counts: dict[str, int] = {}
@@ -180,7 +180,7 @@ def render_page(model: SiteModel, route: Route, level: int, memo: dict[str, Any]
         context["posts"] = [_post(p, table) for p in posts]
         content = Markup("")
     elif route.kind == "home_index":
-        context["posts"] = [_post(p, table) for p in _listed(rec, table, level, lambda r: True)[:HOME_PAGES]]
+        context["posts"] = [_post(p, table) for p in _listed(rec, table, level, blog_only=False)[:HOME_PAGES]]
         content = Markup("")
     elif route.kind == "gallery":
         content = Markup(_gallery(model, route, scope, rec, problems, css_parts))
@@ -382,14 +382,22 @@ def render_not_found(model: SiteModel, tenant: str) -> str:
     return render_page(model, route, 0).html
 
 
-def _listed(rec: Recorder, table: RouteTable, level: int, wanted: Callable[[Route], bool]) -> list[Route]:
-    """The Markdown pages a listing shows to a viewer at `level`, newest first. When some candidate needs a level
-    above 0, the listing differs by level: the recorder is told, so each level's variant is rendered."""
+def _listed(rec: Recorder, table: RouteTable, level: int, *, blog_only: bool) -> list[Route]:
+    """The Markdown pages a listing shows to a viewer at `level` (the blog's posts, or every page), newest first.
+    When some candidate needs a level above 0, the listing differs by level: the recorder is told, so each level's
+    variant is rendered. (Sorted once per table, level and kind: a paginated blog has a listing page per ten posts.)"""
     _record_listing(rec, table)
-    candidates = [r for r in table.routes.values() if r.kind == "markdown" and wanted(r)]
-    if any(r.min_level > 0 for r in candidates):
+    key = ("listed", blog_only, level)
+    cached = table.memo.get(key)
+    if cached is None:
+        candidates = [r for r in table.routes.values() if r.kind == "markdown" and
+                      (not blog_only or r.path.startswith("/blog/"))]
+        members = any(r.min_level > 0 for r in candidates)
+        cached = table.memo[key] = (members, sorted((r for r in candidates if r.min_level <= level),
+                                                    key=lambda r: (r.date or "", r.path), reverse=True))
+    if cached[0]:
         rec.read_level()
-    return sorted((r for r in candidates if r.min_level <= level), key=lambda r: (r.date or "", r.path), reverse=True)
+    return list(cached[1])
 
 
 def _paginate(posts: list[Route], route: Route, page_size: int) -> tuple[list[Route], dict[str, Any] | None]:

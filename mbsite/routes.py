@@ -65,6 +65,7 @@ class RouteTable:
     aliases: dict[str, str] = field(default_factory=dict)  # earlier path → the page's path
     _nav: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     _tag_pages: tuple[str, ...] | None = None
+    memo: dict[Any, Any] = field(default_factory=dict)  # listings computed from the routes (cleared by add)
 
     def add(self, route: Route) -> None:
         existing = self.routes.get(route.path)
@@ -76,6 +77,7 @@ class RouteTable:
         self.routes[route.path] = route
         self._nav.clear()
         self._tag_pages = None
+        self.memo.clear()
 
     def nav(self, level: int) -> list[dict[str, Any]]:
         """Navigation entries visible at a level, in sort order (computed once per level)."""
