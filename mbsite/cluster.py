@@ -235,6 +235,7 @@ class Cluster:
             futures[fut.key] = (i, fut)
         results: list[ChunkResult | None] = [None] * len(chunks)
         used: dict[str, int] = {}
+        busy = 0.0
         idle_since: float | None = None
         left = len(chunks)
         try:
@@ -254,6 +255,7 @@ class Cluster:
                 results[i] = result
                 left -= 1
                 used[result.worker] = used.get(result.worker, 0) + 1
+                busy += result.seconds
                 reporter.advance(len(result.outcomes))
         except BaseException:
             client.cancel([f for _, f in futures.values()])
@@ -265,7 +267,8 @@ class Cluster:
         self.last = {"scheduler": self.address, "chunks": len(chunks), "chunk_size": size,
                      "workers": dict(sorted(used.items())), "workers_lost": lost,
                      "recomputed": _taken_back(client, f"mbsite-render-{job.build}-") if lost else 0,
-                     "sources_bytes": len(data), "seconds": round(time.perf_counter() - started, 3)}
+                     "sources_bytes": len(data), "worker_seconds": round(busy, 3),
+                     "seconds": round(time.perf_counter() - started, 3)}
         return [oc for r in results if r is not None for oc in r.outcomes]
 
     def _threads(self, client: Any) -> int:
