@@ -105,14 +105,18 @@ def build(site: str, out: str | None, db: str | None, full: bool, strict: bool, 
     _leave(0 if result.ok else 1)
 
 
-def _cluster(cfg: Any, as_json: bool = False, min_routes: int = 0) -> Any:
+def _cluster(cfg: Any, as_json: bool = False, *, watch: bool = False) -> Any:
     """The Dask cluster of --cluster / [build] cluster / MBSITE_CLUSTER, connected (None: render locally).
-    An unreachable scheduler is an error before anything is built or published."""
+    For a build, an unreachable scheduler is an error before anything is built or published; the watch renders
+    here while it is unreachable and tries it again for each large batch."""
     if not cfg.cluster:
         return None
-    from .cluster import Cluster
+    from .cluster import WATCH_BURST, Cluster
 
-    cluster = Cluster(cfg.cluster, min_routes=min_routes)
+    if watch:
+        return Cluster(cfg.cluster, min_routes=WATCH_BURST, fallback=True,
+                       notify=lambda text: click.echo(f"watch: {text}", err=True))
+    cluster = Cluster(cfg.cluster)
     try:
         cluster.connect()
     except MbsiteError as exc:
@@ -274,7 +278,6 @@ def watch(site: str, out: str | None, db: str | None, no_initial: bool, allow_sh
           cluster: str | None) -> None:
     """Rebuild on every file change, change-feed row and due revalidation until SIGINT/SIGTERM.
     On PostgreSQL one watch per database is active; others stand by and take over if it dies."""
-    from .cluster import WATCH_BURST
     from .reporter import ConsoleReporter
     from .watch import Batch, Watcher
 
@@ -291,7 +294,7 @@ def watch(site: str, out: str | None, db: str | None, no_initial: bool, allow_sh
     def role(text: str) -> None:
         click.echo(f"watch: {text}", err=True)
 
-    dask = _cluster(cfg, min_routes=WATCH_BURST)
+    dask = _cluster(cfg, watch=True)
     try:
         try:
             watcher = Watcher(cfg, reporter, on_batch=report, cluster=dask, single_active=True, on_role=role)

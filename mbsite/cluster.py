@@ -166,11 +166,14 @@ def chunk_size(routes: int, threads: int) -> int:
 class Cluster:
     """A connection to a Dask scheduler that renders batches of routes. Owned by the command that made it
     (`connect` first, `close` at the end); a Builder given one sends its batches of `min_routes` or more pages to
-    it and renders smaller ones itself."""
+    it and renders smaller ones itself. With `fallback` (the watch loop), a scheduler that cannot be reached when
+    a batch starts is reported and the batch renders locally: the site stays fresh while the cluster is down."""
 
     address: str
     min_routes: int = 0
     timeout: float = CONNECT_TIMEOUT_S
+    fallback: bool = False
+    notify: Any = None                   # callable(str) for fallback messages (the reporter's message otherwise)
     last: dict[str, Any] | None = None   # figures of the last batch rendered on the cluster (the JSON summary's)
     _client: Any = field(default=None, repr=False)
 
@@ -209,7 +212,18 @@ class Cluster:
     def takes(self, routes: list["Route"]) -> bool:
         """Whether this batch goes to the cluster (a batch rendered locally has no cluster figures)."""
         self.last = None
-        return bool(routes) and len(routes) >= self.min_routes
+        if not routes or len(routes) < self.min_routes:
+            return False
+        if self.fallback:
+            if self._client is not None and self._client.status != "running":
+                self.close()  # lost: connect afresh
+            try:
+                self.connect()
+            except MbsiteError as exc:
+                if self.notify is not None:
+                    self.notify(f"{exc}; rendering {len(routes)} pages here")
+                return False
+        return True
 
     def render(self, model: "SiteModel", routes: list["Route"], stage: "Stage",
                reporter: Reporter) -> list["RouteOutcome"]:

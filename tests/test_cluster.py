@@ -305,3 +305,13 @@ def test_the_local_build_does_not_import_dask(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "[]"
     assert (site / "build" / "acme").is_dir()
+
+
+def test_the_watch_renders_here_while_the_scheduler_is_unreachable() -> None:
+    said: list[str] = []
+    dask = Cluster(f"tcp://127.0.0.1:{free_port()}", min_routes=2, fallback=True, notify=said.append)
+    assert not dask.takes([object()])  # a small batch never goes out
+    assert said == []
+    assert not dask.takes([object()] * 3)  # type: ignore[list-item]
+    assert "cannot reach the Dask scheduler" in said[0] and "rendering 3 pages here" in said[0]
+    assert dask.last is None
