@@ -12,7 +12,7 @@ from typing import Any
 
 # One watch per database: the key names the role, not the site (a database holds one site's graph and cursor).
 LOCK_KEY = int.from_bytes(hashlib.sha256(b"mbsite watch").digest()[:8], "big", signed=True)
-KEEPALIVE = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3}
+KEEPALIVE = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3}  # (client)
 # The server side of the same: how soon PostgreSQL drops the session (and the lock) of a machine that vanished.
 SERVER_KEEPALIVE = ("SET tcp_keepalives_idle = 5", "SET tcp_keepalives_interval = 2", "SET tcp_keepalives_count = 3")
 
@@ -29,9 +29,10 @@ class WatchLock:
 
     def _connect(self) -> Any:
         import psycopg
+        from psycopg.conninfo import make_conninfo
 
         if self._conn is None or self._conn.closed:
-            self._conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=5, **KEEPALIVE)
+            self._conn = psycopg.connect(make_conninfo(self.dsn, connect_timeout=5, **KEEPALIVE), autocommit=True)
             for statement in SERVER_KEEPALIVE:
                 self._conn.execute(statement)
         return self._conn
