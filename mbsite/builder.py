@@ -164,36 +164,62 @@ def _render_levels(model: SiteModel, route: Route, stage_root: str, flat: bool, 
 
 def _render_composed(model: SiteModel, route: Route, stage_root: str, flat: bool, outcome: RouteOutcome,
                      first: PageResult) -> None:
+    """A split page: its base file, and for each further level its chrome, checked against the tenant's chrome
+    fragments. When every level is what the gate would compose (the page meets the chrome contract: its chrome
+    depends on the page only through where it stands in the navigation), the page is one file whose inputs are
+    its body's and its base level's chrome; which levels the gate composes is decided with the tenant's files
+    (`_composed_levels`), so a navigation change of another level rewrites no page. Otherwise each level that
+    differs gets its own file and the page depends on every level's chrome."""
     assert first.split is not None and first.skeleton is not None
     table = model.tables[route.tenant]
     base_level, rec = route.min_level, first.recorder
     template = first.split.template_name
-    keys = {base_level: f"{template}\t{nav_key(table, base_level, route.path)}"}
-    prev_html = base = first.html
-    composed: dict[int, str] = {}
-    own_files: list[tuple[int, str]] = []
+    base_fragment = model.fragment(route.tenant, base_level, f"{template}\t{nav_key(table, base_level, route.path)}")
+    base = first.html
+    levels: list[tuple[int, str, Recorder]] = []
+    contract = True
     for level in range(base_level + 1, LEVEL_MAX + 1):
         chrome, chrome_rec, problems = render_chrome(model, route, level, first.split)
-        rec.merge_inputs(chrome_rec)  # the page depends on every level's chrome it is served with
         outcome.problems.extend(problems)
         html = fill(first.skeleton, chrome)
+        fragment = model.fragment(route.tenant, level, f"{template}\t{nav_key(table, level, route.path)}")
+        if contract and compose(base, base_fragment, fragment) != html:
+            contract = False
+        levels.append((level, html, chrome_rec))
+    prev_html = base
+    own_files: list[tuple[int, str]] = []
+    for level, html, chrome_rec in levels:
         if html == prev_html:
             outcome.shared += 1
             continue
         prev_html = html
-        key = f"{template}\t{nav_key(table, level, route.path)}"
-        if compose(base, model.fragment(route.tenant, base_level, keys[base_level]),
-                   model.fragment(route.tenant, level, key)) == html:
-            composed[level] = key
-        else:
+        if not contract:
             own_files.append((level, html))
+    if not contract:
+        for _level, _html, chrome_rec in levels:
+            rec.merge_inputs(chrome_rec)  # the page depends on every level's chrome it is served with
     row = _write(route, base_level, base, rec, stage_root, flat, outcome)
-    if composed:
-        row.digests["compose"] = json.dumps({"base": base_level, "keys": {str(lv): k for lv, k in
-                                                                          {base_level: keys[base_level], **composed}.items()}},
-                                            sort_keys=True)
+    if contract:
+        row.digests["compose"] = json.dumps({"base": base_level, "template": template}, sort_keys=True)
     for level, html in own_files:
         _write(route, level, html, rec, stage_root, flat, outcome)
+
+
+def _composed_levels(model: SiteModel, slug: str, path: str, base: int, template: str) -> dict[str, Any] | None:
+    """For a page that meets the chrome contract: the levels above its base that the gate composes (a level whose
+    fragment equals the one below is served by that one) with each level's fragment key, or None if none."""
+    table = model.tables[slug]
+    keys = {base: f"{template}\t{nav_key(table, base, path)}"}
+    previous = model.fragment(slug, base, keys[base])
+    for level in range(base + 1, LEVEL_MAX + 1):
+        key = f"{template}\t{nav_key(table, level, path)}"
+        fragment = model.fragment(slug, level, key)
+        if fragment != previous:
+            keys[level] = key
+            previous = fragment
+    if len(keys) == 1:
+        return None
+    return {"base": base, "keys": {str(level): key for level, key in keys.items()}}
 
 
 def _row(route: Route, level: int, rel: str, data: bytes, rec: Recorder) -> OutputRow:
@@ -586,10 +612,20 @@ class Builder:
         for key in set(plan.removed) | rendered_keys:
             now_files = {r.file for r in final.get(key, [])}
             stale_files |= {r.file for r in old.get(key, []) if r.file not in now_files}
-        if plan.full or plan.todo or plan.removed or plan.revalidation_ids or plan.restyle or plan.damaged_tenants:
+        # Tenants whose navigation changed at some level: their chrome fragments and composed levels change even
+        # when no page is rendered (a page depends on its base level's navigation only).
+        navs = self._nav_states(model)
+        with self.engine.connect() as conn:
+            try:
+                stored = json.loads(get_state(conn, "navs", "{}") or "{}")
+            except ValueError:
+                stored = {}
+        moved = {slug for slug, state in navs.items() if stored.get(slug) != state}
+        if plan.full or plan.todo or plan.removed or plan.revalidation_ids or plan.restyle or plan.damaged_tenants \
+                or moved:
             # Only tenants with rendered or removed pages can have new tenant-level files (routes.json, sitemap…).
             touched = None if plan.full else ({r.tenant for r in plan.todo} | {k[0] for k in plan.removed}
-                                              | {k[0] for k in plan.restyle} | plan.damaged_tenants)
+                                              | {k[0] for k in plan.restyle} | plan.damaged_tenants | moved)
             self._tenant_files(model, stage, final, force=plan.full, tenants=touched)
         refusal = self._shrink_refusal(plan, old, final, model)
         if refusal is not None:
@@ -619,6 +655,8 @@ class Builder:
             next_change = min((t.next_change for t in model.tables.values() if t.next_change is not None),
                               default=None)
             set_state(conn, "next_change", "" if next_change is None else str(next_change))
+            if navs != stored:
+                set_state(conn, "navs", json.dumps(navs, sort_keys=True))
             if plan.revalidation_ids:
                 conn.execute(delete(Revalidation).where(Revalidation.id.in_(plan.revalidation_ids)))
         write_marker(out, generation)
@@ -675,9 +713,11 @@ class Builder:
             for (t, path), rows in final.items():
                 if t == slug:
                     variants[path] = [r.level for r in rows]
-                    plan_ = next((json.loads(r.digests["compose"]) for r in rows if "compose" in r.digests), None)
-                    if plan_ is not None:
-                        composed[path] = plan_
+                    contract = next((json.loads(r.digests["compose"]) for r in rows if "compose" in r.digests), None)
+                    levels = _composed_levels(model, slug, path, contract["base"], contract["template"]) \
+                        if contract is not None and path in table.routes else None
+                    if levels is not None:
+                        composed[path] = levels
             files: dict[str, bytes] = {
                 f"{slug}/public/404.html": render_not_found(model, slug).encode(),
                 f"{slug}/public/sitemap.xml": sitemap(table, base).encode(),
@@ -718,6 +758,11 @@ class Builder:
                 rel = fragment_file(slug, level)
                 if rel not in files and (out / rel).is_file():
                     stage.obsolete.add(rel)
+
+    def _nav_states(self, model: SiteModel) -> dict[str, str]:
+        """Each tenant's navigation at every level, as one digest (from the current digests of the plan)."""
+        return {slug: digest_of([self.digests.get(f"nav:{slug}:{level}") for level in range(LEVEL_MAX + 1)])
+                for slug in model.tables}
 
     def _fragment_levels(self, slug: str) -> set[int]:
         """The levels whose chrome fragments the published routes.json of a tenant needs."""

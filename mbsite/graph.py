@@ -28,10 +28,15 @@ def route_fingerprint(route: Route) -> str:
                       route.tags, route.revalidate, route.template, route.source, route.aliases])
 
 
-def listing_digest(table: RouteTable) -> str:
-    posts = sorted((r.path, r.title, r.date, r.tags, r.min_level, r.description, r.package, r.kind)
-                   for r in table.routes.values() if r.kind in ("markdown", "gallery"))
-    return digest_of(posts)
+def listing_digest(table: RouteTable, blog_only: bool = False) -> str:
+    """What listings show of a tenant's pages (every Markdown and gallery page; or the blog's posts only)."""
+    key = ("listing-digest", blog_only)
+    if key not in table.memo:
+        posts = sorted((r.path, r.title, r.date, r.tags, r.min_level, r.description, r.package, r.kind)
+                       for r in table.routes.values() if r.kind in ("markdown", "gallery")
+                       and (not blog_only or (r.kind == "markdown" and r.path.startswith("/blog/"))))
+        table.memo[key] = digest_of(posts)
+    return str(table.memo[key])
 
 
 def tag_pages_digest(table: RouteTable) -> str:
@@ -45,6 +50,7 @@ def tenant_digests(table: RouteTable, tokens_url: str, levels: int = 6) -> dict[
     slug = table.tenant.slug
     d = {f"nav:{slug}:{level}": digest_of(table.nav(level)) for level in range(levels)}
     d[f"routes:{slug}"] = listing_digest(table)
+    d[f"posts:{slug}"] = listing_digest(table, blog_only=True)
     d[f"tags:{slug}"] = tag_pages_digest(table)
     d[f"tokens:{slug}"] = tokens_url
     for route in table.routes.values():

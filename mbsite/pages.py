@@ -386,7 +386,7 @@ def _listed(rec: Recorder, table: RouteTable, level: int, *, blog_only: bool) ->
     """The Markdown pages a listing shows to a viewer at `level` (the blog's posts, or every page), newest first.
     When some candidate needs a level above 0, the listing differs by level: the recorder is told, so each level's
     variant is rendered. (Sorted once per table, level and kind: a paginated blog has a listing page per ten posts.)"""
-    _record_listing(rec, table)
+    _record_listing(rec, table, blog_only)
     key = ("listed", blog_only, level)
     cached = table.memo.get(key)
     if cached is None:
@@ -416,10 +416,11 @@ def _paginate(posts: list[Route], route: Route, page_size: int) -> tuple[list[Ro
         "prev": url(page - 1) if page > 1 else None, "next": url(page + 1) if page < pages else None}
 
 
-def _record_listing(rec: Recorder, table: RouteTable) -> None:
-    key = f"routes:{table.tenant.slug}"
+def _record_listing(rec: Recorder, table: RouteTable, blog_only: bool = False) -> None:
+    """A listing's input: every page a listing could show, or the blog's posts only (`posts:`)."""
+    key = f"{'posts' if blog_only else 'routes'}:{table.tenant.slug}"
     rec.inputs.add(key)
-    rec.digests[key] = listing_digest(table)
+    rec.digests[key] = listing_digest(table, blog_only)
 
 
 def _post(r: Route, table: RouteTable) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import pytest
 
 from mbsite.builder import Builder
 from mbsite.config import load_config
+from mbsite.db.models import now_ms
 from mbsite.pages import render_page
 from mbsite.reporter import BufferReporter
 from mbsite.site import load_model, open_site_db
@@ -101,3 +102,45 @@ def test_nothing_of_a_signed_in_level_is_in_public(demo: Path) -> None:
     admin_only = 'href="/admin"'
     assert all(admin_only in header for header, _ in chrome.values())
     assert admin_only.encode() not in public
+
+
+def _blog(root: Path, posts: int = 30) -> Path:
+    from click.testing import CliRunner
+
+    from mbsite.cli import main
+
+    assert CliRunner().invoke(main, ["init", str(root)]).exit_code == 0
+    for i in range(posts):
+        (root / "content" / "blog" / f"post-{i}.md").write_text(
+            f"---\ntitle: Post {i}\ndate: 2024-02-{i % 28 + 1:02}\n---\nBody {i}.\n")
+    toml = root / "mbsite.toml"
+    toml.write_text(toml.read_text().replace("[build]", "[build]\nworkers = 1", 1))
+    assert Builder(load_config(root), BufferReporter()).run().ok
+    return root
+
+
+def _tree(out: Path) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
+            if p.is_file() and p.name != ".mbsite-build"}
+
+
+def test_a_members_only_nav_page_rewrites_no_post(tmp_path: Path) -> None:
+    site = _blog(tmp_path / "site")
+    posts = {p: p.read_bytes() for p in (site / "build").rglob("post-*/index.html")}
+    (site / "content" / "pages" / "club.md").write_text("---\ntitle: Club\nnav: true\nlevel: 2\n---\nMembers.\n")
+    builder = Builder(load_config(site), BufferReporter())
+    started = now_ms()
+    result = builder.run()
+    assert result.ok and result.summary["reasons"].get("new") == 1
+    rendered = {key for key, rows in builder.graph.items() if rows[0].rendered_at >= started}
+    assert builder.model is not None
+    for slug, path in rendered:  # the new page, members' pages (their base shows the entry), pages reading the viewer
+        route = builder.model.tables[slug].routes[path]
+        assert path == "/club" or route.min_level >= 2 or "compose" not in builder.graph[(slug, path)][0].digests, path
+    assert not any(path.startswith("/blog") for _slug, path in rendered)
+    assert {p: p.read_bytes() for p in posts} == posts
+    assert every_level_equals_a_full_render(site) > 0
+    reference = tmp_path / "ref"
+    shutil.copytree(site, reference, ignore=shutil.ignore_patterns("build"))
+    Builder(load_config(reference), BufferReporter(), full=True).run()
+    assert _tree(site / "build") == _tree(reference / "build")
