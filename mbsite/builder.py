@@ -30,7 +30,7 @@ from .graph import (
     save_outputs,
     set_state,
 )
-from .compose import compose, dump_fragments, fill, fragment_file
+from .compose import Chrome, compose, dump_fragments, fill, fragment_file, load_fragments
 from .pages import PageResult, nav_key, render_chrome, render_not_found, render_page, route_records
 from .paths import route_path_problem
 from .plan import Memory, Pending, Plan, plan_cold, plan_warm, read_pending
@@ -174,10 +174,11 @@ def _render_composed(model: SiteModel, route: Route, stage_root: str, flat: bool
     table = model.tables[route.tenant]
     base_level, rec = route.min_level, first.recorder
     template = first.split.template_name
-    base_fragment = model.fragment(route.tenant, base_level, f"{template}\t{nav_key(table, base_level, route.path)}")
+    base_key = f"{template}\t{nav_key(table, base_level, route.path)}"
+    base_fragment = model.fragment(route.tenant, base_level, base_key)
     base = first.html
     levels: list[tuple[int, str, Recorder]] = []
-    contract = True
+    contract = fill(first.skeleton, base_fragment) == base
     for level in range(base_level + 1, LEVEL_MAX + 1):
         chrome, chrome_rec, problems = render_chrome(model, route, level, first.split)
         outcome.problems.extend(problems)
@@ -200,7 +201,8 @@ def _render_composed(model: SiteModel, route: Route, stage_root: str, flat: bool
             rec.merge_inputs(chrome_rec)  # the page depends on every level's chrome it is served with
     row = _write(route, base_level, base, rec, stage_root, flat, outcome)
     if contract:
-        row.digests["compose"] = json.dumps({"base": base_level, "template": template}, sort_keys=True)
+        row.digests["compose"] = json.dumps({"base": base_level, "template": template, "key": base_key},
+                                            sort_keys=True)
     for level, html in own_files:
         _write(route, level, html, rec, stage_root, flat, outcome)
 
@@ -464,6 +466,52 @@ class Builder:
                     break
         return found
 
+    def _splice(self, plan: Plan, stage: Stage, old: dict[tuple[str, str], list[OutputRow]],
+                model: SiteModel) -> dict[tuple[str, str], list[OutputRow]]:
+        """Pages whose only changed input is their base level's navigation, and that meet the chrome contract: the
+        published file with the old base fragment replaced by the new one (what rendering them again would give),
+        instead of a render. Anything else about them, or a fragment not where it should be, renders them."""
+        out = self.config.out
+        now = now_ms()
+        published: dict[tuple[str, int], dict[str, Chrome]] = {}
+        done: dict[tuple[str, str], list[OutputRow]] = {}
+        for route in plan.todo:
+            key = (route.tenant, route.path)
+            rows = old.get(key)
+            if plan.why.get(key) != "navigation" or not rows or len(rows) != 1 or "compose" not in rows[0].digests:
+                continue
+            row = rows[0]
+            info = json.loads(row.digests["compose"])
+            base, nav_input = int(info.get("base", -1)), f"nav:{route.tenant}:{info.get('base')}"
+            if "key" not in info or base != route.min_level or row.revalidate_at is not None and row.revalidate_at <= now:
+                continue
+            changed = {inp for inp in row.inputs if inp in plan.dirty or (
+                inp in row.digests and not inp.startswith("query:") and self.digests.get(inp) != row.digests[inp])}
+            if changed != {nav_input}:
+                continue
+            if (route.tenant, base) not in published:
+                try:
+                    published[(route.tenant, base)] = load_fragments(
+                        (out / fragment_file(route.tenant, base)).read_bytes())
+                except (OSError, ValueError):
+                    published[(route.tenant, base)] = {}
+            old_fragment = published[(route.tenant, base)].get(info["key"])
+            new_key = f"{info['template']}\t{nav_key(model.tables[route.tenant], base, route.path)}"
+            try:
+                html = (out / row.file).read_bytes().decode("utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            page = compose(html, old_fragment, model.fragment(route.tenant, base, new_key)) if old_fragment else None
+            if page is None:
+                continue
+            data = page.encode("utf-8")
+            stage.write(row.file, data)
+            digests = {**row.digests, nav_input: self.digests.get(nav_input, ""),
+                       "compose": json.dumps({**info, "key": new_key}, sort_keys=True)}
+            done[key] = [OutputRow(**{**row.as_dict(), "digests": digests, "rendered_at": now, "reason": "splice",
+                                      "html_hash": hashlib.sha256(data).hexdigest()})]
+        return done
+
     def _damaged(self, old: dict[tuple[str, str], list[OutputRow]]) -> dict[tuple[str, str], str]:
         """Pages with a published file that is missing ("missing") or was changed after it was written
         ("changed": newer than its render). One stat per file; `--full` rewrites everything."""
@@ -550,6 +598,12 @@ class Builder:
         old = self.graph
         reasons: Counter[str] = Counter(plan.why.values())
         stage = Stage(out, flat=not plan.full)
+        spliced = {} if plan.full else self._splice(plan, stage, old, model)
+        if spliced:
+            plan.todo = [r for r in plan.todo if (r.tenant, r.path) not in spliced]
+            reasons["navigation"] -= len(spliced)
+            reasons["splice"] += len(spliced)
+            reasons += Counter()  # (drops a count that reached zero)
         self.reporter.start(len(plan.todo))
         workers = self.config.workers or os.cpu_count() or 1
         try:
@@ -603,6 +657,8 @@ class Builder:
         restyled = self._restyle(plan, stage, final)
         if restyled:
             reasons["asset"] += len(restyled)
+        final.update(spliced)
+        restyled |= set(spliced)
         for key in failed:  # keep the last good output of a page that failed, and retry it next time
             if key in old:
                 final[key] = [OutputRow(**{**r.as_dict(), "digests": {**r.digests, "route": "failed"}})
@@ -710,6 +766,7 @@ class Builder:
             base = tenant_base_url(table.tenant, self.config.base_url)
             variants: dict[str, list[int]] = {}
             composed: dict[str, dict[str, Any]] = {}
+            bases: dict[int, set[str]] = {}
             for (t, path), rows in final.items():
                 if t == slug:
                     variants[path] = [r.level for r in rows]
@@ -718,6 +775,8 @@ class Builder:
                         if contract is not None and path in table.routes else None
                     if levels is not None:
                         composed[path] = levels
+                    if contract is not None and "key" in contract:  # kept for splicing its navigation later
+                        bases.setdefault(int(contract["base"]), set()).add(contract["key"])
             files: dict[str, bytes] = {
                 f"{slug}/public/404.html": render_not_found(model, slug).encode(),
                 f"{slug}/public/sitemap.xml": sitemap(table, base).encode(),
@@ -738,7 +797,7 @@ class Builder:
                 if force or not (out / rel).exists():
                     files[rel] = asset.source.read_bytes()
             files.update(self._alias_pages(table, base))
-            files.update(self._fragment_files(model, slug, composed))
+            files.update(self._fragment_files(model, slug, composed, bases))
             for old in self._published_aliases(slug) - set(table.aliases):
                 if (slug, old) not in final:  # (a page may have taken the path since)
                     stage.obsolete.add(page_file(slug, old, 0))
@@ -774,9 +833,11 @@ class Builder:
                 for level in (page["composed"].get("keys") or {})}
 
     @staticmethod
-    def _fragment_files(model: SiteModel, slug: str, composed: dict[str, dict[str, Any]]) -> dict[str, bytes]:
-        """The chrome fragments the gate composes the tenant's pages with: one file per level, for the keys used."""
-        keys: dict[int, set[str]] = {}
+    def _fragment_files(model: SiteModel, slug: str, composed: dict[str, dict[str, Any]],
+                        bases: dict[int, set[str]]) -> dict[str, bytes]:
+        """The chrome fragments the gate composes the tenant's pages with (one file per level, for the keys used),
+        and the base fragment of every page that meets the chrome contract (a navigation change splices it)."""
+        keys: dict[int, set[str]] = {level: set(used) for level, used in bases.items()}
         for plan_ in composed.values():
             for level, key in plan_["keys"].items():
                 keys.setdefault(int(level), set()).add(key)

@@ -53,6 +53,7 @@ def tenant_digests(table: RouteTable, tokens_url: str, levels: int = 6) -> dict[
     d[f"posts:{slug}"] = listing_digest(table, blog_only=True)
     d[f"tags:{slug}"] = tag_pages_digest(table)
     d[f"tokens:{slug}"] = tokens_url
+    d[f"feed:{slug}"] = str(table.has_blog)
     for route in table.routes.values():
         if route.markdown is not None:
             d["file:" + route.markdown.relpath] = route.markdown.digest

@@ -196,6 +196,8 @@ def render_page(model: SiteModel, route: Route, level: int, memo: dict[str, Any]
     model.theme.record(template_name, rec)
     rec.inputs.add(f"tokens:{tenant.slug}")
     rec.digests[f"tokens:{tenant.slug}"] = model.tokens_url(tenant.slug)
+    rec.inputs.add(f"feed:{tenant.slug}")  # `site.feed`: whether the tenant has a blog (and so a feed)
+    rec.digests[f"feed:{tenant.slug}"] = str(table.has_blog)
     for name, asset in model.theme.assets.items():  # asset('…') puts the content-hashed URL into the HTML
         rec.inputs.add(f"asset:{name}")
         rec.digests[f"asset:{name}"] = asset.url

@@ -43,6 +43,7 @@ class Plan:
     revalidation_ids: list[int]
     restyle: dict[tuple[str, str], list[tuple[str, str, str]]] = field(default_factory=dict)  # asset URL moves
     damaged_tenants: set[str] = field(default_factory=set)  # tenant-level files missing or changed on disk
+    dirty: set[str] = field(default_factory=set)  # input keys the change-feed events of this plan invalidate
 
 
 @dataclass
@@ -164,7 +165,7 @@ def plan_cold(model: SiteModel, old: dict[tuple[str, str], list[OutputRow]], pen
                 todo.append(route)
                 why[(slug, path)] = reason
     removed = [k for k in old if k[0] not in model.tables or k[1] not in model.tables[k[0]].routes]
-    return Plan(todo, why, removed, full, pending.high, [r[0] for r in pending.revalidations]), digests
+    return Plan(todo, why, removed, full, pending.high, [r[0] for r in pending.revalidations], dirty=dirty), digests
 
 
 def _under(path: Path, roots: list[Path]) -> bool:
@@ -381,7 +382,7 @@ def plan_warm(memory: Memory, engine: Engine, paths: set[str], events: list[Chan
         if route is not None:
             todo.append(route)
     return Plan(todo, {rk: why[rk] for rk in why if rk not in removed_set}, sorted(removed_set), False, high,
-                [r[0] for r in revalidations], restyle)
+                [r[0] for r in revalidations], restyle, dirty=dirty_keys(events))
 
 
 __all__ = ["Memory", "Pending", "Plan", "current_digests", "plan_cold", "plan_warm", "read_pending", "reason_for",

@@ -144,3 +144,26 @@ def test_a_members_only_nav_page_rewrites_no_post(tmp_path: Path) -> None:
     shutil.copytree(site, reference, ignore=shutil.ignore_patterns("build"))
     Builder(load_config(reference), BufferReporter(), full=True).run()
     assert _tree(site / "build") == _tree(reference / "build")
+
+
+def test_a_public_nav_page_splices_the_pages_without_rendering_them(tmp_path: Path) -> None:
+    site = _blog(tmp_path / "site")
+    (site / "content" / "pages" / "news.md").write_text("---\ntitle: News\nnav: true\n---\nNews.\n")
+    result = Builder(load_config(site), BufferReporter()).run()
+    assert result.ok
+    reasons = result.summary["reasons"]
+    assert reasons.get("splice", 0) >= 30 and reasons.get("new") == 1, reasons
+    assert result.summary["rendered"] < 15, result.summary  # the new page, members' pages, pages reading the viewer
+    post = (site / "build" / "main" / "public" / "blog" / "post-3" / "index.html").read_text()
+    assert 'href="/news"' in post
+    assert every_level_equals_a_full_render(site) > 0
+    reference = tmp_path / "ref"
+    shutil.copytree(site, reference, ignore=shutil.ignore_patterns("build"))
+    Builder(load_config(reference), BufferReporter(), full=True).run()
+    assert _tree(site / "build") == _tree(reference / "build")
+    (site / "content" / "pages" / "news.md").unlink()  # and back: spliced again, equal to a full build again
+    assert Builder(load_config(site), BufferReporter()).run().summary["reasons"].get("splice", 0) >= 30
+    shutil.rmtree(reference)
+    shutil.copytree(site, reference, ignore=shutil.ignore_patterns("build"))
+    Builder(load_config(reference), BufferReporter(), full=True).run()
+    assert _tree(site / "build") == _tree(reference / "build")
