@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from mbsite.writer import MARKER
 from mbsite.builder import Builder
+from test_composed import every_level_equals_a_full_render
 from mbsite.config import load_config
 from mbsite.db.models import EntityRecord
 
@@ -210,6 +211,18 @@ class IncrementalMachine(RuleBasedStateMachine):
         path.write_text(f"---\ntitle: {name}\ndate: 2024-02-0{len(name)}\ntags: [t2]\n---\n{text}\n")
         self.touch(path)
 
+    @rule(level=st.sampled_from([0, 1, 2, 3]), present=st.booleans())
+    def toggle_nav_page(self, level: int, present: bool) -> None:
+        """A navigation entry appears or goes, for the public or for members: the chrome of some levels changes."""
+        path = self.site / "content" / "pages" / f"nav{level}.md"
+        if present:
+            path.write_text(f"---\ntitle: Nav {level}\nnav: true\nlevel: {level}\nsortOrder: {level}\n---\nEntry.\n")
+        elif path.exists():
+            path.unlink()
+        else:
+            return
+        self.touch(path)
+
     @rule(name=st.sampled_from(["one", "two", "three"]))
     def delete_markdown(self, name: str) -> None:
         path = self.site / "content" / "blog" / f"{name}.md"
@@ -274,6 +287,8 @@ class IncrementalMachine(RuleBasedStateMachine):
         Builder(self.config).run()  # bring everything since the last step in
         self.pending.clear()
         assert tree(self.site / "build") == full_build_of(self.site, self.root / "clean")
+        # and what the gate serves at every level (composed or a file) is what a full render of that level gives
+        every_level_equals_a_full_render(self.site)
 
     def teardown(self) -> None:
         try:
