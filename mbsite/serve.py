@@ -34,7 +34,7 @@ from .live import LIVE_JS, LIVE_JS_URL, LiveHub, PreviewWatcher, Published, View
 from .reporter import Reporter
 from .watch import Batch
 from .web.authz import Principal
-from .web.gate import needed_level, security_headers
+from .web.gate import PageResponse, needed_level, security_headers
 from .web.gate import serve as gate_serve
 from .web.redirects import sign_in_target
 from .web.sessions import principal_for, same_origin
@@ -106,13 +106,16 @@ async def page(request: Request) -> Response:
         return HTMLResponse(_shell("Not found", not_found_body(request, tenants)), status_code=404,
                             headers={"Cache-Control": "no-store"})
     response = await gate_serve(request)
-    if not isinstance(response, FileResponse):
+    if isinstance(response, PageResponse):
+        served = bytes(response.body)
+    elif not isinstance(response, FileResponse):
         return response
-    if not str(response.path).endswith(".html"):
+    elif not str(response.path).endswith(".html"):
         if _HASHED.search(str(response.path)):
             response.headers["cache-control"] = IMMUTABLE
         return response
-    served = Path(response.path).read_bytes()
+    else:
+        served = Path(response.path).read_bytes()
     level = _level(await _principal(request), tenant)
     body = served
     if response.status_code == 404:

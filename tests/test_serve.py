@@ -79,6 +79,17 @@ async def test_pages_get_the_live_script_but_the_output_does_not(client: httpx.A
 
 
 @pytest.mark.anyio
+async def test_a_composed_signed_in_page_gets_the_live_script_and_its_level(client: httpx.AsyncClient,
+                                                                            site: Config) -> None:
+    await client.post("/api/auth/login", json={"tenant": "acme", "username": "admin", "password": PASSWORD})
+    r = await client.get("/acme/about")  # one public file; the gate composes level 3 from it
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    assert "data-mbsite=" in r.text and "/_mbsite/live.js" in r.text
+    assert 'href="/admin"' in r.text  # the level-3 navigation, not the public one
+    assert b'href="/admin"' not in (site.out / "acme" / "public" / "about" / "index.html").read_bytes()
+
+
+@pytest.mark.anyio
 async def test_landing_page_lists_tenants(client: httpx.AsyncClient) -> None:
     r = await client.get("/")
     assert r.status_code == 200
