@@ -58,15 +58,42 @@ def explain(config: Config, tenant: str, path: str, level: int | None) -> dict[s
             lines.append(f"    revalidates at {_when(o.revalidate_at)}")
         if o.tags:
             lines.append(f"    tags: {', '.join(o.tags)}")
-        lines.append(f"    inputs ({len(o.inputs)}):")
-        for key in o.inputs:
-            digest = o.digests.get(key)
-            lines.append(f"      {key}" + (f"  sha256:{digest[:12]}" if digest else ""))
-    shared = [lv for lv in range(route.min_level, 6) if route and lv not in {o.level for o in outputs}] if route else []
+        # The chrome (header, footer, navigation of the level) and the body are explained apart: the chrome is
+        # the tenant's, one render per level; the body is the page's own.
+        chrome_keys = set(model.chrome(table.tenant, o.level)[3].inputs) if table is not None else set()
+        body = [k for k in o.inputs if k not in chrome_keys]
+        chrome = [k for k in o.inputs if k in chrome_keys]
+        for title, keys in ((f"body inputs ({len(body)})", body), (f"chrome inputs of level {o.level} ({len(chrome)})",
+                                                                   chrome)):
+            lines.append(f"    {title}:")
+            for key in keys:
+                digest = o.digests.get(key)
+                lines.append(f"      {key}" + (f"  sha256:{digest[:12]}" if digest else ""))
+    composed = _composed(config, tenant, path)
+    if composed:
+        levels = [lv for lv in sorted(int(k) for k in composed.get("keys", {})) if lv != composed.get("base")]
+        lines.append(f"  composed by the gate for level(s) {', '.join(map(str, levels))} from the level-"
+                     f"{composed.get('base')} file and each level's chrome fragment (private/chrome/<L>.json); a "
+                     "navigation change of those levels rewrites only the fragments")
+    shared = [lv for lv in range(route.min_level, 6) if route and lv not in {o.level for o in outputs}
+              and str(lv) not in (composed or {}).get("keys", {})] if route else []
     if shared and outputs:
-        lines.append(f"  levels served by the variant below: {', '.join(map(str, shared))}")
+        lines.append(f"  levels served by the level below: {', '.join(map(str, shared))}")
     return {"tenant": tenant, "path": path, "exists": route is not None, "next": next_reason,
-            "outputs": [o.as_dict() for o in rows], "text": "\n".join(lines)}
+            "outputs": [o.as_dict() for o in rows], "composed": composed, "text": "\n".join(lines)}
+
+
+def _composed(config: Config, tenant: str, path: str) -> dict[str, Any] | None:
+    """The page's `composed` entry in the published routes.json (None when the gate composes no level of it)."""
+    import json
+
+    try:
+        pages = json.loads((config.out / tenant / "routes.json").read_text(encoding="utf-8")).get("pages") or {}
+    except (OSError, ValueError, AttributeError):
+        return None
+    entry = pages.get(path)
+    found = entry.get("composed") if isinstance(entry, dict) else None
+    return found if isinstance(found, dict) else None
 
 
 def check_revalidation(config: Config, engine: Engine, tenant: str | None, path: str | None, tag: str | None) -> None:
