@@ -252,6 +252,10 @@ class _Loader:
             source=meta_source,
         )
         from .components.defs import components_from_file
+        for name in ("stories.json", "config.json"):  # what the gallery shows as props: an input of its pages
+            story = self.folder / "storybook" / name
+            if story.is_file() and link_problem(story, self.links or ()) is None:
+                self.files[self.key(story)] = jsonload.file_digest(story)
         pages: list[PackagePage] = []
         for path in self._json_files("page-config"):
             pages.extend(self._page_rows(pkg_id, path, self.read(path, "page-config.schema.json")))

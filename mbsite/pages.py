@@ -457,7 +457,7 @@ def _relocate(problems: list[Problem], file: str, line: int | None) -> list[Prob
 
 def _gallery(model: SiteModel, route: Route, scope: PageScope, rec: Recorder, problems: list[Problem],
              css_parts: list[str]) -> str:
-    from .gallery import gallery_page_html
+    from .gallery import gallery_page
 
     table = model.tables[route.tenant]
     if route.package is None:
@@ -468,6 +468,10 @@ def _gallery(model: SiteModel, route: Route, scope: PageScope, rec: Recorder, pr
     pkg = model.packages.get(route.package)
     if pkg is None:
         raise RenderError(f"gallery: package {route.package!r} not found", Location(package=route.package))
-    for key, digest in pkg.files.items():
+    for key, digest in pkg.files.items():  # (its storybook files among them: the props it shows)
         rec.file(key, digest)
-    return gallery_page_html(pkg, model.renderer)
+    # Rendered for the viewer's level (a god sees what a level-4 component draws), with its components' CSS.
+    rec.read_level()
+    html, css = gallery_page(pkg, model.renderer, level=scope.level)
+    css_parts.append(css)
+    return html

@@ -1,0 +1,62 @@
+"""Built gallery pages: their components' CSS, the viewer's level, and their storybook files as inputs."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from mbsite.builder import Builder
+from mbsite.config import load_config
+from mbsite.reporter import BufferReporter
+from mbsite.web.gate import Gate, choose
+
+SEED = """\
+entity: Tenant
+records:
+  - {slug: t, name: T, domains: [t.example]}
+---
+entity: InstalledPackage
+records:
+  - {tenant: t, package: p}
+"""
+
+
+def make_site(root: Path) -> Path:
+    (root / "content" / "seed").mkdir(parents=True)
+    (root / "content" / "seed" / "site.yaml").write_text(SEED)
+    pkg = root / "packages" / "p"
+    (pkg / "components").mkdir(parents=True)
+    (pkg / "storybook").mkdir()
+    (pkg / "package.json").write_text(json.dumps({"packageId": "p", "name": "P", "version": "1.0.0", "minLevel": 4}))
+    (pkg / "components" / "ui.json").write_text(json.dumps({"components": [
+        {"id": "people", "name": "People", "props": [{"name": "users", "default": []}],
+         "render": {"type": "element", "template": {"type": "Stack", "spacing": 2, "children": [
+             {"type": "each", "items": "{{users}}", "render": {"type": "Text", "children": "{{item}}"}}]}}}]}))
+    (pkg / "storybook" / "stories.json").write_text(json.dumps({"stories": [
+        {"name": "People", "args": {"users": ["Ada", "Grace"]}}]}))
+    (root / "mbsite.toml").write_text("[build]\nworkers = 1\n")
+    return root
+
+
+def page(site: Path, level: int) -> str:
+    choice = choose(Gate(site / "build"), "t", "/_gallery/p", level)
+    assert choice.file is not None
+    return (choice.body() or choice.file.read_bytes()).decode()
+
+
+def test_a_gallery_page_has_its_css_and_is_drawn_for_the_viewers_level(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site")
+    assert Builder(load_config(site), BufferReporter()).run().ok
+    admin, god = page(site, 3), page(site, 4)  # a package for gods: an admin sees the note, a god the component
+    assert "not rendered for level 3" in admin and "Ada" not in admin
+    assert "Ada" in god and "display:flex" in god  # story props, and the Stack's class rules
+
+
+def test_editing_a_story_rebuilds_the_gallery_page(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site")
+    assert Builder(load_config(site), BufferReporter()).run().ok
+    stories = site / "packages" / "p" / "storybook" / "stories.json"
+    stories.write_text(stories.read_text().replace("Grace", "Hedy"))
+    result = Builder(load_config(site), BufferReporter()).run()
+    assert result.summary["rendered"] >= 1
+    assert "Hedy" in page(site, 4)
+    assert Builder(load_config(site), BufferReporter()).run().summary["rendered"] == 0
