@@ -93,6 +93,7 @@ class Entity:
     description: str = ""
     source: str = ""
     indexed: tuple[str, ...] = ()      # fields the schema asks to index (index/indexed/unique, `indexes` lists)
+    unique_together: tuple[tuple[str, ...], ...] = ()   # `indexes` entries with `unique: true`: one key per tuple
 
     @property
     def slug(self) -> str:
@@ -255,14 +256,21 @@ def parse_entity(doc: dict[str, Any], package: str | None, source: str) -> Entit
                  or (isinstance(acl_spec, dict) and (acl_spec.get("crossTenant") or acl_spec.get("cross_tenant"))))
     indexed = [str(k) for k, v in raw_fields.items() if isinstance(v, dict) and NAME_RE.match(str(k))
                and (v.get("index") or v.get("indexed") or v.get("unique"))]
+    names = {fd.name for fd in fields}
+    unique: list[tuple[str, ...]] = []
     for ix in doc.get("indexes") or []:
         cols = ix.get("fields") if isinstance(ix, dict) else None
         if isinstance(cols, list) and cols and isinstance(cols[0], str):
             indexed.append(cols[0])  # the leading column is the one a filter can use
-    indexed_fields = tuple(dict.fromkeys(f for f in indexed if f in {fd.name for fd in fields} and f != "id"))
+            key = tuple(dict.fromkeys(str(c) for c in cols))
+            # An index naming a field the entity lacks cannot be checked; `check` reports it.
+            if ix.get("unique") is True and all(c in names for c in key) and key not in unique:
+                unique.append(key)
+    indexed_fields = tuple(dict.fromkeys(f for f in indexed if f in names and f != "id"))
     return Entity(name=name, package=pkg, fields=fields, acl=parse_acl(acl_spec),
                   never_expose=frozenset(map(str, hidden)), cross_tenant=cross,
-                  description=str(doc.get("description") or ""), source=source, indexed=indexed_fields)
+                  description=str(doc.get("description") or ""), source=source, indexed=indexed_fields,
+                  unique_together=tuple(unique))
 
 
 def _documents(path: Path, source: str) -> Iterator[dict[str, Any]]:

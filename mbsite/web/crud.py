@@ -46,6 +46,7 @@ _UPDATE = {dialect: f"UPDATE entity_records SET data = {d}, version = version + 
            for dialect, d in (("sqlite", ":d"), ("postgresql", "CAST(:d AS jsonb)"))}
 _DELETE = f"DELETE FROM entity_records WHERE {_KEY}"
 _UNIQUE = "SELECT 1 FROM entity_records WHERE tenant = :t AND package = :p AND entity = :e AND id <> :id AND {} LIMIT 1"
+_UNIQUE_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"
 _FK = "SELECT 1 FROM entity_records WHERE tenant = :t AND entity = :e AND id = :v LIMIT 1"
 # Core tables a foreign key may point at (everything else is an entity record).
 _CORE_FK = {"User": ("users", "id", "tenant"), "Tenant": ("tenants", "slug", "slug"),
@@ -130,25 +131,45 @@ def _dump(db: Any, doc: dict[str, Any]) -> str:
 
 async def _check_relations(conn: Any, db: Any, scope: Scope, doc: dict[str, Any], rid: str,
                            errors: list[dict[str, Any]], changed: set[str] | None = None) -> None:
-    """unique and foreign-key rules, checked against the tenant's rows inside the write transaction."""
-    web_registry = scope.entity
-    for f in web_registry.fields:
-        if changed is not None and f.name not in changed:
+    """unique and foreign-key rules, checked against the tenant's rows inside the write transaction.
+
+    A taken single `unique` field is a field error (422, appended to `errors`); a taken key of a unique index
+    over several fields raises a 409 naming them."""
+    entity = scope.entity
+    single = [f for f in entity.fields if f.unique and not f.primary and doc.get(f.name) is not None
+              and (changed is None or f.name in changed)]
+    keys = [cols for cols in entity.unique_together
+            if (changed is None or changed.intersection(cols)) and all(_scalar(doc.get(c)) for c in cols)]
+    if (single or keys) and db.dialect == "postgresql":
+        # Read committed lets two transactions both find a key free and both insert it: writers of an entity
+        # with unique rules take its lock (released at commit) so the check and the insert are one step.
+        await conn.execute(_UNIQUE_LOCK, {"k": f"{scope.tenant}/{entity.package}/{entity.slug}"})
+    where = {"t": scope.tenant, "p": entity.package, "e": entity.slug, "id": rid}
+    for f in single:
+        b = SqlBuilder(db.dialect)
+        cond = f"{b.expr(f.name)} = {b.bind(doc[f.name])}"
+        if (await conn.execute(_UNIQUE.format(cond), {**b.params, **where})).first():
+            errors.append({"field": f"/{f.name}", "code": "unique", "message": "is already taken"})
+    for cols in keys:
+        b = SqlBuilder(db.dialect)
+        cond = " AND ".join(f"{b.expr(c)} = {b.bind(doc[c])}" for c in cols)
+        if (await conn.execute(_UNIQUE.format(cond), {**b.params, **where})).first():
+            shown = ", ".join(f"{c}={doc[c]!r}" for c in cols)
+            raise ApiError(409, f"a record with this {' + '.join(cols)} exists ({shown})", code="CONFLICT",
+                           errors=[{"field": f"/{c}", "code": "unique",
+                                    "message": f"{' + '.join(cols)} must be unique"} for c in cols])
+    for f in entity.fields:
+        if f.foreign_key is None or f.primary or (changed is not None and f.name not in changed):
             continue
         value = doc.get(f.name)
-        if value is None:
-            continue
-        if f.unique and not f.primary:
-            b = SqlBuilder(db.dialect)
-            cond = f"{b.expr(f.name)} = {b.bind(value)}"
-            found = (await conn.execute(_UNIQUE.format(cond),
-                {**b.params, "t": scope.tenant, "p": scope.entity.package, "e": scope.entity.slug, "id": rid})).first()
-            if found:
-                errors.append({"field": f"/{f.name}", "code": "unique", "message": "is already taken"})
-        if f.foreign_key is not None and not f.primary:
-            if not await _fk_exists(conn, scope, f.foreign_key.entity, f.foreign_key.field, value):
-                errors.append({"field": f"/{f.name}", "code": "foreignKey",
-                               "message": f"no {f.foreign_key.entity} with {f.foreign_key.field} {value!r}"})
+        if value is not None and not await _fk_exists(conn, scope, f.foreign_key.entity, f.foreign_key.field, value):
+            errors.append({"field": f"/{f.name}", "code": "foreignKey",
+                           "message": f"no {f.foreign_key.entity} with {f.foreign_key.field} {value!r}"})
+
+
+def _scalar(value: Any) -> bool:
+    """A value a unique key can compare (null never collides, as in SQL)."""
+    return value is not None and not isinstance(value, (dict, list))
 
 
 async def _fk_exists(conn: Any, scope: Scope, target: str, field: str, value: Any) -> bool:
@@ -291,7 +312,12 @@ async def _insert(conn: Any, web: Any, scope: Scope, body: Any, pointer: str,
     _stamp(scope.entity, doc, scope.tenant, created=True)
     doc = {"id": rid, **doc}
     local: list[dict[str, Any]] = []
-    await _check_relations(conn, web.db, scope, doc, rid, local)
+    try:
+        await _check_relations(conn, web.db, scope, doc, rid, local)
+    except ApiError as exc:
+        if pointer and exc.errors:
+            exc.errors = [{**e, "field": pointer + e["field"]} for e in exc.errors]
+        raise
     errors.extend({**e, "field": pointer + e["field"]} for e in local)
     if local:
         return None
@@ -323,7 +349,8 @@ async def import_csv(request: Request, web: Any, scope: Scope) -> Response:
             except ApiError as exc:
                 if exc.status != 409:
                     raise
-                local.append({"field": "/id", "code": "conflict", "message": exc.detail})
+                local.extend([{**e, "code": "conflict", "message": exc.detail} for e in exc.errors or []]
+                             or [{"field": "/id", "code": "conflict", "message": exc.detail}])
                 new = None
             errors.extend({"row": row, **e} for e in local)
             if new is not None:
