@@ -172,8 +172,12 @@ def check_entities(config: Config) -> list[Problem]:
     from .entities import load_registry
 
     broken: list[Any] = []
-    load_registry(config, broken)
-    return [Problem.from_error(exc) for exc in broken]
+    registry = load_registry(config, broken)
+    problems = [Problem.from_error(exc) for exc in broken]
+    # A permission mbsite cannot read grants nothing: say so, or an entity is silently shut to everyone.
+    problems.extend(Problem("warning", f"entity {entity.name}: acl {note}", Location(file=entity.source), "data")
+                    for entity in registry for note in entity.acl_notes)
+    return problems
 
 
 def run_check(config: Config) -> list[Problem]:

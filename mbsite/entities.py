@@ -7,7 +7,7 @@ package's `entities/schema.json` and `entities/*.yaml`. Both rule spellings (`ma
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -68,16 +68,38 @@ class Field:
 
 
 @dataclass(frozen=True)
+class Condition:
+    """One alternative of a rule written as a list of conditions: every part must hold for it to grant."""
+
+    level: int = 0                                  # `authenticated: true` is 1, `role: admin` 3
+    owner_field: str | None = None                  # `uploaderId: "{{ currentUserId }}"`: the caller's rows
+    equals: tuple[tuple[str, Any], ...] = ()        # `published: true`: rows whose field holds the value
+
+    @property
+    def limits_rows(self) -> bool:
+        return self.owner_field is not None or bool(self.equals)
+
+    def matches(self, data: dict[str, Any], owner: Any, user_id: str | None) -> bool:
+        """Whether a row (its data, and its owner value when owner_field is set) satisfies this condition."""
+        if self.owner_field is not None and (user_id is None or owner != user_id):
+            return False
+        return all(name in data and data[name] == value for name, value in self.equals)
+
+
+@dataclass(frozen=True)
 class Acl:
-    """Who may perform one operation: everyone at `level` or above, or the row's owner when `owner_field` is set."""
+    """Who may perform one operation: everyone at `level` or above, or the row's owner when `owner_field` is set,
+    or (rules written as a list of conditions) whoever one of `conditions` admits, for the rows it admits."""
 
     level: int | None = None          # None: no role grants it
     owner_field: str | None = None    # "self": rows whose field equals the user's id
     system_only: bool = False         # no API caller may do it
+    conditions: tuple[Condition, ...] = ()   # the row-limited alternatives (full grants fold into `level`)
+    unread: tuple[str, ...] = ()      # parts of the rule mbsite could not read (they grant nothing)
 
     @property
     def denies_all(self) -> bool:
-        return self.level is None and self.owner_field is None
+        return self.level is None and self.owner_field is None and not self.conditions
 
 
 @dataclass(frozen=True)
@@ -94,6 +116,7 @@ class Entity:
     source: str = ""
     indexed: tuple[str, ...] = ()      # fields the schema asks to index (index/indexed/unique, `indexes` lists)
     unique_together: tuple[tuple[str, ...], ...] = ()   # `indexes` entries with `unique: true`: one key per tuple
+    acl_notes: tuple[str, ...] = ()    # parts of the acl that were not read (they grant nothing); check reports them
 
     @property
     def slug(self) -> str:
@@ -176,10 +199,82 @@ def parse_field(name: str, spec: Any) -> Field:
 
 
 _ROW_LEVEL = re.compile(r"^\s*(\w+)\s*=\s*\$user\.id\s*$")
+# Tenant isolation is the API's own first rule, so a row-level rule may restate it.
+_SAME_TENANT = re.compile(r"\s+AND\s+tenant_?[iI]d\s*=\s*\$context\.tenant_?[iI]d\s*$")
+# How a condition names the caller's id: `{{ currentUserId }}`, `{{ user.id }}`, `$user.id`.
+_CALLER = re.compile(r"^\s*(\{\{\s*(currentUserId|currentUser\.id|user\.id|userId)\s*\}\}|\$user\.id)\s*$")
+_RULE_KEYS = frozenset({*ROLE_LEVELS, "role", "roles", "minLevel", "level", "self", "row_level", "rowLevel",
+                        "system", "authenticated"})
+
+
+def _owner_of_row_level(expr: Any) -> str | None:
+    """`authorId = $user.id` (optionally `AND tenantId = $context.tenantId`) → authorId; anything else → None."""
+    if not isinstance(expr, str):
+        return None
+    m = _ROW_LEVEL.match(_SAME_TENANT.sub("", expr))
+    return m.group(1) if m else None
+
+
+def _role_levels(roles: Any, unread: list[str]) -> list[int]:
+    names = [roles] if isinstance(roles, str) else roles if isinstance(roles, list) else None
+    if names is None:
+        unread.append(f"role {roles!r}")
+        return []
+    levels = []
+    for name in map(str, names):
+        if name in ROLE_LEVELS:
+            levels.append(ROLE_LEVELS[name])
+        elif name != "system":
+            unread.append(f"unknown role {name!r}")
+    return levels
+
+
+def _condition(spec: Any, unread: list[str]) -> Condition | None:
+    """One entry of a condition list; None (and a note in `unread`) when any part of it is not understood."""
+    if isinstance(spec, str):
+        levels = _role_levels(spec, unread)
+        return Condition(level=levels[0]) if levels else None
+    if not isinstance(spec, dict):
+        unread.append(f"condition {spec!r}")
+        return None
+    level, owner, equals, ok = 0, None, [], True
+    for key, value in spec.items():
+        key = str(key)
+        if key == "authenticated":
+            level = max(level, 1 if value is True else 0)
+        elif key in ("role", "roles"):
+            before = len(unread)
+            levels = _role_levels(value, unread)
+            ok = ok and len(unread) == before and bool(levels)
+            level = max(level, min(levels, default=0))
+        elif key in ("level", "minLevel"):
+            level = max(level, clamp_level(value))
+        elif isinstance(value, str) and _CALLER.match(value):
+            owner = key
+        elif value is None or isinstance(value, (str, int, float, bool)):
+            equals.append((key, value))
+        else:
+            unread.append(f"condition on {key}: {value!r}")
+            ok = False
+    return Condition(level=level, owner_field=owner, equals=tuple(equals)) if ok else None
+
+
+def _condition_rule(rule: list[Any]) -> Acl:
+    """A list of conditions, any of which grants: those that limit no rows become the rule's level."""
+    unread: list[str] = []
+    conds = [c for c in (_condition(spec, unread) for spec in rule) if c is not None]
+    full = [c.level for c in conds if not c.limits_rows]
+    level = min(full) if full else None
+    # A row-limited alternative adds nothing for callers the full grant already admits.
+    limited = tuple(dict.fromkeys(c for c in conds if c.limits_rows and (level is None or c.level < level)))
+    return Acl(level=level, conditions=limited, unread=tuple(unread),
+               system_only=not conds and "system" in rule)
 
 
 def parse_acl_rule(rule: Any) -> Acl:
-    """One operation's rule: a role list (JSON format), a flag mapping (YAML format), true/false."""
+    """One operation's rule: a role list (JSON format), a flag mapping (YAML format), a list of conditions
+    (each a mapping whose keys must all hold), true/false. What it cannot read grants nothing and is listed in
+    `unread` (check reports it)."""
     if rule is True:
         return Acl(level=0)
     if rule is None or rule is False:
@@ -187,16 +282,22 @@ def parse_acl_rule(rule: Any) -> Acl:
     if isinstance(rule, str):
         rule = [rule]
     if isinstance(rule, list):
+        if any(isinstance(r, dict) for r in rule):
+            return _condition_rule(rule)
         # Levels are hierarchical, so a role list grants the lowest listed role and everyone above it.
-        levels = [ROLE_LEVELS[r] for r in map(str, rule) if r in ROLE_LEVELS]
+        unread: list[str] = []
+        levels = _role_levels(rule, unread)
         system = "system" in rule
-        return Acl(level=min(levels) if levels else None, system_only=system and not levels)
+        return Acl(level=min(levels) if levels else None, system_only=system and not levels, unread=tuple(unread))
     if not isinstance(rule, dict):
-        return Acl()
+        return Acl(unread=(f"rule {rule!r}",))
+    notes = [f"ignored key {k!r}" for k in rule if str(k) not in _RULE_KEYS]
     levels = [lvl for role, lvl in ROLE_LEVELS.items() if rule.get(role) is True]
+    if rule.get("authenticated") is True:
+        levels.append(1)
     roles = rule.get("role") or rule.get("roles")
-    if isinstance(roles, (list, str)):
-        levels += [ROLE_LEVELS[r] for r in ([roles] if isinstance(roles, str) else roles) if r in ROLE_LEVELS]
+    if roles is not None:
+        levels += _role_levels(roles, notes)
     if "minLevel" in rule or "level" in rule:
         levels.append(clamp_level(_pick(rule, "minLevel", "level")))
     owner = None
@@ -204,11 +305,13 @@ def parse_acl_rule(rule: Any) -> Acl:
         row_level = rule.get("row_level") or rule.get("rowLevel")
         if row_level is None:
             owner = "createdBy"
-        elif isinstance(row_level, str) and (m := _ROW_LEVEL.match(row_level)):
-            owner = m.group(1)
-        # Any other row-level expression (sub-selects) is not understood: grant nothing rather than guess.
+        else:
+            owner = _owner_of_row_level(row_level)
+            if owner is None:
+                # Any other row-level expression (sub-selects) is not understood: grant nothing rather than guess.
+                notes.append(f"row_level {row_level!r} (only `field = $user.id` is understood)")
     return Acl(level=min(levels) if levels else None, owner_field=owner,
-               system_only=bool(rule.get("system")) and not levels and owner is None)
+               system_only=bool(rule.get("system")) and not levels and owner is None, unread=tuple(notes))
 
 
 # Without an `acl`: tenant members read, users create, the owner or an admin changes.
@@ -230,9 +333,25 @@ def parse_acl(spec: Any) -> dict[str, Acl]:
             acl[op] = DEFAULT_ACL[op]
         else:
             acl[op] = Acl(level=SUPERGOD)  # an acl that omits an operation keeps it for supergod
-        if isinstance(row_level, str) and (m := _ROW_LEVEL.match(row_level)) and acl[op].owner_field is None:
-            acl[op] = Acl(level=acl[op].level, owner_field=m.group(1), system_only=acl[op].system_only)
+        if (owner := _owner_of_row_level(row_level)) and acl[op].owner_field is None:
+            acl[op] = replace(acl[op], owner_field=owner)
     return acl
+
+
+def acl_problems(spec: Any) -> list[str]:
+    """What of an entity's `acl` mbsite does not read, one line each (the operations' `unread`, unknown keys)."""
+    if spec is None:
+        return []
+    if not isinstance(spec, dict):
+        return [f"acl must be a mapping (got {type(spec).__name__}): the defaults apply"]
+    found = [f"{key}: not read (role → operations lists are not supported; the defaults apply)"
+             if key == "permissions" else f"{key}: unknown acl key, ignored"
+             for key in spec if key not in (*OPS, "default", "rowLevel", "crossTenant", "cross_tenant")]
+    if isinstance(spec.get("rowLevel"), str) and _owner_of_row_level(spec["rowLevel"]) is None:
+        found.append(f"rowLevel {spec['rowLevel']!r}: not understood (only `field = $user.id`)")
+    for op, acl in parse_acl(spec).items():
+        found.extend(f"{op}: {note}" for note in acl.unread)
+    return found
 
 
 def parse_entity(doc: dict[str, Any], package: str | None, source: str) -> Entity:
@@ -270,7 +389,7 @@ def parse_entity(doc: dict[str, Any], package: str | None, source: str) -> Entit
     return Entity(name=name, package=pkg, fields=fields, acl=parse_acl(acl_spec),
                   never_expose=frozenset(map(str, hidden)), cross_tenant=cross,
                   description=str(doc.get("description") or ""), source=source, indexed=indexed_fields,
-                  unique_together=tuple(unique))
+                  unique_together=tuple(unique), acl_notes=tuple(acl_problems(acl_spec)))
 
 
 def _documents(path: Path, source: str) -> Iterator[dict[str, Any]]:

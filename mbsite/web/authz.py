@@ -8,7 +8,9 @@ Rules, in order:
 3. Package minLevel (installed package config first, then package.json): below it, 401 anonymous / 403.
 4. The entity ACL for the operation: level ≥ the rule's level grants every row; an owner rule (`self` +
    `row_level: "field = $user.id"`) grants only the caller's rows (lists are filtered, single rows
-   outside it are 404 for reads and 403 for writes).
+   outside it are 404 for reads and 403 for writes). A rule written as a list of conditions grants through
+   any condition the caller meets; conditions on fields (`uploaderId: "{{ currentUserId }}"`,
+   `published: true`) limit the rows the same way, a row passing when it meets one of them.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from typing import Any
 from sqlalchemy import text
 
 from ..config import Config
-from ..entities import Entity, EntityRegistry
+from ..entities import Condition, Entity, EntityRegistry
 from ..levels import ADMIN, GOD, PUBLIC, SUPERGOD, USER, clamp_level
 from .problems import ApiError
 
@@ -55,9 +57,22 @@ class Scope:
     entity: Entity
     op: str
     owner_field: str | None = None     # set when only the caller's own rows are allowed
+    rows: tuple[Condition, ...] = ()   # set when only rows meeting one of these conditions are allowed
+
+    @property
+    def limited(self) -> bool:
+        return self.owner_field is not None or bool(self.rows)
 
     def owns(self, data: dict[str, Any], created_by: str | None) -> bool:
         return owner_of(self.owner_field or "createdBy", data, created_by) == self.principal.user_id
+
+    def admits(self, data: dict[str, Any], created_by: str | None) -> bool:
+        """Whether a row is within this scope (always, for a scope that limits no rows)."""
+        if self.rows:
+            uid = self.principal.user_id
+            return any(c.matches(data, owner_of(c.owner_field, data, created_by) if c.owner_field else None, uid)
+                       for c in self.rows)
+        return self.owner_field is None or self.owns(data, created_by)
 
 
 def owner_of(field: str, data: dict[str, Any], created_by: str | None) -> Any:
@@ -175,11 +190,15 @@ class Authorizer:
             return Scope(principal, tenant, entity, op)
         if acl.owner_field and not principal.anonymous and principal.level >= USER:
             return Scope(principal, tenant, entity, op, owner_field=acl.owner_field)
+        rows = tuple(c for c in acl.conditions if principal.level >= c.level
+                     and (c.owner_field is None or not principal.anonymous))
+        if rows:
+            return Scope(principal, tenant, entity, op, rows=rows)
         raise deny(principal, f"{op} on {entity.name} needs a higher level")
 
     def check_row(self, scope: Scope, data: dict[str, Any], created_by: str | None) -> None:
-        """For owner-limited scopes: reads of other rows are 404, writes 403."""
-        if scope.owner_field is None or scope.owns(data, created_by):
+        """For row-limited scopes: reads of other rows are 404, writes 403."""
+        if scope.admits(data, created_by):
             return
         if scope.op == "read":
             raise ApiError(404, "not found")
@@ -188,11 +207,9 @@ class Authorizer:
     def claim_owner(self, scope: Scope, doc: dict[str, Any]) -> None:
         """On create: owner fields the ACL uses are filled with the caller's id when absent, and on an
         owner-limited create the new row must belong to the caller."""
-        if not scope.principal.anonymous:
-            for acl in scope.entity.acl.values():
-                f = acl.owner_field
-                if f and scope.entity.field(f) is not None and doc.get(f) in (None, ""):
-                    doc[f] = scope.principal.user_id
+        self.fill_owners(scope, doc)
+        if scope.rows and not scope.admits(doc, scope.principal.user_id):
+            raise ApiError(403, f"{scope.op} is limited to records you may {scope.op}")
         field = scope.owner_field
         if field is None or field == "createdBy" and scope.entity.field(field) is None:
             return
@@ -200,6 +217,16 @@ class Authorizer:
             doc[field] = scope.principal.user_id
         elif doc[field] != scope.principal.user_id:
             raise ApiError(403, f"{field} must be your own id")
+
+    def fill_owners(self, scope: Scope, doc: dict[str, Any]) -> None:
+        """Owner fields the ACL uses, absent from a new record, become the caller's id (before validation, so a
+        required owner field needs no client to send it)."""
+        if scope.principal.anonymous:
+            return
+        for acl in scope.entity.acl.values():
+            for f in (acl.owner_field, *(c.owner_field for c in acl.conditions)):
+                if f and scope.entity.field(f) is not None and doc.get(f) in (None, ""):
+                    doc[f] = scope.principal.user_id
 
     def admin_of(self, principal: Principal, tenant: str, level: int = 3) -> None:
         """Tenant administration (audit log, media deletes by others): level ≥ admin in the same tenant."""

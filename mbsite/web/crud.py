@@ -195,6 +195,14 @@ def _target(scope: Scope, rid: str) -> str:
     return f"{scope.entity.package}/{scope.entity.slug}/{rid}"
 
 
+def _owner_sql(b: SqlBuilder, scope: Scope, field: str) -> str:
+    """The condition "the row's `field` is the caller's id" (createdBy falls back to the row's created_by)."""
+    uid = scope.principal.user_id
+    if field == "createdBy" and scope.entity.field("createdBy") is None:
+        return f"created_by = {b.bind_text(uid or '')}"
+    return f"{b.expr(field)} = {b.bind(uid)}"
+
+
 async def list_records(request: Request) -> Response:
     web = request.app.state.mb
     scope = await _scope(request, "read")
@@ -204,9 +212,12 @@ async def list_records(request: Request) -> Response:
     b.where.append("tenant = :t AND package = :p AND entity = :e")
     b.params.update({"t": scope.tenant, "p": entity.package, "e": entity.slug})
     if scope.owner_field:
-        uid = scope.principal.user_id
-        b.where.append(f"created_by = {b.bind_text(uid or '')}" if scope.owner_field == "createdBy" and
-                       entity.field("createdBy") is None else f"{b.expr(scope.owner_field)} = {b.bind(uid)}")
+        b.where.append(_owner_sql(b, scope, scope.owner_field))
+    if scope.rows:
+        b.where.append("(" + " OR ".join(
+            "(" + " AND ".join([*([_owner_sql(b, scope, c.owner_field)] if c.owner_field else []),
+                               *(f"{b.expr(k)} = {b.bind(v)}" for k, v in c.equals)] or ["1 = 1"]) + ")"
+            for c in scope.rows) + ")")
     for flt in q.filters:
         b.add_filter(flt)
     count_where, count_params = " AND ".join(b.where), dict(b.params)
@@ -281,7 +292,7 @@ async def get_record(request: Request) -> Response:
         raise ApiError(404, "no such record")
     fields = request.query_params.get("fields")
     raw = row.data
-    if scope.owner_field is not None or entity.hidden or fields or not isinstance(raw, str):
+    if scope.limited or entity.hidden or fields or not isinstance(raw, str):
         data = _loads(raw)
         web.authz.check_row(scope, data, row.created_by)
         selected = tuple(f.strip() for f in fields.split(",") if f.strip()) if fields else None
@@ -300,6 +311,8 @@ async def _insert(conn: Any, web: Any, scope: Scope, body: Any, pointer: str,
     bad_id = id_error(body["id"], pointer + "/id") if body.get("id") is not None else None
     if bad_id is not None:
         errors.append(bad_id)
+    body = dict(body)
+    web.authz.fill_owners(scope, body)
     try:
         doc = validate_body(scope.entity, body, partial=False)
     except ApiError as exc:
@@ -447,13 +460,16 @@ async def _update_once(conn: Any, web: Any, scope: Scope, rid: str, doc: dict[st
         new = {**old, **doc}
     else:
         # A replacement keeps what the server manages: ids, tenant, creation time and the row's owner.
-        owners = {a.owner_field for a in scope.entity.acl.values() if a.owner_field}
+        owners = {f for a in scope.entity.acl.values() for f in (a.owner_field, *(c.owner_field for c in a.conditions))
+                  if f}
         kept = {f.name: old[f.name] for f in scope.entity.fields if f.name in old and (
             f.generated or f.primary or f.name in ("tenantId", "createdAt", "created_at") or f.name in owners)}
         new = {**kept, **doc}
     new["id"] = rid
     if scope.owner_field and owner_of(scope.owner_field, new, row.created_by) != scope.principal.user_id:
         raise ApiError(403, f"{scope.owner_field} must stay your own id")
+    if scope.rows and not scope.admits(new, row.created_by):
+        raise ApiError(403, f"the record must stay one you may {scope.op}")
     _stamp(scope.entity, new, scope.tenant, created=False)
     errors: list[dict[str, Any]] = []
     await _check_relations(conn, web.db, scope, new, rid, errors,
