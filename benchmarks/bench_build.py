@@ -326,7 +326,7 @@ def main() -> int:
             if hugo:
                 hugo_config(md / "hugo", highlight=highlight)
 
-                def hugo_cmd(out: Path) -> list[str]:
+                def hugo_cmd(out: Path, outs: list[Path] = outs) -> list[str]:
                     outs.append(out)
                     return [hugo, "--quiet", "-s", str(md / "hugo"), "-d", str(out)]
                 tools.append((Case(label, "hugo"), hugo_cmd))

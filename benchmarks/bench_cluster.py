@@ -122,7 +122,7 @@ def main() -> None:
     finally:
         for proc in reversed(procs):
             stop(proc)
-    print(f"\n| site | pages | outputs | local s | cluster s (2 workers) | overhead per output | same bytes |")
+    print("\n| site | pages | outputs | local s | cluster s (2 workers) | overhead per output | same bytes |")
     print("|---|---|---|---|---|---|---|")
     for name, r in results.items():
         print(f"| {name} | {r['pages']} | {r['outputs']} | {r['local_s']} | {r['cluster_s']} | "

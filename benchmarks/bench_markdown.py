@@ -96,7 +96,8 @@ def main() -> int:
         print("pyromark not installed: its rows are skipped (pip install -e '.[fast]')", file=sys.stderr)
     for engine in engines:
         for hl in (False, True):
-            ms = best(args.rounds, bodies, lambda b: render_markdown(b, highlight_code=hl, engine=engine))
+            ms = best(args.rounds, bodies, lambda b, hl=hl, engine=engine: render_markdown(b, highlight_code=hl,
+                                                                                           engine=engine))
             rows.append((f"Markdown body, {engine}, highlighting {'on' if hl else 'off'}", f"{ms:.3f} ms"))
 
     print(f"{len(bodies)} pages; best of {args.rounds} rounds; python {sys.version.split()[0]}; "

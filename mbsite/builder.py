@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import orjson
 from sqlalchemy import Engine, delete
 
+from .compose import Chrome, compose, dump_fragments, fill, fragment_file, load_fragments
 from .config import Config
 from .context import Recorder
 from .db.models import Revalidation, now_ms
@@ -30,7 +31,6 @@ from .graph import (
     save_outputs,
     set_state,
 )
-from .compose import Chrome, compose, dump_fragments, fill, fragment_file, load_fragments
 from .pages import PageResult, nav_key, render_chrome, render_not_found, render_page, route_records
 from .paths import route_path_problem
 from .plan import Memory, Pending, Plan, plan_cold, plan_warm, read_pending
@@ -189,7 +189,7 @@ def _render_composed(model: SiteModel, route: Route, stage_root: str, flat: bool
         levels.append((level, html, chrome_rec))
     prev_html = base
     own_files: list[tuple[int, str]] = []
-    for level, html, chrome_rec in levels:
+    for level, html, _chrome_rec in levels:
         if html == prev_html:
             outcome.shared += 1
             continue
@@ -566,7 +566,7 @@ class Builder:
             new_rows = []
             for row in rows:
                 data = (self.config.out / row.file).read_bytes()
-                for asset_key, old_url, new_url in moves:
+                for _asset_key, old_url, new_url in moves:
                     data = data.replace(f'="{old_url}"'.encode(), f'="{new_url}"'.encode())
                 stage.write(row.file, data)
                 digests = {**row.digests, **{k: new for k, _old, new in moves}}

@@ -199,9 +199,9 @@ def render(tenant: str | None, path: str | None, site: str, db: str | None, leve
             return
         if not tenant or not path:
             raise click.UsageError("give TENANT and PATH, or --component PKG:ID, or --all")
-        from .site import load_model, open_site_db
         from .pages import render_page
         from .routes import normalize_path
+        from .site import load_model, open_site_db
 
         engine, _ = open_site_db(cfg)
         problems: list[Any] = []
@@ -384,9 +384,9 @@ def revalidate(tenant: str | None, path: str | None, site: str, db: str | None, 
                run_build: bool) -> None:
     """Queue an on-demand revalidation of TENANT PATH, or of every output with --tag (any tenant unless given)."""
     from .builder import Builder
-    from .site import open_site_db
     from .explain import check_revalidation, queue_revalidation
     from .reporter import ConsoleReporter
+    from .site import open_site_db
 
     if not tag and not (tenant and path):
         raise click.UsageError("give TENANT PATH, or --tag TAG [TENANT]")

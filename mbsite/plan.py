@@ -25,8 +25,15 @@ from .paths import link_problem, link_roots
 from .records import matches
 from .routes import Route, build_route_table
 from .site import SiteModel, tenant_tokens, type_templates
-from .sources import (MarkdownSource, content_url, is_content_markdown, load_tenants, markdown_order, sha256_bytes,
-                      split_front_matter)
+from .sources import (
+    MarkdownSource,
+    content_url,
+    is_content_markdown,
+    load_tenants,
+    markdown_order,
+    sha256_bytes,
+    split_front_matter,
+)
 
 LEVEL_MAX = 5
 

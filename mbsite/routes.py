@@ -6,8 +6,8 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from .errors import Location, MbsiteError, Problem
 from .db.models import now_ms
+from .errors import Location, MbsiteError, Problem
 from .levels import ADMIN, clamp_level
 from .paths import route_path, segment_problem
 from .records import Query, RecordStore

@@ -654,7 +654,7 @@ def _check_global_keys(conn: Any, slug: str, plan: dict[str, list[dict[str, Any]
         ids = [row["id"] for row in plan[key]]
         held = dict(conn.execute(select(model.id, model.tenant).where(model.id.in_(ids), model.tenant != slug)).all()
                     ) if ids else {}
-        for row, (_, where) in zip(plan[key], doc.rows[key]):
+        for row, (_, where) in zip(plan[key], doc.rows[key], strict=False):
             if row["id"] in held:
                 problems.append(DataError(f"id {row['id']!r} belongs to tenant {held[row['id']]!r}; import with "
                                           "--as to get ids of its own", _at(where, "id")))

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Callable
 from sqlalchemy import Engine, text
 
 from .builder import Builder, BuildResult
-from .site import open_site_db
 from .config import Config, builtin_root
 from .errors import MbsiteError, Problem
 from .lease import WatchLock
 from .reporter import Reporter
+from .site import open_site_db
 
 if TYPE_CHECKING:
     from .cluster import Cluster

@@ -145,7 +145,7 @@ def build(roots: dict[str, Path], wanted: list[str]) -> dict[str, object]:
     icons: dict[str, list[str]] = {}
     aliases: dict[str, str] = {}
     sets = {}
-    for set_name, (package, folder, view_box) in PACKAGES.items():
+    for set_name, (package, _folder, view_box) in PACKAGES.items():
         meta = json.loads((roots[set_name] / "package.json").read_text(encoding="utf-8"))
         sets[set_name] = {"package": package, "version": meta["version"], "license": meta.get("license", ""),
                           "viewBox": view_box, "license_file": f"LICENSE-{set_name}.txt"}

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from mbsite import pages
-from mbsite.writer import MARKER
 from mbsite.builder import Builder
 from mbsite.config import load_config
 from mbsite.reporter import BufferReporter
+from mbsite.writer import MARKER
 
 REPO = Path(__file__).resolve().parent.parent
 

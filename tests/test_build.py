@@ -10,11 +10,11 @@ import pytest
 from click.testing import CliRunner
 from lxml import html as lxml_html
 
-from mbsite.writer import MARKER
 from mbsite.builder import Builder
 from mbsite.cli import main
 from mbsite.config import load_config
 from mbsite.reporter import BufferReporter
+from mbsite.writer import MARKER
 
 REPO = Path(__file__).resolve().parent.parent
 

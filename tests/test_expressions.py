@@ -6,8 +6,16 @@ import math
 import pytest
 
 from mbsite.errors import ExpressionError
-from mbsite.expressions import (UNDEFINED, Action, DictScope, compile_expression, evaluate, interpolate,
-                                to_string, truthy)
+from mbsite.expressions import (
+    UNDEFINED,
+    Action,
+    DictScope,
+    compile_expression,
+    evaluate,
+    interpolate,
+    to_string,
+    truthy,
+)
 
 SCOPE = {
     "a": 1, "b": 2, "s": "x", "zero": 0, "empty": "", "none": None, "t": True, "f": False,

@@ -16,12 +16,12 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 from sqlalchemy.orm import Session
-
-from mbsite.writer import MARKER
-from mbsite.builder import Builder
 from test_composed import every_level_equals_a_full_render
+
+from mbsite.builder import Builder
 from mbsite.config import load_config
 from mbsite.db.models import EntityRecord
+from mbsite.writer import MARKER
 
 SEED = """
 entity: Tenant

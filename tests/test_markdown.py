@@ -65,7 +65,7 @@ def test_template_like_text_stays_literal(engine: str) -> None:
     src = ("Use `{{ title }}` and `{% raw %}` here.\n\n```jinja\n{{ page.title }} {% if x %}\n"
            "{{< component a:b >}}\n```\n\nPlain {{ not_a_template }} text.\n")
     calls: list[str] = []
-    html = render_markdown(src, shortcode=lambda p, c, a, l: calls.append(f"{p}:{c}") or "X", engine=engine)
+    html = render_markdown(src, shortcode=lambda p, c, a, line: calls.append(f"{p}:{c}") or "X", engine=engine)
     assert calls == []
     text = lxml_html.fromstring(f"<div>{html}</div>").text_content()
     for literal in ("{{ title }}", "{% raw %}", "{{ page.title }}", "{{< component a:b >}}", "{{ not_a_template }}"):
@@ -107,7 +107,7 @@ def test_shortcodes_in_code_and_escaped_are_not_recognised(engine: str) -> None:
     calls: list[str] = []
     src = ("`{{< component a:b >}}`\n\n    {{< component c:d >}}\n\n~~~\n{{< component e:f >}}\n~~~\n\n"
            "\\{{< component g:h >}}\n\nx {{< component i:j t=\"*not em*\" >}} y\n\n- {{< component k:l >}}\n")
-    html = render_markdown(src, shortcode=lambda p, c, a, l: calls.append(f"{p}:{c}:{a}:{l}") or "<b>X</b>",
+    html = render_markdown(src, shortcode=lambda p, c, a, line: calls.append(f"{p}:{c}:{a}:{line}") or "<b>X</b>",
                            engine=engine)
     assert calls == ["i:j:{'t': '*not em*'}:None", "k:l:{}:13"]
     assert html.count("<b>X</b>") == 2

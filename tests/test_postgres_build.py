@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from mbsite.writer import MARKER
 from mbsite.builder import Builder
 from mbsite.config import load_config
 from mbsite.reporter import BufferReporter
 from mbsite.watch import Watcher
+from mbsite.writer import MARKER
 
 PG_URL = os.environ.get("MBSITE_TEST_POSTGRES_URL")
 REPO = Path(__file__).resolve().parent.parent

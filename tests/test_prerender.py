@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from mbsite import pages, prerender
-from mbsite.writer import MARKER
 from mbsite.builder import Builder
 from mbsite.config import load_config
 from mbsite.markdown import split_front_matter
 from mbsite.reporter import BufferReporter
 from mbsite.sources import scan_markdown, sha256_bytes
+from mbsite.writer import MARKER
 
 REPO = Path(__file__).resolve().parent.parent
 

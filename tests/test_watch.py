@@ -17,12 +17,12 @@ from typing import Iterator
 import pytest
 from click.testing import CliRunner
 
-from mbsite.writer import MARKER
 from mbsite.builder import Builder
 from mbsite.cli import main
 from mbsite.config import load_config
 from mbsite.reporter import BufferReporter
 from mbsite.watch import Batch, Watcher
+from mbsite.writer import MARKER
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -127,7 +127,8 @@ def decode_rows(entity: Entity, raw: bytes) -> tuple[list[dict[str, Any]], list[
         header = next(reader)
     except StopIteration:
         raise ApiError(422, "the CSV is empty", errors=[{"row": 0, "field": "", "code": "required",
-                                                         "message": "a header line of field names is required"}])
+                                                         "message": "a header line of field names is required"}]) \
+            from None
     except csv.Error as exc:
         raise ApiError(400, f"unreadable CSV: {exc}", code="INVALID_CSV") from None
     names = [h.strip() for h in header]
@@ -153,7 +154,7 @@ def decode_rows(entity: Entity, raw: bytes) -> tuple[list[dict[str, Any]], list[
                 docs.append({})
                 continue
             doc: dict[str, Any] = {"__row": number}
-            for name, value in zip(names, values):
+            for name, value in zip(names, values, strict=False):
                 if value == "":
                     continue
                 doc[name] = _typed(entity.field(name), value, number, name, errors)

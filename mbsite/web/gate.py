@@ -12,8 +12,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from email.utils import formatdate
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote

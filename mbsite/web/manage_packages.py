@@ -18,8 +18,22 @@ from starlette.routing import Route
 from ..db.models import now_ms
 from ..levels import clamp_level
 from . import audit
-from .manage import (Manager, check_if_match, dumps, error, json_bind, json_object, listing, loads,
-                     manager, one, package_set, raise_errors, row_etag, unknown_keys)
+from .manage import (
+    Manager,
+    check_if_match,
+    dumps,
+    error,
+    json_bind,
+    json_object,
+    listing,
+    loads,
+    manager,
+    one,
+    package_set,
+    raise_errors,
+    row_etag,
+    unknown_keys,
+)
 from .problems import ApiError
 
 WRITABLE = ("enabled", "version", "config", "sortOrder")

@@ -19,8 +19,22 @@ from ..levels import SUPERGOD
 from ..paths import record_id_problem, route_path
 from . import audit
 from .crud import new_id
-from .manage import (Manager, check_if_match, dumps, error, json_bind, json_object, listing, loads, manager, one,
-                     package_set, raise_errors, row_etag, unknown_keys)
+from .manage import (
+    Manager,
+    check_if_match,
+    dumps,
+    error,
+    json_bind,
+    json_object,
+    listing,
+    loads,
+    manager,
+    one,
+    package_set,
+    raise_errors,
+    row_etag,
+    unknown_keys,
+)
 from .problems import ApiError
 
 # API name → (column, kind). Kinds: str (with max length), text, int, level, bool, object, tree, tags.

@@ -20,8 +20,22 @@ from ..entities import Entity
 from ..levels import GOD
 from ..paths import tenant_problem
 from . import audit
-from .manage import (Manager, check_if_match, dumps, error, json_bind, json_object, listing, loads, manager, one,
-                     raise_errors, row_etag, supergod, unknown_keys)
+from .manage import (
+    Manager,
+    check_if_match,
+    dumps,
+    error,
+    json_bind,
+    json_object,
+    listing,
+    loads,
+    manager,
+    one,
+    raise_errors,
+    row_etag,
+    supergod,
+    unknown_keys,
+)
 from .openapi import object_schema
 from .problems import ApiError, json_response
 

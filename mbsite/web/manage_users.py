@@ -25,7 +25,18 @@ from ..levels import ROLE_LEVELS, role_level
 from ..passwords import hash_password
 from . import audit
 from .crud import new_id
-from .manage import Manager, check_if_match, error, json_object, listing, manager, one, raise_errors, row_etag, unknown_keys
+from .manage import (
+    Manager,
+    check_if_match,
+    error,
+    json_object,
+    listing,
+    manager,
+    one,
+    raise_errors,
+    row_etag,
+    unknown_keys,
+)
 from .problems import ApiError, json_response
 from .sessions import forget_user, hash_token
 

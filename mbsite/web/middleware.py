@@ -11,7 +11,6 @@ from ..errors import ConfigError
 from .problems import problem
 from .ratelimit import RateLimiter, route_class
 
-
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 

@@ -234,7 +234,7 @@ class SqlBuilder:
             raise ApiError(400, "cursor does not match the sort order", code="INVALID_CURSOR")
         ors: list[str] = []
         equal: list[str] = []
-        for (name, desc), v in zip(sort, cursor):
+        for (name, desc), v in zip(sort, cursor, strict=False):
             e = self.expr(name)
             null = f"{e} IS NULL"
             if v is None:

@@ -9,11 +9,11 @@ from typing import AsyncIterator
 
 import pytest
 from sqlalchemy import text
+from web_support import PASSWORD, PG_URL, Api, _pg_url_for_schema, make_api, write_site
 
 from mbsite.config import Config
 from mbsite.db.engine import ensure_schema, open_engine
 from mbsite.db.seed import load_seed
-from web_support import PASSWORD, PG_URL, Api, _pg_url_for_schema, make_api, write_site
 
 
 @pytest.fixture(scope="session")

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from web_support import Api, make_api
 
 from mbsite.config import Config
-from web_support import Api, make_api
 
 pytestmark = pytest.mark.anyio
 SAME = {"sec-fetch-site": "same-origin"}  # what a browser sends with a form of this very site

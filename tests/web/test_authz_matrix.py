@@ -9,9 +9,9 @@ from typing import AsyncIterator
 
 import pytest
 from sqlalchemy import text
+from web_support import Api, make_api
 
 from mbsite.config import Config
-from web_support import Api, make_api
 
 pytestmark = pytest.mark.anyio
 ROLES = ("anonymous", "user", "moderator", "admin", "god", "supergod")

@@ -8,11 +8,11 @@ import uuid
 from pathlib import Path
 
 import pytest
+from web_support import make_api
 
 from mbsite.config import Config, load_config
 from mbsite.errors import ConfigError
 from mbsite.web.middleware import forwarded_client, parse_proxies
-from web_support import make_api
 
 pytestmark = pytest.mark.anyio
 REDIS_URL = os.environ.get("MBSITE_TEST_REDIS_URL")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from web_support import Api
 
 pytestmark = pytest.mark.anyio

@@ -6,9 +6,9 @@ import csv
 import io
 
 import pytest
+from web_support import Api
 
 from mbsite.web.csvio import neutralise
-from web_support import Api
 
 pytestmark = pytest.mark.anyio
 NOTES = "/api/v1/acme/notes/note"

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import AsyncIterator
 
 import pytest
+from web_support import make_api
 
 from mbsite.config import Config
 from mbsite.web import database
 from mbsite.web.database import SqliteDatabase, TTLCache
-from web_support import make_api
 
 pytestmark = pytest.mark.anyio
 

@@ -5,11 +5,10 @@ import sqlite3
 
 import pytest
 from sqlalchemy import text
+from web_support import make_api
 
 from mbsite.entities import parse_entity
 from mbsite.web.query import field_index_ddl
-
-from web_support import make_api
 
 pytestmark = pytest.mark.anyio
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import text
+from web_support import PASSWORD, Api
 
 from mbsite.web.redirects import sign_in_target
-from web_support import PASSWORD, Api
 
 pytestmark = pytest.mark.anyio
 FORM = {"tenant": "acme", "username": "user", "password": PASSWORD}

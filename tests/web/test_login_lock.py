@@ -15,12 +15,11 @@ from typing import Any, AsyncIterator
 
 import httpx
 import pytest
+from web_support import PASSWORD
 
 from mbsite.config import Config
-from mbsite.web import build_state, create_app
-from mbsite.web import ratelimit
+from mbsite.web import build_state, create_app, ratelimit
 from mbsite.web.ratelimit import RateLimiter
-from web_support import PASSWORD
 
 pytestmark = pytest.mark.anyio
 REDIS_URL = os.environ.get("MBSITE_TEST_REDIS_URL")

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from web_support import Api
 
 pytestmark = pytest.mark.anyio

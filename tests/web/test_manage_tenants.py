@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-
 from web_support import PASSWORD, Api
 
 pytestmark = pytest.mark.anyio

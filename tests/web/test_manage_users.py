@@ -3,7 +3,6 @@ sessions at once, one-time reset tokens."""
 from __future__ import annotations
 
 import pytest
-
 from web_support import PASSWORD, Api
 
 pytestmark = pytest.mark.anyio

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from test_auth_gate import _png
 from web_support import Api
 

@@ -3,7 +3,6 @@ could not be a path segment is a problem naming the field, never silently replac
 from __future__ import annotations
 
 import pytest
-
 from web_support import Api
 
 pytestmark = pytest.mark.anyio
@@ -45,3 +44,18 @@ async def test_a_bad_id_in_a_bulk_delete_is_named(api: Api) -> None:
     await api.login("acme", "admin")
     r = await api.client.request("DELETE", BASE, json={"ids": ["n1", ".."]}, headers=api.h())
     assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == ["/ids/1"]
+
+
+async def test_an_id_is_ignored_when_the_entity_generates_it(api: Api) -> None:
+    """Note declares `id: {generated: true}`: the server picks every id, as it does for other generated fields."""
+    await api.login("acme", "user")
+    notes = "/api/v1/acme/notes/note"
+    r = await api.client.post(notes, json={"id": "mine", "title": "t"}, headers=api.h())
+    assert r.status_code == 201 and r.json()["id"] != "mine"
+    assert r.headers["location"].endswith("/" + r.json()["id"])
+    assert (await api.client.get(f"{notes}/mine")).status_code == 404
+    # A document read back and sent again is a new record, not a conflict with the one it came from.
+    again = await api.client.post(notes, json=r.json(), headers=api.h())
+    assert again.status_code == 201 and again.json()["id"] != r.json()["id"]
+    bulk = await api.client.post(notes, json=[{"id": "..", "title": "a"}, {"id": "n1", "title": "b"}], headers=api.h())
+    assert bulk.status_code == 201 and not {d["id"] for d in bulk.json()["data"]} & {"..", "n1"}

@@ -7,9 +7,9 @@ import json
 
 import httpx
 import pytest
+from web_support import make_api
 
 from mbsite.config import Config
-from web_support import make_api
 
 pytestmark = pytest.mark.anyio
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, AsyncIterator
 
 import httpx
+
 from mbsite.config import Config
 from mbsite.web import build_state, create_app
 
