@@ -20,6 +20,7 @@ from .db.feed import ChangeEvent, last_seq, read_changes
 from .db.models import Revalidation, now_ms
 from .errors import Location, MbsiteError, Problem
 from .graph import OutputRow, dirty_keys, get_state, tenant_digests
+from .markdown import split_front_matter
 from .pages import route_records
 from .paths import link_problem, link_roots
 from .records import matches
@@ -32,7 +33,6 @@ from .sources import (
     load_tenants,
     markdown_order,
     sha256_bytes,
-    split_front_matter,
 )
 
 LEVEL_MAX = 5
