@@ -135,6 +135,12 @@ class Entity:
         return self.never_expose | {f.name for f in self.fields if f.sensitive}
 
     @property
+    def generates_id(self) -> bool:
+        """Whether the server picks every id (`id: {generated: true}`): a client's `id` is then ignored."""
+        f = self.field("id")
+        return f is not None and f.generated
+
+    @property
     def writable(self) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if not (f.generated or f.primary or f.name in SERVER_FIELDS))
 

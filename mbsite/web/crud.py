@@ -307,7 +307,10 @@ async def get_record(request: Request) -> Response:
 
 async def _insert(conn: Any, web: Any, scope: Scope, body: Any, pointer: str,
                   errors: list[dict[str, Any]]) -> dict[str, Any] | None:
-    # A client may choose the id; one that breaks the path rule is an error, never swapped for a generated one.
+    # A client may choose the id unless the entity generates it (then it is ignored, as other generated fields
+    # are); a chosen id that breaks the path rule is an error, never swapped for a generated one.
+    if scope.entity.generates_id:
+        body = {k: v for k, v in body.items() if k != "id"}
     bad_id = id_error(body["id"], pointer + "/id") if body.get("id") is not None else None
     if bad_id is not None:
         errors.append(bad_id)

@@ -167,7 +167,11 @@ def build_document(entities: list[Entity], tenants: list[str], title: str) -> di
         read["properties"]["id"] = {"type": "string"}
         read["required"] = ["id"]
         schemas[_name(e)] = read
-        schemas[_name(e) + "Input"] = object_schema(e.writable, strict=True)
+        create = object_schema(e.writable, strict=True)
+        if not e.generates_id:  # a client may choose the id of a new record (else the server ignores it)
+            create["properties"] = {"id": {"type": "string", "pattern": r"^[A-Za-z0-9_.:~-]{1,64}$"},
+                                    **create["properties"]}
+        schemas[_name(e) + "Input"] = create
         patch = object_schema(e.writable, strict=True)
         patch.pop("required", None)
         schemas[_name(e) + "Patch"] = patch

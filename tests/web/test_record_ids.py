@@ -59,3 +59,11 @@ async def test_an_id_is_ignored_when_the_entity_generates_it(api: Api) -> None:
     assert again.status_code == 201 and again.json()["id"] != r.json()["id"]
     bulk = await api.client.post(notes, json=[{"id": "..", "title": "a"}, {"id": "n1", "title": "b"}], headers=api.h())
     assert bulk.status_code == 201 and not {d["id"] for d in bulk.json()["data"]} & {"..", "n1"}
+
+
+async def test_openapi_offers_an_id_on_create_only_where_a_client_may_choose_it(api: Api) -> None:
+    schemas = (await api.client.get("/api/v1/openapi.json")).json()["components"]["schemas"]
+    inputs = {name: s for name, s in schemas.items() if name.endswith("Input")}
+    comment = next(s for n, s in inputs.items() if "Comment" in n)
+    note = next(s for n, s in inputs.items() if "Note" in n)
+    assert "id" in comment["properties"] and "id" not in note["properties"]
