@@ -15,7 +15,7 @@ from .db.engine import ensure_schema, open_engine, resolve_url
 from .db.seed import load_seed
 from .errors import Location, Problem
 from .graph import digest_of
-from .levels import role_name
+from .levels import LEVELS, role_name
 from .compose import Chrome
 from .pages import BodyCache, chrome_fragment
 from .paths import link_roots, tenant_problem
@@ -54,16 +54,21 @@ class SiteModel:
         return tokens_url_of(css) if css else ""
     _chrome: dict[tuple[str, int], tuple[str, str, str, Recorder, list[Problem]]] = field(default_factory=dict)
 
+    _chrome_css: dict[tuple[str, int], str] = field(default_factory=dict)
     _fragments: dict[tuple[str, int, str], Chrome] = field(default_factory=dict)
 
     def forget_chrome(self, tenant: str | None = None) -> None:
-        """Drop the rendered chrome of one tenant (its routes or packages changed), or of all (None)."""
+        """Drop the rendered chrome of one tenant (its routes or packages changed), or of all (None), and derive
+        again the chrome's rules in the tenant stylesheet (`chrome_css`)."""
         if tenant is None:
             self._chrome.clear()
             self._fragments.clear()
         else:
             self._chrome = {k: v for k, v in self._chrome.items() if k[0] != tenant}
             self._fragments = {k: v for k, v in self._fragments.items() if k[0] != tenant}
+        for slug, table in self.tables.items():
+            if tenant is None or slug == tenant:
+                self.tokens[slug] = tenant_tokens(self.packages, table.tenant) + self.chrome_css(table.tenant)
 
     def fragment(self, tenant: str, level: int, key: str) -> Chrome:
         """A tenant's chrome fragment for a level and key (pages.chrome_fragment), rendered once."""
@@ -93,7 +98,7 @@ class SiteModel:
             rec.inputs.add(f"nav:{tenant.slug}:{level}")
             rec.digests[f"nav:{tenant.slug}:{level}"] = digest_of(nav)
             scope_route = Route(tenant.slug, "/", "component", tenant.name, "chrome")
-            parts = []
+            parts, css = [], []
             for slot, pattern in (("header", _HEADER_RE), ("footer", _FOOTER_RE)):
                 ref = self._slot(tenant, slot, pattern)
                 if ref is None:
@@ -103,9 +108,24 @@ class SiteModel:
                     ref[0], ref[1], {}, scope=self.scope(scope_route, level, {}), recorder=rec,
                     id_prefix=f"mb-{slot[0]}")
                 problems.extend(result.warnings)
-                parts.append(with_css(result.html, result.css))
+                parts.append(result.html)
+                css.append(result.css)
             self._chrome[key] = (parts[0], parts[1], repr(nav), rec, problems)
+            self._chrome_css[key] = "".join(css)
         return self._chrome[key]
+
+    def chrome_css(self, tenant: TenantData) -> str:
+        """The rules of the header and footer of every level, for the tenant stylesheet.
+
+        HTML allows <style> only in <head>, and the head is shared by every level (only the chrome blocks differ),
+        so it cannot hold one level's rules. Class names are hashes of their declarations: the union of all levels
+        is the same whichever level views the page, and a page never needs a rule it does not use."""
+        rules: dict[str, None] = {}
+        for level in LEVELS:
+            self.chrome(tenant, level)
+            for rule in self._chrome_css[(tenant.slug, level)].splitlines():
+                rules.setdefault(rule)
+        return "".join(f"{rule}\n" for rule in rules)
 
     def _slot(self, tenant: TenantData, slot: str, pattern: re.Pattern[str]) -> tuple[str, str] | None:
         layout = tenant.settings.get("layout") if isinstance(tenant.settings.get("layout"), dict) else {}
@@ -132,10 +152,6 @@ class SiteModel:
 def tokens_url_of(css: str) -> str:
     """Hashing the stylesheet once per build, not twice per rendered page."""
     return f"/assets/tokens.{hashlib.sha256(css.encode()).hexdigest()[:10]}.css"
-
-
-def with_css(html: str, css: str) -> str:
-    return f"<style>{css}</style>{html}" if css else html
 
 
 def open_site_db(config: Config) -> tuple[Engine, bool]:
@@ -178,8 +194,7 @@ def load_model(config: Config, engine: Engine, problems: list[Problem], scanned:
         tables[tenant.slug] = table
     renderer = ComponentRenderer(packages, type_template=type_templates(theme))
     model = SiteModel(config, packages, renderer, theme, tables, store, sources=sources)
-    for tenant in sources.tenants:
-        model.tokens[tenant.slug] = tenant_tokens(packages, tenant)
+    model.forget_chrome()  # the tenant stylesheets: tokens and the chrome's rules
     return model
 
 
@@ -196,4 +211,4 @@ def type_templates(theme: Any) -> Any:
     return lookup
 
 
-__all__ = ["SiteModel", "load_model", "open_site_db", "tenant_tokens", "tokens_url_of", "type_templates", "with_css"]
+__all__ = ["SiteModel", "load_model", "open_site_db", "tenant_tokens", "tokens_url_of", "type_templates"]

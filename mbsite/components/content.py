@@ -5,6 +5,7 @@ actions, `<table>` structure with header cells, `<img alt>`), through :func:`htm
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from markupsafe import Markup
@@ -73,7 +74,18 @@ def link(el: Element) -> str:
         attrs.update(target="_blank", rel="noopener noreferrer")
     elif href is not None and is_external(href):
         attrs["rel"] = "noopener"
-    return tag("a", attrs, el.content("label", "text", "title") or text(el.get("href") or ""))
+    inner = el.content("label", "text", "title") or text(el.get("href") or "")
+    if not attrs.get("aria-label") and not _TAGS.sub("", str(inner)).strip():
+        # Only a (decorative) icon, say a brand link whose text came out empty: name the link after the icon, as
+        # IconButton does, so that a screen reader does not announce a nameless link.
+        found = _ICON_NAME.search(str(inner))
+        if found:
+            attrs["aria-label"] = found.group(1).replace("_", " ").replace("-", " ").capitalize()
+    return tag("a", attrs, inner)
+
+
+_TAGS = re.compile(r"<[^>]*>")
+_ICON_NAME = re.compile(r'<svg[^>]*\bdata-icon="([^"]+)"')
 
 
 # --------------------------------------------------------------------------- media
