@@ -117,6 +117,10 @@ REFS = [
     ({"type": "component", "ref": "card", "props": {"label": "L"}}, "component-ref-lowercase"),
     ({"type": "component", "name": "Card", "props": {"label": "L"}}, "component-name"),
     ({"type": "ComponentRef", "ref": "card", "bindLabel": "{{'L'}}"}, "bind-props"),
+    ({"type": "ComponentRef", "ref": "card", "label": "L"}, "inline-props"),
+    ({"type": "component", "ref": "card", "label": "{{'L'}}"}, "inline-props-lowercase"),
+    ({"type": "component", "name": "Card", "label": "L"}, "inline-props-with-name"),
+    ({"type": "ComponentRef", "ref": "card", "label": "X", "props": {"label": "L"}}, "props-bag-wins"),
 ]
 
 

@@ -246,11 +246,19 @@ def _compile_ref(node: dict[str, Any], pointer: str) -> CRef:
     ref = node.get("ref", bag.pop("ref", None))
     if ref is None:
         ref = node.get("name", node.get("component"))
+        named_by = "name" if "name" in node else "component"
+    else:
+        named_by = "ref"
     props: dict[str, Any] = {}
+    # Props sit inline on a reference as on any other node; `bindTable` is upstream's spelling of `table`.
     for key, value in node.items():
+        if key in _STRUCTURAL or key == named_by or not isinstance(key, str):
+            continue
         if key.startswith("bind") and len(key) > 4 and key[4].isupper():
             props[key[4].lower() + key[5:]] = value  # bindTable → table
-    props.update(bag)
+        else:
+            props[key] = value
+    props.update(bag)  # the explicit bag wins over inline props
     return CRef(compile_value(ref), {k: compile_value(v) for k, v in props.items()}, False, pointer)
 
 
