@@ -38,19 +38,21 @@ from .web.gate import PageResponse, needed_level, security_headers
 from .web.gate import serve as gate_serve
 from .web.redirects import sign_in_target
 from .web.sessions import principal_for, same_origin
+from .web.toolpages import shell, signin_form
 
 PREVIEW_COOKIE = "mb_preview_tenant"
 PING_SECONDS = 15.0
 _HASHED = re.compile(r"\.[0-9a-f]{10}(\.[A-Za-z0-9]+)?$")  # content-hashed asset names never change content
 IMMUTABLE = "public, max-age=31536000, immutable"
+FORM_FIELDS_MAX = 16_384  # a sign-in form larger than this is handed on without reading its fields
 
 
-def _shell(title: str, body: str) -> bytes:
-    return (f"<!doctype html><html lang=en><head><meta charset=utf-8><meta name=viewport content='width=device-width,"
-            f"initial-scale=1'><title>{html.escape(title)} · mbsite serve</title><style>body{{font:16px/1.6 system-ui,"
-            f"sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#1c2330}}code{{background:#f1f3f7;"
-            f"padding:0 .25rem}}li{{margin:.2rem 0}}.lv{{color:#5b6577;font-size:.85em}}</style></head>"
-            f"<body>{body}</body></html>").encode()
+NAV = (("/", "Preview"), ("/api/v1/docs", "API reference"))
+
+
+def _shell(title: str, body: str, current: str = "") -> bytes:
+    """A tool page of the preview, in the default theme's look (web/toolpages.py)."""
+    return shell(title, body, nav=NAV, brand="mbsite preview", current=current)
 
 
 def _tenant_of_referer(request: Request, tenants: dict[str, list[str]]) -> str | None:
@@ -102,7 +104,7 @@ async def page(request: Request) -> Response:
                                     headers={"Cache-Control": "no-store"})
         if request.url.path == "/":
             listing = landing(request, hub, tenants, await _principal(request))
-            return _live(hub, _shell("Preview", listing), None, "/", 0, "")
+            return _live(hub, _shell("Preview", listing, "/"), None, "/", 0, "")
         return HTMLResponse(_shell("Not found", not_found_body(request, tenants)), status_code=404,
                             headers={"Cache-Control": "no-store"})
     response = await gate_serve(request)
@@ -165,16 +167,17 @@ def _missing_note(hub: LiveHub, tenant: str, page_: str, prefix: str, level: int
 def landing(request: Request, hub: LiveHub, tenants: dict[str, list[str]], principal: Principal) -> str:
     """Every tenant with the pages the viewer may open there (as the gate would let them), nothing more."""
     port = f":{request.url.port}" if request.url.port else ""
-    parts = ["<h1>mbsite preview</h1>"]
+    parts = ["<h1>Preview</h1>"]
     last = hub.last
     if last:
         s = last.get("summary") or {}
-        parts.append(f"<p>Last build: {s.get('pages', '?')} pages, {last['errors']} errors, {last['ms']} ms. "
-                     "Pages reload by themselves when their output changes.</p>")
+        parts.append(f'<p class="lead">Last build: {s.get("pages", "?")} pages, {last["errors"]} errors, '
+                     f"{last['ms']} ms. Pages reload by themselves when their output changes.</p>")
+    else:
+        parts.append('<p class="lead">Nothing is built yet.</p>')
+    cards = []
     for slug in sorted(tenants):
         table = hub.gate.routes(slug)
-        if not table.pages:
-            continue
         hosts = "".join(f' · <a href="http://{html.escape(d)}{port}/">{html.escape(d)}{port}</a>'
                         for d in tenants[slug] if d == "localhost" or d.endswith(".localhost"))
         items = []
@@ -187,11 +190,13 @@ def landing(request: Request, hub: LiveHub, tenants: dict[str, list[str]], princ
             badge = f' <span class="lv">level {lv}</span>' if lv else ""
             items.append(f'<li><a href="/{slug}{html.escape(path)}">{html.escape(path)}</a> '
                          f'{html.escape(str(info.get("title") or ""))}{badge}</li>')
-        parts.append(f'<h2><a href="/{slug}/">{html.escape(slug)}</a></h2><p><code>/{slug}/</code>{hosts} · '
-                     f'<a href="/{slug}{html.escape(table.login)}">sign in</a> · {len(visible)} pages</p>'
-                     f'<ul>{"".join(items)}</ul>')
-    if len(parts) == 1 + bool(last):
-        parts.append("<p>Nothing is built yet.</p>")
+        sign_in = f' · <a href="/{slug}{html.escape(table.login)}">sign in</a>' if table.pages else ""
+        count = f"{len(visible)} pages" if table.pages else "no pages built yet"
+        cards.append(f'<li class="tool-card"><h2><a href="/{slug}/">{html.escape(slug)}</a></h2>'
+                     f'<p class="tool-meta"><code>/{slug}/</code>{hosts}{sign_in} · {count}</p>'
+                     + (f'<ul>{"".join(items)}</ul>' if items else "") + "</li>")
+    if cards:
+        parts.append(f'<ul class="tool-cards">{"".join(cards)}</ul>')
     parts.append('<p>API: <a href="/api/v1/docs">/api/v1/docs</a></p>')
     return "".join(parts)
 
@@ -199,7 +204,7 @@ def landing(request: Request, hub: LiveHub, tenants: dict[str, list[str]], princ
 def not_found_body(request: Request, tenants: dict[str, list[str]]) -> str:
     links = "".join(f'<li><a href="/{s}{html.escape(request.url.path)}">/{html.escape(s)}'
                     f'{html.escape(request.url.path)}</a></li>' for s in sorted(tenants))
-    return (f"<h1>Not found</h1><p><code>{html.escape(request.url.path)}</code> belongs to no tenant. "
+    return (f'<h1>Not found</h1><p class="lead"><code>{html.escape(request.url.path)}</code> belongs to no tenant. '
             f"Pages live under <code>/&lt;tenant&gt;/</code>. Try:</p><ul>{links}</ul>"
             f'<p><a href="/">All tenants</a></p>')
 
@@ -284,9 +289,14 @@ class FormAuth:
         target = home
         back = sign_in_target(referer.path + (f"?{referer.query}" if referer.query else ""), home) \
             if from_here else home
+        fields: dict[str, str] = {}
         if path.endswith("/login"):
             # Whether a form of another site may sign in at all is the functions' decision (login CSRF).
-            target = sign_in_target((parse_qs(referer.query).get("next") or [""])[0], home) if from_here else home
+            # `next` of this request wins: the form a failed sign-in answers with posts it there.
+            wanted = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("next") or \
+                (parse_qs(referer.query).get("next") if from_here else None) or [""]
+            target = sign_in_target(wanted[0], home) if from_here else home
+            receive, fields = await _read_form(receive, ctype)
         elif same_origin(request):
             web = scope["app"].state.mb
             principal = await principal_for(request, web.config, web.db)
@@ -315,18 +325,53 @@ class FormAuth:
                     if state["redirect"]:
                         await send({"type": "http.response.body", "body": b""})
                     else:
-                        await _form_error(send, state["status"], state["body"], back, home)
+                        await _form_error(send, state["status"], state["body"], back, home,
+                                          path.endswith("/login"), fields, first if first in tenants else "", target)
 
         await self.app(scope, receive, capture)
 
 
-async def _form_error(send: Send, status: int, body: bytes, back: str, home: str) -> None:
+async def _read_form(receive: Receive, ctype: str) -> tuple[Receive, dict[str, str]]:
+    """The fields of a URL-encoded sign-in form (the body is read here and handed on unchanged)."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    fields: dict[str, str] = {}
+    if ctype == "application/x-www-form-urlencoded" and len(body) <= FORM_FIELDS_MAX:
+        fields = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items() if k in ("tenant", "username")}
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay, fields
+
+
+async def _form_error(send: Send, status: int, body: bytes, back: str, home: str, login: bool,
+                      fields: dict[str, str], tenant: str, target: str) -> None:
+    """A failed form: the sign-in form again with the message (login), or the message and a way back (logout)."""
     try:
         detail = str(json.loads(body).get("detail") or "")
     except (ValueError, AttributeError):
         detail = ""
-    page_ = _shell("Sign-in failed", f"<h1>That did not work</h1><p>{html.escape(detail or f'HTTP {status}')}</p>"
-                   f'<p><a href="{html.escape(back)}">Back</a> · <a href="{html.escape(home)}">Home</a></p>')
+    message = detail or f"HTTP {status}"
+    if login:
+        form = signin_form(message, tenant=fields.get("tenant") or tenant, username=fields.get("username", ""),
+                           next_path=target)
+        page_ = _shell("Sign in", form)
+    else:
+        page_ = _shell("Sign-out failed", f'<h1>That did not work</h1><p class="lead">{html.escape(message)}</p>'
+                       f'<p><a href="{html.escape(back)}">Back</a> · <a href="{html.escape(home)}">Home</a></p>')
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(page_)).encode()),
                             (b"cache-control", b"no-store")]})

@@ -8,12 +8,12 @@ no more than the limit are ever verified, and a locked account answers 429 even 
 from __future__ import annotations
 
 import asyncio
-import html
 from typing import Any
 from urllib.parse import SplitResult, parse_qs, urlsplit
 
 import orjson
 from sqlalchemy import text
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -23,6 +23,7 @@ from ..passwords import dummy_hash, verify_password
 from .problems import ApiError, json_response
 from .ratelimit import RateLimiter, Reservation
 from .redirects import sign_in_target
+from .toolpages import shell, signin_form
 from .sessions import (clear_cookie, create_session, csrf_ok, delete_session, forget_session, principal_for,
                        same_origin, set_cookie)
 
@@ -99,14 +100,23 @@ def _login_csrf_ok(request: Request) -> bool:
     return request.headers.get("origin") is None or same_origin(request)
 
 
-def _form_failure(request: Request, exc: ApiError) -> Response:
-    """A sign-in form that failed gets a short page to read, not a JSON document."""
-    referer = _same_origin_referer(request)
-    back = sign_in_target(referer.path + (f"?{referer.query}" if referer.query else "")) if referer else "/"
-    body = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign-in failed</title></head>'
-            f"<body><main><h1>That did not work</h1><p>{html.escape(exc.detail)}</p>"
-            f'<p><a href="{html.escape(back)}">Back</a></p></main></body></html>')
-    return HTMLResponse(body, status_code=exc.status, headers={**exc.headers, "Cache-Control": "no-store"})
+async def _form_failure(request: Request, exc: ApiError) -> Response:
+    """A sign-in form that failed gets the form back with what went wrong (not a JSON document), in the default
+    theme's look; trying again from it goes on to where the first attempt was going."""
+    try:
+        form = await request.form()  # read once already: Starlette keeps it
+    except (MultiPartException, ValueError):  # a broken form body: an empty form again
+        form = None
+
+    def field(name: str) -> str:
+        value = form.get(name) if form is not None else None
+        return value if isinstance(value, str) else ""
+
+    wanted = field("next") or None
+    body = signin_form(exc.detail, tenant=field("tenant"), username=field("username"),
+                       next_path=_next_path(request, wanted))
+    page = shell("Sign in", body, brand=request.app.state.mb.config.title)
+    return HTMLResponse(page, status_code=exc.status, headers={**exc.headers, "Cache-Control": "no-store"})
 
 
 async def login(request: Request) -> Response:
@@ -114,7 +124,7 @@ async def login(request: Request) -> Response:
         return await _login(request)
     except ApiError as exc:
         if _browser_form(request):
-            return _form_failure(request, exc)
+            return await _form_failure(request, exc)
         raise
 
 

@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from ..entities import Entity, Field
 from .query import MAX_LIMIT, OPERATORS
+from .toolpages import STYLESHEET_URL, shell, stylesheet
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
 _KIND_TYPES = {"string": "string", "email": "string", "url": "string", "integer": "integer", "number": "number",
@@ -209,7 +210,7 @@ async def document(request: Request) -> Response:
 
 
 async def reference(request: Request) -> Response:
-    """A readable page of the same document, rendered here (no scripts or fonts from elsewhere)."""
+    """A readable page of the same document in the default theme's look (no scripts or fonts from elsewhere)."""
     await document(request)
     doc = orjson.loads(request.app.state.mb.openapi_cache["json"])
     rows = []
@@ -217,22 +218,23 @@ async def reference(request: Request) -> Response:
         for method, op in item.items():
             if method == "parameters":
                 continue
-            rows.append(f"<tr><td><code>{method.upper()}</code></td><td><code>{html.escape(path)}</code></td>"
-                        f"<td>{html.escape(op.get('summary', ''))}</td>"
-                        f"<td>{', '.join(sorted(op.get('responses', {})))}</td></tr>")
-    schemas = "".join(f"<h3 id='{html.escape(n)}'>{html.escape(n)}</h3><pre>{html.escape(orjson.dumps(s, option=orjson.OPT_INDENT_2).decode())}</pre>"
+            rows.append(f'<tr><td><span class="method method-{method}">{method.upper()}</span></td>'
+                        f"<td><code>{html.escape(path)}</code></td><td>{html.escape(op.get('summary', ''))}</td>"
+                        f"<td class=\"tool-meta\">{', '.join(sorted(op.get('responses', {})))}</td></tr>")
+    schemas = "".join(f"<details id='{html.escape(n)}'><summary><code>{html.escape(n)}</code></summary>"
+                      f"<pre>{html.escape(orjson.dumps(s, option=orjson.OPT_INDENT_2).decode())}</pre></details>"
                       for n, s in doc["components"]["schemas"].items())
-    page = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(doc['info']['title'])}</title>"
-            "<style>body{font:15px/1.5 system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem}"
-            "table{border-collapse:collapse;width:100%}td{border-bottom:1px solid #ddd;padding:.3rem .5rem}"
-            "pre{background:#f6f6f6;padding:.7rem;overflow:auto}</style></head><body>"
-            f"<h1>{html.escape(doc['info']['title'])}</h1><p>{html.escape(doc['info']['description'])} "
+    title = doc["info"]["title"]
+    body = (f"<h1>{html.escape(title)}</h1><p class=\"lead\">{html.escape(doc['info']['description'])} "
             "Machine-readable: <a href='/api/v1/openapi.json'>openapi.json</a>.</p>"
-            f"<h2>Operations</h2><table>{''.join(rows)}</table><h2>Schemas</h2>{schemas}</body></html>")
-    return HTMLResponse(page)
+            '<h2>Operations</h2><table class="tool-table"><thead><tr><th>Method</th><th>Path</th><th>What</th>'
+            f"<th>Answers</th></tr></thead><tbody>{''.join(rows)}</tbody></table><h2>Schemas</h2>{schemas}")
+    nav = [("/api/v1/docs", "API reference"), ("/api/v1/openapi.json", "openapi.json")]
+    return HTMLResponse(shell(title, body, nav=nav, brand=request.app.state.mb.config.title, current="/api/v1/docs"))
 
 
 routes = [
     Route("/api/v1/openapi.json", document, methods=["GET"]),
     Route("/api/v1/docs", reference, methods=["GET"]),
+    Route(STYLESHEET_URL, stylesheet, methods=["GET"]),
 ]
