@@ -126,6 +126,91 @@ def route_records(model: SiteModel, route: Route, recorder: Recorder) -> dict[st
     return records
 
 
+@dataclass
+class BodyJob:
+    """What rendering a page's body may read and add to: the page, its level and scope, its recorder, problems,
+    component stylesheets and the template context."""
+
+    model: SiteModel
+    route: Route
+    level: int
+    scope: PageScope
+    rec: Recorder
+    problems: list[Problem]
+    css_parts: list[str]
+    context: dict[str, Any]
+    memo: dict[str, Any] | None
+
+
+_BODIES: dict[str, Callable[[BodyJob], Markup]] = {}
+
+
+def renders(*kinds: str) -> Callable[[Callable[[BodyJob], Markup]], Callable[[BodyJob], Markup]]:
+    """Register the body renderer of route kinds (a new kind of page is one decorated function)."""
+    def register(func: Callable[[BodyJob], Markup]) -> Callable[[BodyJob], Markup]:
+        for kind in kinds:
+            _BODIES[kind] = func
+        return func
+    return register
+
+
+@renders("markdown")
+def _markdown_page(job: BodyJob) -> Markup:
+    md = job.route.markdown
+    if md is None:
+        return Markup("")
+    job.rec.file(md.relpath, md.digest)
+
+    def shortcode(pkg: str, comp: str, args: dict[str, Any], line: int | None) -> str:
+        try:
+            res = job.model.renderer.render_component(pkg, comp, args, scope=job.scope, recorder=job.rec,
+                                                      id_prefix=f"mb-s{len(job.css_parts) + 1}-")
+        except MbsiteError as exc:
+            raise RenderError(f"shortcode {pkg}:{comp}: {exc.message}", Location(file=md.relpath, line=line)) from exc
+        job.problems.extend(_relocate(res.warnings, md.relpath, line))
+        job.css_parts.append(res.css)
+        return res.html
+
+    return Markup(_markdown_body(job.model, md, shortcode))
+
+
+@renders("component")
+def _component_page(job: BodyJob) -> Markup:
+    res = _component_body(job.model, job.route, job.scope, job.rec, job.memo)
+    job.problems.extend(res.warnings)
+    job.css_parts.append(res.css)
+    return Markup(res.html)
+
+
+@renders("blog_index", "tag", "tags")
+def _listing_page(job: BodyJob) -> Markup:
+    route, table = job.route, job.model.tables[job.route.tenant]
+    posts = _listed(job.rec, table, job.level, blog_only=True)
+    if route.kind == "tag":
+        posts = [p for p in posts if route.params.get("tag") in p.tags]
+    counts: dict[str, int] = {}
+    for p in posts:
+        for t in p.tags:
+            counts[t] = counts.get(t, 0) + 1
+    job.context["tags"] = [{"name": t, "slug": tag_slug(t), "count": n} for t, n in sorted(counts.items())]
+    if route.kind != "tags":
+        posts, job.context["pagination"] = _paginate(posts, route, job.model.config.page_size)
+    job.context["posts"] = [_post(p, table) for p in posts]
+    return Markup("")
+
+
+@renders("home_index")
+def _home_page(job: BodyJob) -> Markup:
+    table = job.model.tables[job.route.tenant]
+    job.context["posts"] = [_post(p, table) for p in _listed(job.rec, table, job.level, blog_only=False)[:HOME_PAGES]]
+    return Markup("")
+
+
+@renders("gallery")
+def _gallery_page(job: BodyJob) -> Markup:
+    return Markup(_gallery(job.model, job.route, job.scope, job.rec, job.problems, job.css_parts))
+
+
 def render_page(model: SiteModel, route: Route, level: int, memo: dict[str, Any] | None = None, *,
                 split: bool = False) -> PageResult:
     """Render one route for one viewer level. Raises MbsiteError (with a location) when the page cannot render.
@@ -145,47 +230,9 @@ def render_page(model: SiteModel, route: Route, level: int, memo: dict[str, Any]
     css_parts: list[str] = []
     context: dict[str, Any] = {"posts": [], "tags": [], "pagination": None}
 
-    if route.kind == "markdown" and route.markdown is not None:
-        md = route.markdown
-        rec.file(md.relpath, md.digest)
-
-        def shortcode(pkg: str, comp: str, args: dict[str, Any], line: int | None) -> str:
-            try:
-                res = model.renderer.render_component(pkg, comp, args, scope=scope, recorder=rec,
-                                                      id_prefix=f"mb-s{len(css_parts) + 1}-")
-            except MbsiteError as exc:
-                raise RenderError(f"shortcode {pkg}:{comp}: {exc.message}", Location(file=md.relpath, line=line)) from exc
-            problems.extend(_relocate(res.warnings, md.relpath, line))
-            css_parts.append(res.css)
-            return res.html
-
-        body = _markdown_body(model, md, shortcode)
-        content = Markup(body)
-    elif route.kind == "component":
-        res = _component_body(model, route, scope, rec, memo)
-        problems.extend(res.warnings)
-        css_parts.append(res.css)
-        content = Markup(res.html)
-    elif route.kind in ("blog_index", "tag", "tags"):
-        posts = _listed(rec, table, level, blog_only=True)
-        if route.kind == "tag":
-            posts = [p for p in posts if route.params.get("tag") in p.tags]
-        counts: dict[str, int] = {}
-        for p in posts:
-            for t in p.tags:
-                counts[t] = counts.get(t, 0) + 1
-        context["tags"] = [{"name": t, "slug": tag_slug(t), "count": n} for t, n in sorted(counts.items())]
-        if route.kind != "tags":
-            posts, context["pagination"] = _paginate(posts, route, model.config.page_size)
-        context["posts"] = [_post(p, table) for p in posts]
-        content = Markup("")
-    elif route.kind == "home_index":
-        context["posts"] = [_post(p, table) for p in _listed(rec, table, level, blog_only=False)[:HOME_PAGES]]
-        content = Markup("")
-    elif route.kind == "gallery":
-        content = Markup(_gallery(model, route, scope, rec, problems, css_parts))
-    else:
-        content = Markup("")
+    job = BodyJob(model, route, level, scope, rec, problems, css_parts, context, memo)
+    body = _BODIES.get(route.kind)
+    content = body(job) if body is not None else Markup("")
 
     header, footer, _, chrome_rec, chrome_problems = model.chrome(tenant, level)
     rec.merge_inputs(chrome_rec)
@@ -470,7 +517,8 @@ def _gallery(model: SiteModel, route: Route, scope: PageScope, rec: Recorder, pr
         raise RenderError(f"gallery: package {route.package!r} not found", Location(package=route.package))
     for key, digest in pkg.files.items():  # (its storybook files among them: the props it shows)
         rec.file(key, digest)
-    # Rendered for the viewer's level (a god sees what a level-4 component draws), with its components' CSS.
+    # Rendered for the viewer's level (a god sees what a level-4 package draws, and components may show the
+    # viewer's role), with its components' CSS: a gallery page is drawn for each level that opens it.
     rec.read_level()
     html, css = gallery_page(pkg, model.renderer, level=scope.level)
     css_parts.append(css)
