@@ -11,8 +11,8 @@ from lxml import html as lxml_html
 from .config import Config
 from .db.seed import parse_seed, record_problems, seed_files
 from .errors import Location, MbsiteError, Problem
-from .sitefiles import ROUTES_MANIFEST
 from .paths import link_roots
+from .sitefiles import ROUTES_MANIFEST
 from .writer import MARKER, read_marker
 
 if TYPE_CHECKING:

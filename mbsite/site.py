@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
+from .compose import Chrome
 from .config import Config
 from .context import PageScope, Recorder
 from .db.engine import ensure_schema, open_engine, resolve_url
@@ -16,7 +17,6 @@ from .db.seed import load_seed
 from .errors import Location, Problem
 from .graph import digest_of
 from .levels import LEVELS, role_name
-from .compose import Chrome
 from .pages import BodyCache, chrome_fragment
 from .paths import link_roots, tenant_problem
 from .records import RecordStore

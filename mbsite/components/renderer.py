@@ -239,7 +239,7 @@ class ComponentRenderer:
                             f"{run.page.level}")
                 return ""
         vars_ = vars_ or {}
-        for i, (seen, seen_pkg, seen_props, seen_vars) in enumerate(run.stack):
+        for i, (seen, _seen_pkg, seen_props, seen_vars) in enumerate(run.stack):
             # The same component with the same props and loop vars renders the same tree again, forever.
             if seen is comp and seen_props == props and seen_vars == vars_:
                 chain = " → ".join(f"{p.id}:{c.id}" for c, p, _, _ in run.stack[i:]) + f" → {pkg.id}:{comp.id}"

@@ -187,7 +187,7 @@ class _Rules:
                 if nested is not None:
                     self.walk(value, nested, media, system, depth + 1)
             elif _breakpoint_object(value) or isinstance(value, list):
-                steps = value.items() if isinstance(value, dict) else zip(BREAKPOINTS, value)
+                steps = value.items() if isinstance(value, dict) else zip(BREAKPOINTS, value, strict=False)
                 for bp, v in steps:
                     query = "" if BREAKPOINTS[bp] == 0 else f"@media (min-width:{BREAKPOINTS[bp]}px)"
                     if media and query:

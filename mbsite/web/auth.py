@@ -23,9 +23,17 @@ from ..passwords import dummy_hash, verify_password
 from .problems import ApiError, json_response
 from .ratelimit import RateLimiter, Reservation
 from .redirects import sign_in_target
+from .sessions import (
+    clear_cookie,
+    create_session,
+    csrf_ok,
+    delete_session,
+    forget_session,
+    principal_for,
+    same_origin,
+    set_cookie,
+)
 from .toolpages import shell, signin_form
-from .sessions import (clear_cookie, create_session, csrf_ok, delete_session, forget_session, principal_for,
-                       same_origin, set_cookie)
 
 _USER = text("SELECT u.id, u.role, c.password_hash FROM users u LEFT JOIN credentials c ON c.user_id = u.id "
              "WHERE u.tenant = :t AND u.username = :u "

@@ -17,9 +17,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..entities import snake_case
 from ..db.models import now_ms
-from ..entities import Entity
+from ..entities import Entity, snake_case
 from ..paths import record_id_problem
 from . import audit
 from .authz import Scope, owner_of

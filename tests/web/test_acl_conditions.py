@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import AsyncIterator
 
 import pytest
+from web_support import Api, make_api, user_id
 
 from mbsite.config import Config
-from web_support import Api, make_api, user_id
 
 pytestmark = pytest.mark.anyio
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-
 from web_support import Api
 
 pytestmark = pytest.mark.anyio

@@ -6,9 +6,9 @@ import asyncio
 from typing import AsyncIterator
 
 import pytest
+from web_support import Api, make_api
 
 from mbsite.config import Config
-from web_support import Api, make_api
 
 pytestmark = pytest.mark.anyio
 
