@@ -790,6 +790,17 @@ class Builder:
                 files[f"{slug}/public/feed.xml"] = atom.encode()
             else:
                 stage.obsolete.add(f"{slug}/public/feed.xml")  # the blog is gone: so is its feed
+            for path, route in table.routes.items():  # a feed per public tag, beside its first page
+                if route.kind == "tag" and route.min_level == 0 and route.params.get("page", 1) == 1:
+                    tag_feed = feed(table, base, str(route.params.get("tag")))
+                    if tag_feed:
+                        files[f"{slug}/public{path}/feed.xml"] = tag_feed.encode()
+            tags_dir = out / slug / "public" / "tags"
+            if tags_dir.is_dir():
+                for old_feed in tags_dir.glob("*/feed.xml"):
+                    rel = old_feed.relative_to(out).as_posix()
+                    if rel not in files:
+                        stage.obsolete.add(rel)
             if model.tokens.get(slug):
                 files[f"{slug}/public{model.tokens_url(slug)}"] = model.tokens[slug].encode()
             for asset in model.theme.assets.values():

@@ -29,7 +29,9 @@ def route_fingerprint(route: Route) -> str:
 
 
 def listing_digest(table: RouteTable, blog_only: bool = False) -> str:
-    """What listings show of a tenant's pages (every Markdown and gallery page; or the blog's posts only)."""
+    """What listings show of a tenant's pages (every Markdown and gallery page; or the blog's posts only): their
+    titles, dates, tags and levels. (A post's summary and reading time come from its file, which each listing
+    page records for the posts it shows.)"""
     key = ("listing-digest", blog_only)
     if key not in table.memo:
         posts = sorted((r.path, r.title, r.date, r.tags, r.min_level, r.description, r.package, r.kind)
@@ -45,6 +47,12 @@ def tag_pages_digest(table: RouteTable) -> str:
     return digest_of([(p, table.routes[p].min_level) for p in table.tag_pages()])
 
 
+def neighbors_digest(table: RouteTable, path: str) -> str:
+    """What a blog post shows of its older and newer neighbours (their paths and titles)."""
+    older, newer = table.blog_neighbors(path)
+    return digest_of([(r.path, r.title) if r is not None else None for r in (older, newer)])
+
+
 def tenant_digests(table: RouteTable, tokens_url: str, levels: int = 6) -> dict[str, str]:
     """Current digests of the per-tenant inputs: navigation per level, listings, tokens, routes, Markdown."""
     slug = table.tenant.slug
@@ -57,6 +65,8 @@ def tenant_digests(table: RouteTable, tokens_url: str, levels: int = 6) -> dict[
     for route in table.routes.values():
         if route.markdown is not None:
             d["file:" + route.markdown.relpath] = route.markdown.digest
+            if route.path.startswith("/blog/"):
+                d[f"nearby:{slug}:{route.path}"] = neighbors_digest(table, route.path)
         d[f"route:{slug}:{route.path}"] = route_fingerprint(route)
     return d
 

@@ -9,12 +9,13 @@ from markupsafe import Markup, escape
 from .compose import BLOCKS, FOOTER, HEADER, MARKS, NO_KEY, Chrome, fill
 from .context import PageScope, Recorder
 from .errors import Location, MbsiteError, Problem, RenderError
-from .graph import digest_of, listing_digest, tag_pages_digest
+from .graph import digest_of, listing_digest, neighbors_digest, tag_pages_digest
 from .levels import role_name
 from .markdown import render_markdown
 from .prerender import body_key
 from .routes import Route, RouteTable, page_count, tag_slug
 from .sitefiles import tenant_base_url, url_path
+from .summaries import reading_minutes, summary, table_of_contents
 from .templates import template_error
 
 if TYPE_CHECKING:
@@ -160,6 +161,16 @@ def _markdown_page(job: BodyJob) -> Markup:
     if md is None:
         return Markup("")
     job.rec.file(md.relpath, md.digest)
+    job.context["reading_time"] = reading_minutes(md)
+    job.context["summary"] = summary(md)
+    if job.route.path.startswith("/blog/"):  # its older and newer posts: an input of its own (only they matter)
+        table = job.model.tables[job.route.tenant]
+        key = f"nearby:{table.tenant.slug}:{job.route.path}"
+        job.rec.inputs.add(key)
+        job.rec.digests[key] = neighbors_digest(table, job.route.path)
+        older, newer = table.blog_neighbors(job.route.path)
+        job.context["older"] = {"path": older.path, "title": older.title} if older else None
+        job.context["newer"] = {"path": newer.path, "title": newer.title} if newer else None
 
     def shortcode(pkg: str, comp: str, args: dict[str, Any], line: int | None) -> str:
         try:
@@ -171,7 +182,9 @@ def _markdown_page(job: BodyJob) -> Markup:
         job.css_parts.append(res.css)
         return res.html
 
-    return Markup(_markdown_body(job.model, md, shortcode))
+    body = _markdown_body(job.model, md, shortcode)
+    job.context["toc"] = table_of_contents(body)
+    return Markup(body)
 
 
 @renders("component")
@@ -195,14 +208,17 @@ def _listing_page(job: BodyJob) -> Markup:
     job.context["tags"] = [{"name": t, "slug": tag_slug(t), "count": n} for t, n in sorted(counts.items())]
     if route.kind != "tags":
         posts, job.context["pagination"] = _paginate(posts, route, job.model.config.page_size)
-    job.context["posts"] = [_post(p, table) for p in posts]
+        job.context["posts"] = [_post(p, table, job.rec) for p in posts]
+    else:
+        job.context["posts"] = [_post(p, table) for p in posts]
     return Markup("")
 
 
 @renders("home_index")
 def _home_page(job: BodyJob) -> Markup:
     table = job.model.tables[job.route.tenant]
-    job.context["posts"] = [_post(p, table) for p in _listed(job.rec, table, job.level, blog_only=False)[:HOME_PAGES]]
+    job.context["posts"] = [_post(p, table, job.rec) for p in
+                            _listed(job.rec, table, job.level, blog_only=False)[:HOME_PAGES]]
     return Markup("")
 
 
@@ -228,7 +244,8 @@ def render_page(model: SiteModel, route: Route, level: int, memo: dict[str, Any]
     records = route_records(model, route, rec)
     scope = model.scope(route, level, records)
     css_parts: list[str] = []
-    context: dict[str, Any] = {"posts": [], "tags": [], "pagination": None}
+    context: dict[str, Any] = {"posts": [], "tags": [], "pagination": None, "toc": [], "reading_time": None,
+                               "summary": route.description, "older": None, "newer": None}
 
     job = BodyJob(model, route, level, scope, rec, problems, css_parts, context, memo)
     body = _BODIES.get(route.kind)
@@ -251,6 +268,7 @@ def render_page(model: SiteModel, route: Route, level: int, memo: dict[str, Any]
     template = model.theme.template(template_name)
     base = tenant_base_url(tenant, model.config.base_url)
     page = {"title": route.title, "description": route.description, "path": route.path, "kind": route.kind,
+            "level": route.min_level,
             "date": route.date, "tags": _tags(route.tags, table, rec, route.min_level),
             "url": base + url_path(route.path) if base else ""}
     values = dict(page=page, content=content, css=Markup("".join(css_parts)), tokens_href=model.tokens_url(tenant.slug),
@@ -340,7 +358,8 @@ def chrome_fragment(model: SiteModel, tenant_slug: str, level: int, key: str) ->
     blocks = model.theme.block_chain(template_name)
     if blocks is None:
         raise RenderError(f"template {template_name!r} has no chrome blocks", Location(file=template_name))
-    page = {"title": "", "description": "", "path": path, "kind": "", "date": None, "tags": [], "url": ""}
+    page = {"title": "", "description": "", "path": path, "kind": "", "level": level, "date": None, "tags": [],
+            "url": ""}
     values = {"page": page, "content": Markup(""), "css": Markup(""), "tokens_href": model.tokens_url(tenant_slug),
               "posts": [], "tags": [], "pagination": None}
     cut = Split(template_name, model.theme.template(template_name), blocks, values)
@@ -472,10 +491,16 @@ def _record_listing(rec: Recorder, table: RouteTable, blog_only: bool = False) -
     rec.digests[key] = listing_digest(table, blog_only)
 
 
-def _post(r: Route, table: RouteTable) -> dict[str, Any]:
+def _post(r: Route, table: RouteTable, rec: Recorder | None = None) -> dict[str, Any]:
+    """A listed page for the template. With `rec` (a listing that shows the post's summary), the post's file is
+    an input of the listing page: editing a post renders the listing pages that show it, not the others."""
     # (which tag pages exist follows from the listed pages: the listing's digest covers it)
-    return {"path": r.path, "title": r.title, "date": r.date, "description": r.description,
-            "tags": [_tag(t, table, r.min_level) for t in r.tags]}
+    post = {"path": r.path, "title": r.title, "date": r.date, "description": r.description,
+            "tags": [_tag(t, table, r.min_level) for t in r.tags], "summary": r.description, "reading_time": None}
+    if rec is not None and r.markdown is not None:
+        rec.file(r.markdown.relpath, r.markdown.digest)
+        post["summary"], post["reading_time"] = summary(r.markdown), reading_minutes(r.markdown)
+    return post
 
 
 def _tag(name: str, table: RouteTable, level: int) -> dict[str, Any]:

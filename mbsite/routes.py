@@ -88,6 +88,22 @@ class RouteTable:
                                 for r in items]
         return self._nav[level]
 
+    def blog_neighbors(self, path: str) -> tuple["Route | None", "Route | None"]:
+        """A blog post's older and newer neighbours among the posts the post's own viewers may see (so that every
+        level that sees the post shows the same links)."""
+        route = self.routes.get(path)
+        if route is None or route.kind != "markdown" or not path.startswith("/blog/"):
+            return None, None
+        key = ("blog-order", route.min_level)
+        order = self.memo.get(key)
+        if order is None:
+            posts = sorted((r for r in self.routes.values() if r.kind == "markdown" and r.path.startswith("/blog/")
+                            and r.min_level <= route.min_level), key=lambda r: (r.date or "", r.path))
+            order = self.memo[key] = ({r.path: i for i, r in enumerate(posts)}, posts)
+        index, posts = order
+        i = index[path]
+        return (posts[i - 1] if i > 0 else None), (posts[i + 1] if i + 1 < len(posts) else None)
+
     def tag_pages(self) -> tuple[str, ...]:
         """The paths of the tenant's tag pages (computed once: every tagged page asks)."""
         if self._tag_pages is None:

@@ -60,9 +60,11 @@ def robots(base_url: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def feed(table: RouteTable, base_url: str) -> str | None:
+def feed(table: RouteTable, base_url: str, tag: str | None = None) -> str | None:
+    """The Atom feed of the 20 newest public posts (of one tag, when given); None when there is none."""
     posts = sorted((r for r in table.routes.values() if r.kind == "markdown" and r.path.startswith("/blog/")
-                    and r.min_level == 0), key=lambda r: (r.date or "", r.path), reverse=True)[:20]
+                    and r.min_level == 0 and (tag is None or tag in r.tags)),
+                   key=lambda r: (r.date or "", r.path), reverse=True)[:20]
     if not posts:
         return None
     base = base_url.rstrip("/")
@@ -71,8 +73,9 @@ def feed(table: RouteTable, base_url: str) -> str | None:
         f"<entry><title>{escape(p.title)}</title><link href=\"{escape(base)}{url_path(p.path)}\"/>"
         f"<id>{escape(base)}{url_path(p.path)}</id><updated>{(p.date or '1970-01-01')}T00:00:00Z</updated>"
         f"<summary>{escape(p.description)}</summary></entry>" for p in posts)
+    title = table.tenant.name + (f" · #{tag}" if tag else "")
     return (f'<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">'
-            f"<title>{escape(table.tenant.name)}</title><id>{escape(base + '/')}</id>"
+            f"<title>{escape(title)}</title><id>{escape(base + '/')}</id>"
             f"<updated>{updated}</updated>{entries}</feed>\n")
 
 

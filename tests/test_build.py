@@ -101,7 +101,11 @@ def test_editing_a_post_rerenders_that_post_only(demo: Path) -> None:
     post = demo / "content" / "blog" / "hello-mbsite.md"
     post.write_text(post.read_text() + "\n\nA new closing paragraph.\n")
     result = build(demo)
-    assert result.summary["rendered"] == 2  # the post, once per tenant
+    # The post, and the listing pages that show its summary (the blog index and its two tag pages), per tenant.
+    assert result.summary["rendered"] == 8 and result.summary["reasons"] == {"file": 8}
+    rows = sqlite3.connect(demo / ".mbsite" / "mbsite.sqlite3").execute(
+        "SELECT DISTINCT path FROM build_outputs WHERE reason = 'file'").fetchall()
+    assert sorted(r[0] for r in rows) == ["/blog", "/blog/hello-mbsite", "/tags/announcements", "/tags/mbsite"]
     assert "A new closing paragraph." in (demo / "build/acme/public/blog/hello-mbsite/index.html").read_text()
 
 

@@ -98,9 +98,9 @@ def test_new_and_deleted_posts_move_the_pages_as_a_full_build_would(tmp_path: Pa
     blog = site / "content" / "blog"
     (blog / "new.md").write_text("---\ntitle: Newest\ndate: 2025-01-01\ntags: [all]\n---\nx\n")
     result = build(site)
-    # the post and the third pages of the blog and its tag are new; only the listings move (the blog and tag
-    # pages 1-2, the tag index and the generated home page), no post
-    assert result.summary["reasons"] == {"new": 3, "navigation": 6}
+    # the post and the third pages of the blog and its tag are new; the listings move (the blog and tag pages
+    # 1-2, the tag index and the generated home page), and of the posts only the one that gains a newer neighbour
+    assert result.summary["reasons"] == {"new": 3, "navigation": 7}
     pub = site / "build" / "t" / "public"
     assert listing(pub / "blog" / "page" / "3" / "index.html")[0] == ["Post 0"]
     for name in ("new.md", "p19.md", "p18.md"):

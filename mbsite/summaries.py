@@ -1,0 +1,78 @@
+"""A Markdown page → what listings and the page's own layout say about it: a summary, its reading time and its
+table of contents (from the rendered headings)."""
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from .sources import MarkdownSource
+
+SUMMARY_WORDS = 40
+WORDS_PER_MINUTE = 220
+
+_FENCE = re.compile(r"^(```|~~~)")
+_SKIP_LINE = re.compile(r"^\s*(#|>|\||[-*+]\s|\d+[.)]\s|<|\{\{<|!\[|\[\^)")
+_INLINE = [
+    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),   # images: their alt text
+    (re.compile(r"\[([^\]]*)\]\([^)]*\)"), r"\1"),    # links: their text
+    (re.compile(r"\[\^[^\]]*\]"), ""),                 # footnote references
+    (re.compile(r"`([^`]*)`"), r"\1"),                 # code spans
+    (re.compile(r"<[^>]+>"), ""),                      # inline HTML
+    (re.compile(r"(\*\*|__|\*|_|~~)(?=\S)(.+?)(?<=\S)\1"), r"\2"),  # emphasis
+]
+_HEADING = re.compile(r'<h([2-4]) id="([^"]+)"[^>]*>(.*?)</h\1>', re.S)
+_TAGS = re.compile(r"<[^>]+>")
+_ANCHOR = re.compile(r'<a class="header-anchor"[^>]*>.*?</a>', re.S)
+
+
+def summary(md: MarkdownSource, words: int = SUMMARY_WORDS) -> str:
+    """The page's `summary` front matter, else its `description`, else the text of its first paragraph (Markdown
+    syntax taken out), cut at `words` words with an ellipsis."""
+    given = md.front.extra.get("summary")
+    if isinstance(given, str) and given.strip():
+        return given.strip()
+    if md.front.description:
+        return md.front.description
+    text = " ".join(_first_paragraph(md.body).split())
+    for pattern, repl in _INLINE:
+        text = pattern.sub(repl, text)
+    cut = text.split()
+    return " ".join(cut[:words]) + ("…" if len(cut) > words else "")
+
+
+def _first_paragraph(body: str) -> str:
+    lines: list[str] = []
+    fenced = False
+    for line in body.splitlines():
+        if _FENCE.match(line.strip()):
+            fenced = not fenced
+            continue
+        if fenced:
+            continue
+        if not line.strip():
+            if lines:
+                break
+            continue
+        if not lines and (_SKIP_LINE.match(line) or line.startswith("    ")):
+            continue
+        lines.append(line)
+    return " ".join(lines)
+
+
+def reading_minutes(md: MarkdownSource) -> int:
+    """Minutes a reader needs for the body, at 220 words a minute (at least 1)."""
+    return max(1, round(len(md.body.split()) / WORDS_PER_MINUTE))
+
+
+def table_of_contents(body_html: str) -> list[dict[str, Any]]:
+    """The rendered body's h2–h4 headings that carry an anchor: [{level, id, text}], in order."""
+    out = []
+    for level, anchor, inner in _HEADING.findall(body_html):
+        text = html.unescape(_TAGS.sub("", _ANCHOR.sub("", inner))).strip()
+        if text:
+            out.append({"level": int(level), "id": html.unescape(anchor), "text": text})
+    return out
+
+
+__all__ = ["reading_minutes", "summary", "table_of_contents"]
