@@ -179,7 +179,14 @@ def _render_composed(model: SiteModel, route: Route, stage_root: str, flat: bool
     base = first.html
     levels: list[tuple[int, str, Recorder]] = []
     contract = fill(first.skeleton, base_fragment) == base
+    same_as = (model.chrome_key(route.tenant, base_level), base_key, base)
     for level in range(base_level + 1, LEVEL_MAX + 1):
+        key = (model.chrome_key(route.tenant, level), f"{template}\t{nav_key(table, level, route.path)}")
+        if not first.split.chrome_reads_viewer and key == same_as[:2]:
+            # The same header, footer, navigation and place in it as the level below, and a chrome that does not
+            # read the viewer: the same page, already checked (its fragment is the same too).
+            levels.append((level, same_as[2], model.chrome(table.tenant, level)[3]))
+            continue
         chrome, chrome_rec, problems = render_chrome(model, route, level, first.split)
         outcome.problems.extend(problems)
         html = fill(first.skeleton, chrome)
@@ -187,6 +194,7 @@ def _render_composed(model: SiteModel, route: Route, stage_root: str, flat: bool
         if contract and compose(base, base_fragment, fragment) != html:
             contract = False
         levels.append((level, html, chrome_rec))
+        same_as = (key[0], key[1], html)
     prev_html = base
     own_files: list[tuple[int, str]] = []
     for level, html, _chrome_rec in levels:

@@ -64,6 +64,7 @@ class Split:
     template: Any
     blocks: dict[str, list[Any]]
     values: dict[str, Any]
+    chrome_reads_viewer: bool = False  # the chrome blocks read `viewer` (then every level's chrome is rendered)
 
 
 class _LevelBound:
@@ -287,7 +288,9 @@ def render_page(model: SiteModel, route: Route, level: int, memo: dict[str, Any]
             skeleton = _run_template(template, lambda: template.root_render_func(ctx))
             if all(skeleton.count(MARKS[b]) == 1 for b in BLOCKS):
                 cut = Split(template_name, template, blocks, values)
-                chrome = _chrome_blocks(model, cut, tenant, table, level, page, header, footer)
+                reads = Recorder()
+                chrome = _chrome_blocks(model, cut, tenant, table, level, page, header, footer, reads)
+                cut.chrome_reads_viewer = reads.level_sensitive
                 return PageResult(fill(skeleton, chrome), rec, problems, skeleton, cut)
         html = template.render(
             site=_site(tenant, table, table.nav(level)), header=Markup(header), footer=Markup(footer),
@@ -310,11 +313,12 @@ def _marker(block: str) -> Callable[[Any], Any]:
 
 
 def _chrome_blocks(model: SiteModel, cut: Split, tenant: Any, table: RouteTable, level: int, page: dict[str, Any],
-                   header: str, footer: str) -> Chrome:
-    """The chrome blocks of a page for one level (reading the viewer there is the chrome's business)."""
+                   header: str, footer: str, reads: Recorder | None = None) -> Chrome:
+    """The chrome blocks of a page for one level (reading the viewer there is the chrome's business: `reads`
+    notes whether it did)."""
     ctx = cut.template.new_context(dict(
         cut.values, page=page, site=_site(tenant, table, table.nav(level)), header=Markup(header),
-        footer=Markup(footer), viewer=Viewer(level, Recorder())))
+        footer=Markup(footer), viewer=Viewer(level, reads if reads is not None else Recorder())))
     ctx.blocks = {name: list(funcs) for name, funcs in cut.blocks.items()}
     return (_run_template(cut.template, lambda: cut.blocks[HEADER][0](ctx)),
             _run_template(cut.template, lambda: cut.blocks[FOOTER][0](ctx)))
