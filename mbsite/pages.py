@@ -538,9 +538,20 @@ def _gallery(model: SiteModel, route: Route, scope: PageScope, rec: Recorder, pr
     table = model.tables[route.tenant]
     if route.package is None:
         _record_listing(rec, table)
-        items = "".join(f'<li><a href="{escape(r.path)}">{escape(r.package)}</a></li>'
-                        for r in table.routes.values() if r.kind == "gallery" and r.package)
-        return f'<ul class="gallery-index">{items}</ul>'
+        cards = []
+        for r in sorted((r for r in table.routes.values() if r.kind == "gallery" and r.package),
+                        key=lambda r: r.path):
+            pkg = model.packages.get(r.package or "")
+            if pkg is None:
+                continue
+            for key, digest in pkg.files.items():  # its name, version, description and component count
+                rec.file(key, digest)
+            count = len(pkg.components)
+            cards.append(f'<li class="gallery-card"><a href="{escape(r.path)}"><strong>{escape(pkg.name)}</strong> '
+                         f'<code>{escape(pkg.id)}</code></a><span class="gallery-count">{count} component'
+                         f'{"s" if count != 1 else ""} · {escape(pkg.version)}</span>'
+                         + (f"<p>{escape(pkg.description)}</p>" if pkg.description else "") + "</li>")
+        return f'<ul class="gallery-index">{"".join(cards)}</ul>'
     pkg = model.packages.get(route.package)
     if pkg is None:
         raise RenderError(f"gallery: package {route.package!r} not found", Location(package=route.package))

@@ -60,3 +60,13 @@ def test_editing_a_story_rebuilds_the_gallery_page(tmp_path: Path) -> None:
     assert result.summary["rendered"] >= 1
     assert "Hedy" in page(site, 4)
     assert Builder(load_config(site), BufferReporter()).run().summary["rendered"] == 0
+
+
+def test_the_gallery_index_shows_each_package_as_a_card(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site")
+    assert Builder(load_config(site), BufferReporter()).run().ok
+    choice = choose(Gate(site / "build"), "t", "/_gallery", 3)
+    assert choice.file is not None
+    index = (choice.body() or choice.file.read_bytes()).decode()
+    assert '<li class="gallery-card"><a href="/_gallery/p"><strong>P</strong> <code>p</code></a>' in index
+    assert "1 component · 1.0.0" in index
