@@ -485,11 +485,11 @@ _METHODS: dict[tuple[type, str], Callable[..., Any]] = {
     (str, "toString"): lambda s: s,
     (list, "includes"): lambda a, x=UNDEFINED, *_: any(strict_equal(v, x) for v in a),
     (list, "join"): lambda a, sep=",", *_: to_string(sep).join(to_text(v) for v in a),
-    (datetime, "toLocaleDateString"): lambda d, *_: d.strftime("%Y-%m-%d"),
-    (datetime, "toLocaleString"): lambda d, *_: d.strftime("%Y-%m-%d %H:%M"),
-    (datetime, "toISOString"): lambda d, *_: d.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+    (datetime, "toLocaleDateString"): lambda d, *_: _utc(d).strftime("%Y-%m-%d"),
+    (datetime, "toLocaleString"): lambda d, *_: _utc(d).strftime("%Y-%m-%d %H:%M"),
+    (datetime, "toISOString"): lambda d, *_: _utc(d).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
     (datetime, "getFullYear"): lambda d, *_: d.year,
-    (datetime, "getTime"): lambda d, *_: int(d.timestamp() * 1000),
+    (datetime, "getTime"): lambda d, *_: int(_utc(d).timestamp() * 1000),
 }
 
 
@@ -615,11 +615,17 @@ def _compile_call(callee: tuple, args: list[Fn]) -> Fn:
     return lambda s: action
 
 
+def _utc(moment: datetime) -> datetime:
+    """A moment without an offset is UTC (as JavaScript reads a date-only string), so that a build gives the same
+    output on every machine whatever its time zone; one with an offset is converted to UTC."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
 def _new_date(value: Any = UNDEFINED, *_: Any) -> Any:
     """`new Date(x)` → an aware datetime (UTC); no argument (now) is refused: output must be reproducible."""
     if isinstance(value, str) and not value.strip().lstrip("-").isdigit():
         try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return _utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
         except ValueError:
             return UNDEFINED
     number = to_number(value)
@@ -633,9 +639,11 @@ def _date(value: Any, fmt: Any = "date") -> Any:
         moment = datetime.fromtimestamp(value / 1000, tz=timezone.utc)  # data uses epoch milliseconds
     elif isinstance(value, str):
         try:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            moment = _utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
         except ValueError:
             return value
+    elif isinstance(value, datetime):
+        moment = _utc(value)
     else:
         return value
     return moment.strftime("%Y-%m-%d %H:%M" if fmt == "datetime" else "%Y-%m-%d")

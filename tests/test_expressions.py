@@ -152,3 +152,23 @@ def test_no_python_attribute_access() -> None:
     for src in ("s.__class__", "d.__class__.__mro__", "s.upper", "constructor.constructor('x')()"):
         value = evaluate(src, scope)
         assert value is UNDEFINED or isinstance(value, Action)
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/Los_Angeles", "Asia/Kolkata"])
+def test_dates_are_the_same_in_every_machine_time_zone(zone: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A date without an offset is UTC (as JavaScript reads '2024-01-05'), whatever the machine's time zone."""
+    import time
+
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        scope = DictScope({"day": "2024-01-05", "at": "2024-01-05T23:30:00", "east": "2024-01-06T01:30:00+02:00"})
+        assert evaluate("new Date(day).getTime()", scope) == 1704412800000
+        assert evaluate("new Date(day).toISOString()", scope) == "2024-01-05T00:00:00.000Z"
+        assert evaluate("new Date(east).toISOString()", scope) == "2024-01-05T23:30:00.000Z"
+        assert evaluate("new Date(at).toLocaleDateString()", scope) == "2024-01-05"
+        assert evaluate("east | date", scope) == "2024-01-05"
+        assert evaluate("new Date(east).getTime() === new Date(at + 'Z').getTime()", scope) is True
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
