@@ -32,12 +32,14 @@ from .db.models import (
     AuditEntry,
     Base,
     Credential,
+    DisabledUser,
     EntityRecord,
     InstalledPackage,
     JSONDocument,
     MediaAsset,
     PackageData,
     PageConfig,
+    PasswordReset,
     Session,
     Tenant,
     User,
@@ -88,7 +90,7 @@ SECTIONS = (
 TENANT_COLUMNS = ("slug", "name", "domains", "settings", "created_at")
 _SECTION = {s.key: s for s in SECTIONS}
 # Keys the document may hold beyond the table's columns.
-_EXTRA = {"users": {"password_hash"}, "media": {"content_base64"}}
+_EXTRA = {"users": {"password_hash", "disabled"}, "media": {"content_base64"}}
 
 
 class TransferError(DataError):
@@ -121,6 +123,7 @@ def export_tenant(engine: Engine, slug: str, *, media_dir: Path | None = None, w
                                "tenant": {c: tenant[c] for c in TENANT_COLUMNS}}
         hashes = dict(conn.execute(select(Credential.user_id, Credential.password_hash)
                                    .join(User, User.id == Credential.user_id).where(User.tenant == slug)).all())
+        disabled = set(conn.execute(select(DisabledUser.user_id).where(DisabledUser.tenant == slug)).scalars())
         for section in SECTIONS:
             table = section.model.__table__
             stmt = select(table).where(table.c.tenant == slug).order_by(*(table.c[c] for c in section.order))
@@ -130,6 +133,8 @@ def export_tenant(engine: Engine, slug: str, *, media_dir: Path | None = None, w
                 if section.key == "users":
                     if row["id"] in hashes:
                         out["password_hash"] = hashes[row["id"]]
+                    if row["id"] in disabled:  # a disabled account stays disabled where it is imported
+                        out["disabled"] = True
                 rows.append(out)
             doc[section.key] = rows
     if with_media:
@@ -547,11 +552,13 @@ def import_tenant(engine: Engine, doc: Document, *, as_slug: str | None = None, 
     plan = {s.key: [_row_for(s, row, slug, rename) for row, _ in doc.rows[s.key]] for s in SECTIONS}
     credentials = [{"user_id": rename.user(row["id"], row["username"]), "password_hash": row["password_hash"]}
                    for row, _ in doc.rows["users"] if row.get("password_hash")]
+    disabled = [{"user_id": rename.user(row["id"], row["username"]), "tenant": slug, "disabled_at": now_ms()}
+                for row, _ in doc.rows["users"] if row.get("disabled") is True]
     result = ImportResult(slug, {k: len(v) for k, v in plan.items()})
     try:
         with engine.connect() as conn:
             conn.begin()
-            _write(conn, doc, slug, tenant_row, plan, credentials, result, replace, problems)
+            _write(conn, doc, slug, tenant_row, plan, credentials, result, replace, problems, disabled)
             written = _store_media(doc, plan["media"], old_slug, slug, media_dir)
             try:
                 conn.commit()
@@ -567,7 +574,8 @@ def import_tenant(engine: Engine, doc: Document, *, as_slug: str | None = None, 
 
 
 def _write(conn: Any, doc: Document, slug: str, tenant_row: dict[str, Any], plan: dict[str, list[dict[str, Any]]],
-           credentials: list[dict[str, Any]], result: ImportResult, replace: bool, problems: list[DataError]) -> None:
+           credentials: list[dict[str, Any]], result: ImportResult, replace: bool, problems: list[DataError],
+           disabled: list[dict[str, Any]] | None = None) -> None:
     """Every row of the document, inside the caller's transaction."""
     existing = conn.execute(select(Tenant.slug).where(Tenant.slug == slug)).first()
     if existing and not replace:
@@ -587,6 +595,8 @@ def _write(conn: Any, doc: Document, slug: str, tenant_row: dict[str, Any], plan
             _insert(conn, section, plan[section.key], doc)
     if credentials:
         conn.execute(insert(Credential), [{**c, "changed_at": now_ms()} for c in credentials])
+    if disabled:
+        conn.execute(insert(DisabledUser), disabled)
     conn.execute(insert(AuditEntry), [{"tenant": slug, "actor": None, "action": "import", "target": f"tenant:{slug}",
                                        "before": None, "after": {"source": doc.source, "counts": result.counts}}])
 
@@ -665,6 +675,8 @@ def _clear_tenant(conn: Any, slug: str) -> None:
     users = select(User.id).where(User.tenant == slug).scalar_subquery()
     conn.execute(delete(Session).where(Session.tenant == slug))
     conn.execute(delete(Credential).where(Credential.user_id.in_(users)))
+    conn.execute(delete(DisabledUser).where(DisabledUser.user_id.in_(users)))
+    conn.execute(delete(PasswordReset).where(PasswordReset.user_id.in_(users)))
     for model in (EntityRecord, MediaAsset, PackageData, PageConfig, InstalledPackage, User):
         conn.execute(delete(model).where(model.tenant == slug))
 

@@ -417,3 +417,20 @@ def test_postgres_export_import_round_trip_and_all_or_nothing(small: Path, tmp_p
         with admin.connect() as conn:
             conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         admin.dispose()
+
+
+def test_a_disabled_account_stays_disabled_through_export_and_import(small: Path, tmp_path: Path) -> None:
+    con = sqlite3.connect(db_of(small))
+    alice = con.execute("SELECT id FROM users WHERE tenant = 'shop1' AND username = 'alice'").fetchone()[0]
+    con.execute("INSERT INTO disabled_users (user_id, tenant, disabled_at) VALUES (?, 'shop1', 0)", (alice,))
+    con.commit()
+    doc = json.loads(run(small, "export", "shop1", "--format", "json").stdout)
+    assert next(u for u in doc["users"] if u["username"] == "alice")["disabled"] is True
+    assert "disabled" not in next(u for u in doc["users"] if u["username"] == "bob")
+    (tmp_path / "doc.json").write_text(json.dumps(doc))
+    assert run(small, "import", str(tmp_path / "doc.json"), "--as", "shop9").exit_code == 0
+    assert run(small, "import", str(tmp_path / "doc.json"), "--replace").exit_code == 0
+    rows = con.execute("SELECT u.tenant, u.username FROM disabled_users d JOIN users u ON u.id = d.user_id "
+                       "ORDER BY u.tenant").fetchall()
+    con.close()
+    assert rows == [("shop1", "alice"), ("shop9", "alice")]
