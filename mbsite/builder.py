@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import orjson
 from sqlalchemy import Engine, delete
 
+from . import keys as input_keys
 from .compose import Chrome, compose, dump_fragments, fill, fragment_file, load_fragments
 from .config import Config
 from .context import Recorder
@@ -490,7 +491,7 @@ class Builder:
                 continue
             row = rows[0]
             info = json.loads(row.digests["compose"])
-            base, nav_input = int(info.get("base", -1)), f"nav:{route.tenant}:{info.get('base')}"
+            base, nav_input = int(info.get("base", -1)), input_keys.nav(route.tenant, str(info.get("base")))
             if "key" not in info or base != route.min_level or row.revalidate_at is not None and row.revalidate_at <= now:
                 continue
             changed = {inp for inp in row.inputs if inp in plan.dirty or (
@@ -587,14 +588,14 @@ class Builder:
     def _reindex(self) -> None:
         index: dict[str, set[tuple[str, str]]] = {}
         for key, rows in self.graph.items():
-            index.setdefault(f"route:{key[0]}:{key[1]}", set()).add(key)
+            index.setdefault(input_keys.route(key[0], key[1]), set()).add(key)
             for row in rows:
                 for inp in row.inputs:
                     index.setdefault(inp, set()).add(key)
         self.index = index
 
     def _index_add(self, key: tuple[str, str], rows: list[OutputRow]) -> None:
-        self.index.setdefault(f"route:{key[0]}:{key[1]}", set()).add(key)
+        self.index.setdefault(input_keys.route(key[0], key[1]), set()).add(key)
         for row in rows:
             for inp in row.inputs:
                 self.index.setdefault(inp, set()).add(key)
@@ -728,7 +729,7 @@ class Builder:
         self.next_change = next_change
         self.failed = set(failed)
         for key in plan.removed:
-            for inp_set in (self.index.get(f"route:{key[0]}:{key[1]}"),):
+            for inp_set in (self.index.get(input_keys.route(key[0], key[1])),):
                 if inp_set is not None:
                     inp_set.discard(key)
         if self.index:
@@ -839,7 +840,7 @@ class Builder:
 
     def _nav_states(self, model: SiteModel) -> dict[str, str]:
         """Each tenant's navigation at every level, as one digest (from the current digests of the plan)."""
-        return {slug: digest_of([self.digests.get(f"nav:{slug}:{level}") for level in range(LEVEL_MAX + 1)])
+        return {slug: digest_of([self.digests.get(input_keys.nav(slug, level)) for level in range(LEVEL_MAX + 1)])
                 for slug in model.tables}
 
     def _fragment_levels(self, slug: str) -> set[int]:

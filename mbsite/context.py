@@ -4,14 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-# Input keys are plain strings with a kind prefix, so the dependency graph is a set of strings:
-#   file:<site-relative path>            a file read while rendering (its content hash is stored beside it)
-#   row:<table>:<key>                    a database row
-#   query:<tenant>:<package>.<entity>    an entity query (any write to that entity re-checks the page)
-#   routes:<tenant>                      the tenant's route table (navigation, listings, sitemaps)
-#   tags:<tenant>                        which tag pages exist (a page links its tags to them)
-#   component:<package>:<id>             a component rendered (its package file is recorded as a file too)
-#   level                                the render looked at the viewer's level / role / user
+from . import keys
+
+# Input keys are plain strings with a kind prefix (every kind is built, and documented, in keys.py); besides its
+# inputs, a recorder notes whether the render looked at the viewer's level, role or user.
 
 
 @dataclass
@@ -23,21 +19,21 @@ class Recorder:
     level_sensitive: bool = False
 
     def file(self, relpath: str, digest: str) -> None:
-        key = "file:" + relpath
+        key = keys.file(relpath)
         self.inputs.add(key)
         self.digests[key] = digest
 
     def row(self, table: str, key: str) -> None:
-        self.inputs.add(f"row:{table}:{key}")
+        self.inputs.add(keys.row(table, key))
 
     def query(self, tenant: str, package: str, entity: str) -> None:
-        self.inputs.add(f"query:{tenant}:{package}.{entity}")
+        self.inputs.add(keys.query(tenant, package, entity))
 
     def routes(self, tenant: str) -> None:
-        self.inputs.add("routes:" + tenant)
+        self.inputs.add(keys.routes(tenant))
 
     def component(self, package: str, component_id: str) -> None:
-        self.inputs.add(f"component:{package}:{component_id}")
+        self.inputs.add(keys.component(package, component_id))
 
     def read_level(self) -> None:
         """Called whenever a render branches on the viewer's level, role or user."""

@@ -8,6 +8,7 @@ from typing import Any, Iterable
 import orjson
 from sqlalchemy import Connection, delete, insert, select, text
 
+from . import keys
 from .db.feed import ChangeEvent
 from .db.models import BuildState
 from .errors import ConfigError
@@ -56,18 +57,18 @@ def neighbors_digest(table: RouteTable, path: str) -> str:
 def tenant_digests(table: RouteTable, tokens_url: str, levels: int = 6) -> dict[str, str]:
     """Current digests of the per-tenant inputs: navigation per level, listings, tokens, routes, Markdown."""
     slug = table.tenant.slug
-    d = {f"nav:{slug}:{level}": digest_of(table.nav(level)) for level in range(levels)}
-    d[f"routes:{slug}"] = listing_digest(table)
-    d[f"posts:{slug}"] = listing_digest(table, blog_only=True)
-    d[f"tags:{slug}"] = tag_pages_digest(table)
-    d[f"tokens:{slug}"] = tokens_url
-    d[f"feed:{slug}"] = str(table.has_blog)
+    d = {keys.nav(slug, level): digest_of(table.nav(level)) for level in range(levels)}
+    d[keys.routes(slug)] = listing_digest(table)
+    d[keys.posts(slug)] = listing_digest(table, blog_only=True)
+    d[keys.tags(slug)] = tag_pages_digest(table)
+    d[keys.tokens(slug)] = tokens_url
+    d[keys.feed(slug)] = str(table.has_blog)
     for route in table.routes.values():
         if route.markdown is not None:
-            d["file:" + route.markdown.relpath] = route.markdown.digest
+            d[keys.file(route.markdown.relpath)] = route.markdown.digest
             if route.path.startswith("/blog/"):
-                d[f"nearby:{slug}:{route.path}"] = neighbors_digest(table, route.path)
-        d[f"route:{slug}:{route.path}"] = route_fingerprint(route)
+                d[keys.nearby(slug, route.path)] = neighbors_digest(table, route.path)
+        d[keys.route(slug, route.path)] = route_fingerprint(route)
     return d
 
 
@@ -151,19 +152,19 @@ def set_state(conn: Connection, key: str, value: str) -> None:
 
 def dirty_keys(events: Iterable[ChangeEvent]) -> set[str]:
     """Change-feed events → the input keys they invalidate."""
-    keys: set[str] = set()
+    found: set[str] = set()
     for ev in events:
         if ev.table == "entity_records" and ev.tenant:
             parts = ev.key.split("/")
             if len(parts) >= 2:
-                keys.add(f"query:{ev.tenant}:{parts[0]}.{parts[1]}")
+                found.add(keys.query(ev.tenant, parts[0], parts[1]))
         elif ev.table == "page_configs":
-            keys.add(f"row:page_configs:{ev.key}")
+            found.add(keys.row("page_configs", ev.key))
         elif ev.table in ("installed_packages", "tenants") and ev.tenant:
-            keys.add(f"row:{ev.table}:{ev.tenant}")
+            found.add(keys.row(ev.table, ev.tenant))
         elif ev.table == "package_data" and ev.tenant:
-            keys.add(f"row:package_data:{ev.tenant}/{ev.key}")
-    return keys
+            found.add(keys.row("package_data", f"{ev.tenant}/{ev.key}"))
+    return found
 
 
 def clear_graph(conn: Connection) -> None:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from markupsafe import Markup, escape
 
+from . import keys
 from .compose import BLOCKS, FOOTER, HEADER, MARKS, NO_KEY, Chrome, fill
 from .context import PageScope, Recorder
 from .errors import Location, MbsiteError, Problem, RenderError
@@ -117,12 +118,12 @@ def route_records(model: SiteModel, route: Route, recorder: Recorder) -> dict[st
     for name, q in route.queries:
         recorder.query(q.tenant, q.package, q.entity)
         records[name] = model.store.run(q)
-        seen.setdefault(f"query:{q.tenant}:{q.package}.{q.entity}", []).append([name, records[name]])
+        seen.setdefault(keys.query(q.tenant, q.package, q.entity), []).append([name, records[name]])
     if route.record is not None:
         pkg, entity, rid = route.record
         recorder.query(route.tenant, pkg, entity)
         records["record"] = next((d for d in model.store.all(route.tenant, pkg, entity) if str(d.get("id")) == rid), None)
-        seen.setdefault(f"query:{route.tenant}:{pkg}.{entity}", []).append(["record", records["record"]])
+        seen.setdefault(keys.query(route.tenant, pkg, entity), []).append(["record", records["record"]])
     for key, results in seen.items():
         recorder.digests[key] = digest_of(results)
     return records
@@ -166,7 +167,7 @@ def _markdown_page(job: BodyJob) -> Markup:
     job.context["summary"] = summary(md)
     if job.route.path.startswith("/blog/"):  # its older and newer posts: an input of its own (only they matter)
         table = job.model.tables[job.route.tenant]
-        key = f"nearby:{table.tenant.slug}:{job.route.path}"
+        key = keys.nearby(table.tenant.slug, job.route.path)
         job.rec.inputs.add(key)
         job.rec.digests[key] = neighbors_digest(table, job.route.path)
         older, newer = table.blog_neighbors(job.route.path)
@@ -259,13 +260,13 @@ def render_page(model: SiteModel, route: Route, level: int, memo: dict[str, Any]
     if route.template and not model.theme.has(route.template):
         raise RenderError(f"unknown template {route.template!r}", Location(file=route.source))
     model.theme.record(template_name, rec)
-    rec.inputs.add(f"tokens:{tenant.slug}")
-    rec.digests[f"tokens:{tenant.slug}"] = model.tokens_url(tenant.slug)
-    rec.inputs.add(f"feed:{tenant.slug}")  # `site.feed`: whether the tenant has a blog (and so a feed)
-    rec.digests[f"feed:{tenant.slug}"] = str(table.has_blog)
+    rec.inputs.add(keys.tokens(tenant.slug))
+    rec.digests[keys.tokens(tenant.slug)] = model.tokens_url(tenant.slug)
+    rec.inputs.add(keys.feed(tenant.slug))  # `site.feed`: whether the tenant has a blog (and so a feed)
+    rec.digests[keys.feed(tenant.slug)] = str(table.has_blog)
     for name, asset in model.theme.assets.items():  # asset('…') puts the content-hashed URL into the HTML
-        rec.inputs.add(f"asset:{name}")
-        rec.digests[f"asset:{name}"] = asset.url
+        rec.inputs.add(keys.asset(name))
+        rec.digests[keys.asset(name)] = asset.url
     template = model.theme.template(template_name)
     base = tenant_base_url(tenant, model.config.base_url)
     page = {"title": route.title, "description": route.description, "path": route.path, "kind": route.kind,
@@ -490,7 +491,7 @@ def _paginate(posts: list[Route], route: Route, page_size: int) -> tuple[list[Ro
 
 def _record_listing(rec: Recorder, table: RouteTable, blog_only: bool = False) -> None:
     """A listing's input: every page a listing could show, or the blog's posts only (`posts:`)."""
-    key = f"{'posts' if blog_only else 'routes'}:{table.tenant.slug}"
+    key = (keys.posts if blog_only else keys.routes)(table.tenant.slug)
     rec.inputs.add(key)
     rec.digests[key] = listing_digest(table, blog_only)
 
@@ -520,7 +521,7 @@ def _tags(tags: tuple[str, ...], table: RouteTable, rec: Recorder, level: int) -
     list blog posts: a tag used only outside /blog/ has no page). Which tag pages exist is an input."""
     if not tags:
         return []
-    key = f"tags:{table.tenant.slug}"
+    key = keys.tags(table.tenant.slug)
     rec.inputs.add(key)
     rec.digests[key] = tag_pages_digest(table)
     return [_tag(t, table, level) for t in tags]

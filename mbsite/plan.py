@@ -15,6 +15,7 @@ from typing import Any, Sequence
 
 from sqlalchemy import Connection, Engine, select
 
+from . import keys
 from .context import Recorder
 from .db.feed import ChangeEvent, last_seq, read_changes
 from .db.models import Revalidation, now_ms
@@ -111,12 +112,12 @@ def current_digests(model: SiteModel, *, packages: bool = True, theme: bool = Tr
     if packages:
         for pkg in model.packages:
             for key, digest in pkg.files.items():
-                d["file:" + key] = digest
+                d[keys.file(key)] = digest
     if theme:
         for key, digest in model.theme.template_files.values():
-            d["file:" + key] = digest
+            d[keys.file(key)] = digest
         for name, asset in model.theme.assets.items():
-            d["asset:" + name] = asset.url
+            d[keys.asset(name)] = asset.url
     for slug in model.tables if tenants is None else tenants:
         d.update(tenant_digests(model.tables[slug], model.tokens_url(slug), LEVEL_MAX + 1))
     return d
@@ -127,7 +128,7 @@ def stale_reason(model: SiteModel, route: Route, rows: Sequence[OutputRow] | Non
     """Why the stored outputs `rows` of `route` are stale (None: they are current)."""
     if not rows:
         return "new"
-    fp = digests.get(f"route:{route.tenant}:{route.path}")
+    fp = digests.get(keys.route(route.tenant, route.path))
     for row in rows:
         if row.digests.get("route") != fp:
             return "route"
@@ -254,10 +255,10 @@ def plan_warm(memory: Memory, engine: Engine, paths: set[str], events: list[Chan
 
     previous: set[str] = set()  # input keys of the sources being reloaded (to notice files that vanished)
     if reload_packages:
-        previous |= {"file:" + k for pkg in model.packages for k in pkg.files}
+        previous |= {keys.file(k) for pkg in model.packages for k in pkg.files}
     if reload_theme:
-        previous |= {"file:" + k for k, _ in model.theme.template_files.values()}
-        previous |= {"asset:" + n for n in model.theme.assets}
+        previous |= {keys.file(k) for k, _ in model.theme.template_files.values()}
+        previous |= {keys.asset(n) for n in model.theme.assets}
     if reload_packages:
         from .packages import load_packages
 
@@ -303,7 +304,7 @@ def plan_warm(memory: Memory, engine: Engine, paths: set[str], events: list[Chan
         table = model.tables.get(tenant)
         if table is not None and (package, entity) in table.queries_read:
             rebuild.add(tenant)
-        changed.discard(f"query:{tenant}:{package}.{entity}")
+        changed.discard(keys.query(tenant, package, entity))
 
     tenants_by_slug = {t.slug: t for t in sources.tenants}
     new_routes: list[tuple[str, str]] = []
@@ -337,7 +338,7 @@ def plan_warm(memory: Memory, engine: Engine, paths: set[str], events: list[Chan
     for path in markdown:  # a Markdown file that is gone
         rel = (Path(cfg.content_dir.name) / path.relative_to(content)).as_posix()
         if not path.exists():
-            previous.add("file:" + rel)
+            previous.add(keys.file(rel))
     for key in previous - set(fresh):
         changed.add(key)
         memory.digests.pop(key, None)
@@ -345,7 +346,7 @@ def plan_warm(memory: Memory, engine: Engine, paths: set[str], events: list[Chan
     why: dict[tuple[str, str], str] = {}
     if any("/templates/components/" in k for k in changed):
         # A theme override of a component type can appear in any page, header or footer: render everything.
-        changed |= {f"route:{k[0]}:{k[1]}" for k in memory.graph}
+        changed |= {keys.route(k[0], k[1]) for k in memory.graph}
     for route_key in new_routes:
         why[route_key] = "new"
     for route_key in memory.failed:  # the last render failed: try again whatever changed
@@ -357,7 +358,7 @@ def plan_warm(memory: Memory, engine: Engine, paths: set[str], events: list[Chan
         for rk in memory.index.get(key, ()):
             why.setdefault(rk, reason)
     for (tenant, package, entity), (docs, ids) in precise.items():
-        for rk in memory.index.get(f"query:{tenant}:{package}.{entity}", ()):
+        for rk in memory.index.get(keys.query(tenant, package, entity), ()):
             if rk in why:
                 continue
             route = model.tables[rk[0]].routes.get(rk[1]) if rk[0] in model.tables else None

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
+from . import keys
 from .compose import Chrome
 from .config import Config
 from .context import PageScope, Recorder
@@ -95,8 +96,8 @@ class SiteModel:
             rec.row("installed_packages", tenant.slug)
             rec.row("tenants", tenant.slug)
             nav = self.tables[tenant.slug].nav(level)
-            rec.inputs.add(f"nav:{tenant.slug}:{level}")
-            rec.digests[f"nav:{tenant.slug}:{level}"] = digest_of(nav)
+            rec.inputs.add(keys.nav(tenant.slug, level))
+            rec.digests[keys.nav(tenant.slug, level)] = digest_of(nav)
             scope_route = Route(tenant.slug, "/", "component", tenant.name, "chrome")
             parts, css = [], []
             for slot, pattern in (("header", _HEADER_RE), ("footer", _FOOTER_RE)):

@@ -1,0 +1,72 @@
+"""What a page can depend on → the input key the dependency graph stores for it (one function per kind).
+
+Keys are plain strings with a kind prefix, so the graph is a set of strings per output and an index from key to
+outputs. Every place that records, computes or looks up an input builds its key here:
+
+    file:<site-relative path>           a file read while rendering (its content digest is stored beside it)
+    asset:<name>                        a theme asset's content-hashed URL
+    row:<table>:<key>                   a database row (tenants, installed packages, page configs, package data)
+    query:<tenant>:<package>.<entity>   an entity query (a write to that entity re-runs the page's queries)
+    component:<package>:<id>            a component rendered (its file is recorded as a file too)
+    nav:<tenant>:<level>                the tenant's navigation at one level (the chrome)
+    routes:<tenant>                     every page a listing could show (the home listing, the gallery index)
+    posts:<tenant>                      the blog's posts as listings show them
+    tags:<tenant>                       which tag pages exist, from which level (a page links its tags to them)
+    tokens:<tenant>                     the URL of the tenant's stylesheet of design tokens
+    feed:<tenant>                       whether the tenant has a blog, and so a feed to announce
+    nearby:<tenant>:<path>              a blog post's older and newer neighbours
+    route:<tenant>:<path>               a route's own definition (its fingerprint)
+"""
+from __future__ import annotations
+
+
+def file(relpath: str) -> str:
+    return "file:" + relpath
+
+
+def asset(name: str) -> str:
+    return "asset:" + name
+
+
+def row(table: str, key: str) -> str:
+    return f"row:{table}:{key}"
+
+
+def query(tenant: str, package: str, entity: str) -> str:
+    return f"query:{tenant}:{package}.{entity}"
+
+
+def component(package: str, component_id: str) -> str:
+    return f"component:{package}:{component_id}"
+
+
+def nav(tenant: str, level: int | str) -> str:
+    return f"nav:{tenant}:{level}"
+
+
+def routes(tenant: str) -> str:
+    return "routes:" + tenant
+
+
+def posts(tenant: str) -> str:
+    return "posts:" + tenant
+
+
+def tags(tenant: str) -> str:
+    return "tags:" + tenant
+
+
+def tokens(tenant: str) -> str:
+    return "tokens:" + tenant
+
+
+def feed(tenant: str) -> str:
+    return "feed:" + tenant
+
+
+def nearby(tenant: str, path: str) -> str:
+    return f"nearby:{tenant}:{path}"
+
+
+def route(tenant: str, path: str) -> str:
+    return f"route:{tenant}:{path}"
