@@ -101,7 +101,8 @@ def test_named_weights_palette_names_and_heading_margins(page: Any, tmp_path: Pa
 
 def test_the_circular_spinner_is_round(page: Any, tmp_path: Path) -> None:
     show(page, tmp_path, {"type": "CircularProgress", "id": "spin"})
-    box = page.eval_on_selector("#spin", "el => { const r = el.getBoundingClientRect(); return [r.width, r.height] }")
+    # offsetWidth/Height: the layout box (the bounding rectangle of a spinning element grows as it turns)
+    box = page.eval_on_selector("#spin", "el => [el.offsetWidth, el.offsetHeight]")
     assert box[0] == box[1] == 40
     assert style(page, "#spin", "border-top-left-radius") == "50%"
 
