@@ -24,10 +24,7 @@ class CliError(click.ClickException):
 def _config(site: str, out: str | None = None, db: str | None = None, strict: bool | None = None) -> Any:
     from .config import load_config
 
-    try:
-        cfg = load_config(site)
-    except MbsiteError as exc:
-        raise CliError(exc) from exc
+    cfg = load_config(site)
     return cfg.with_options(out_dir=Path(out).resolve() if out else None, database_url=db,
                             strict=True if strict else None)
 
@@ -38,7 +35,18 @@ db_option = click.option("--db", "db", default=None, metavar="URL",
                          help="Database URL (default: MBSITE_DATABASE_URL, else SITE/.mbsite/mbsite.sqlite3).")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class MbsiteGroup(click.Group):
+    """The command group. The one place the CLI maps errors: an MbsiteError from any command is printed as
+    `location: message` with exit status 1 (CliError), never as a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MbsiteError as exc:
+            raise CliError(exc) from exc
+
+
+@click.group(cls=MbsiteGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="mbsite")
 def main() -> None:
     """mbsite: data-driven, multi-tenant static sites, rebuilt exactly when data or files change."""
@@ -71,8 +79,8 @@ def build(site: str, out: str | None, db: str | None, full: bool, strict: bool, 
 
         try:
             cfg = _config(site, out, db, strict)
-        except CliError as exc:
-            _json_failure(as_json, exc.message)
+        except MbsiteError as exc:
+            _json_failure(as_json, exc)
             raise
         if workers is not None:
             cfg = cfg.with_options(workers=workers)
@@ -174,52 +182,49 @@ def render(tenant: str | None, path: str | None, site: str, db: str | None, leve
     """Print one page (TENANT PATH), one component (--component PKG:ID) or all components (--all --json)."""
     cfg = _config(site, None, db)
     dirs = [Path(packages_dir)] if packages_dir else cfg.package_dirs()
-    try:
-        if render_all:
-            from .gallery import render_all as gallery_all
+    if render_all:
+        from .gallery import render_all as gallery_all
 
-            for item in gallery_all(dirs):
-                click.echo(json.dumps(item, sort_keys=True) if as_json else f"{item['package']}:{item['component']}"
-                           f" {'ok' if item['ok'] else 'error: ' + str(item['error'])}")
-            return
-        if component:
-            from .gallery import render_one
+        for item in gallery_all(dirs):
+            click.echo(json.dumps(item, sort_keys=True) if as_json else f"{item['package']}:{item['component']}"
+                       f" {'ok' if item['ok'] else 'error: ' + str(item['error'])}")
+        return
+    if component:
+        from .gallery import render_one
 
-            try:
-                parsed = json.loads(props) if props else None
-            except json.JSONDecodeError as exc:
-                raise CliError(f"--props: invalid JSON: {exc.msg} (column {exc.colno})") from exc
-            if parsed is not None and not isinstance(parsed, dict):
-                raise CliError("--props must be a JSON object")
-            result = render_one(dirs, component, parsed, level)
-            for w in result.warnings:
-                click.echo(f"warning: {w}", err=True)
-            css = f"<style>{result.css}</style>\n" if result.css else ""
-            click.echo(css + result.html)
-            return
-        if not tenant or not path:
-            raise click.UsageError("give TENANT and PATH, or --component PKG:ID, or --all")
-        from .pages import render_page
-        from .routes import normalize_path
-        from .site import load_model, open_site_db
+        try:
+            parsed = json.loads(props) if props else None
+        except json.JSONDecodeError as exc:
+            raise CliError(f"--props: invalid JSON: {exc.msg} (column {exc.colno})") from exc
+        if parsed is not None and not isinstance(parsed, dict):
+            raise CliError("--props must be a JSON object")
+        result = render_one(dirs, component, parsed, level)
+        for w in result.warnings:
+            click.echo(f"warning: {w}", err=True)
+        css = f"<style>{result.css}</style>\n" if result.css else ""
+        click.echo(css + result.html)
+        return
+    if not tenant or not path:
+        raise click.UsageError("give TENANT and PATH, or --component PKG:ID, or --all")
+    from .pages import render_page
+    from .routes import normalize_path
+    from .site import load_model, open_site_db
 
-        engine, _ = open_site_db(cfg)
-        problems: list[Any] = []
-        model = load_model(cfg, engine, problems)
-        table = model.tables.get(tenant)
-        if table is None:
-            raise CliError(f"unknown tenant {tenant!r} (known: {', '.join(sorted(model.tables)) or 'none'})")
-        route = table.routes.get(normalize_path(path))
-        if route is None:
-            raise CliError(f"tenant {tenant} has no page at {normalize_path(path)}")
-        if level < route.min_level:
-            raise CliError(f"{route.path} needs level {route.min_level}; rendering at level {level} is not allowed")
-        page = render_page(model, route, level)
-        for w in page.problems:
-            click.echo(f"{w.severity}: {w}", err=True)
-        click.echo(page.html)
-    except MbsiteError as exc:
-        raise CliError(exc) from exc
+    engine, _ = open_site_db(cfg)
+    problems: list[Any] = []
+    model = load_model(cfg, engine, problems)
+    table = model.tables.get(tenant)
+    if table is None:
+        raise CliError(f"unknown tenant {tenant!r} (known: {', '.join(sorted(model.tables)) or 'none'})")
+    route = table.routes.get(normalize_path(path))
+    if route is None:
+        raise CliError(f"tenant {tenant} has no page at {normalize_path(path)}")
+    if level < route.min_level:
+        raise CliError(f"{route.path} needs level {route.min_level}; rendering at level {level} is not allowed")
+    page = render_page(model, route, level)
+    for w in page.problems:
+        click.echo(f"{w.severity}: {w}", err=True)
+    click.echo(page.html)
 
 
 @main.command()
@@ -232,10 +237,7 @@ def check(site: str, out: str | None, db: str | None, as_json: bool) -> None:
     from .check import run_check
 
     cfg = _config(site, out, db)
-    try:
-        problems = run_check(cfg)
-    except MbsiteError as exc:
-        raise CliError(exc) from exc
+    problems = run_check(cfg)
     if as_json:
         click.echo(json.dumps([{"severity": p.severity, "message": p.message, "location": str(p.location),
                                 "code": p.code} for p in problems], indent=1))
@@ -255,10 +257,7 @@ def init(directory: str, force: bool) -> None:
     """Scaffold a new site in DIRECTORY (content, packages, themes, schemas, mbsite.toml)."""
     from .scaffold import scaffold
 
-    try:
-        password = scaffold(Path(directory), force=force)
-    except MbsiteError as exc:
-        raise CliError(exc) from exc
+    password = scaffold(Path(directory), force=force)
     click.echo(f"Created a site in {directory}.\nSign-in for the generated admin: admin / {password}\n"
                f"(shown only now: content/seed/site.yaml holds its argon2 hash; to choose another, replace the\n"
                f" password_hash line with `password: NEW` before the first build)\n"
@@ -296,10 +295,7 @@ def watch(site: str, out: str | None, db: str | None, no_initial: bool, allow_sh
 
     dask = _cluster(cfg, watch=True)
     try:
-        try:
-            watcher = Watcher(cfg, reporter, on_batch=report, cluster=dask, single_active=True, on_role=role)
-        except MbsiteError as exc:
-            raise CliError(exc) from exc
+        watcher = Watcher(cfg, reporter, on_batch=report, cluster=dask, single_active=True, on_role=role)
         watcher.install_signal_handlers()
         click.echo(f"watching {', '.join(str(p) for p in watcher.watched_paths())} and the change feed", err=True)
         watcher.run(initial_build=not no_initial)
@@ -332,11 +328,8 @@ def serve(site: str, out: str | None, db: str | None, host: str, port: int, open
     def report(p: Published) -> None:
         click.echo(describe(p, cfg.site_dir), err=True)
 
-    try:
-        preview = Preview(cfg, PreviewReporter(), watch=not no_watch, on_published=report)
-        preview.start()
-    except MbsiteError as exc:
-        raise CliError(exc) from exc
+    preview = Preview(cfg, PreviewReporter(), watch=not no_watch, on_published=report)
+    preview.start()
     urls = preview.urls(host, port)
     click.echo("serving " + "\n        ".join(urls), err=True)
     click.echo("watching files and the change feed; Ctrl+C stops" if not no_watch else "not watching (--no-watch)",
@@ -364,10 +357,7 @@ def why(tenant: str, path: str, site: str, db: str | None, level: int | None, as
     from .explain import explain
 
     cfg = _config(site, None, db)
-    try:
-        report = explain(cfg, tenant, path, level)
-    except MbsiteError as exc:
-        raise CliError(exc) from exc
+    report = explain(cfg, tenant, path, level)
     click.echo(json.dumps(report, indent=1, sort_keys=True) if as_json else report["text"])
     if not report["exists"]:
         sys.exit(1)  # like render: a page that does not exist is an error, whatever was stored for it
@@ -391,18 +381,15 @@ def revalidate(tenant: str | None, path: str | None, site: str, db: str | None, 
     if not tag and not (tenant and path):
         raise click.UsageError("give TENANT PATH, or --tag TAG [TENANT]")
     cfg = _config(site, None, db)
-    try:
-        engine, _ = open_site_db(cfg)
-        check_revalidation(cfg, engine, tenant, path, tag)
-        queue_revalidation(engine, tenant, path, tag)
-        click.echo("queued" + ("" if run_build else "; the next build or the running watch loop renders it"),
-                   err=True)
-        if run_build:
-            result = Builder(cfg, ConsoleReporter(), engine=engine).run()
-            if not result.ok:
-                sys.exit(1)
-    except MbsiteError as exc:
-        raise CliError(exc) from exc
+    engine, _ = open_site_db(cfg)
+    check_revalidation(cfg, engine, tenant, path, tag)
+    queue_revalidation(engine, tenant, path, tag)
+    click.echo("queued" + ("" if run_build else "; the next build or the running watch loop renders it"),
+               err=True)
+    if run_build:
+        result = Builder(cfg, ConsoleReporter(), engine=engine).run()
+        if not result.ok:
+            sys.exit(1)
 
 
 _EXPORT_FORMATS = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}
@@ -438,8 +425,6 @@ def export_cmd(tenant: str, site: str, db: str | None, output: str | None, fmt: 
             write_document(doc, Path(output), fmt)
             click.echo(f"exported {tenant}: " + ", ".join(f"{len(doc[k])} {k.replace('_', ' ')}" for k in doc
                                                           if isinstance(doc[k], list)) + f" → {output}", err=True)
-    except MbsiteError as exc:
-        raise CliError(exc) from exc
     finally:
         if engine is not None:
             engine.dispose()
@@ -462,8 +447,6 @@ def import_cmd(file: str, site: str, db: str | None, as_slug: str | None, replac
         doc = read_document(file, stdin=sys.stdin.buffer.read() if file == "-" else None, root=cfg.site_dir)
         engine, _ = open_site_db(cfg)
         result = import_tenant(engine, doc, as_slug=as_slug, replace=replace, media_dir=cfg.media_dir)
-    except MbsiteError as exc:
-        raise CliError(exc) from exc
     finally:
         if engine is not None:
             engine.dispose()
@@ -486,15 +469,12 @@ def db_init(site: str, db: str | None) -> None:
     from .db.seed import load_seed
 
     cfg = _config(site, None, db)
+    engine = open_engine(resolve_url(cfg.site_dir, cfg.database_url))
     try:
-        engine = open_engine(resolve_url(cfg.site_dir, cfg.database_url))
-        try:
-            ensure_schema(engine)
-            n = load_seed(engine, cfg.content_dir, cfg.site_dir)
-        finally:
-            engine.dispose()
-    except MbsiteError as exc:
-        raise CliError(exc) from exc
+        ensure_schema(engine)
+        n = load_seed(engine, cfg.content_dir, cfg.site_dir)
+    finally:
+        engine.dispose()
     click.echo(f"schema ready; {n} seed records checked")
 
 
@@ -506,14 +486,11 @@ def db_upgrade(site: str, db: str | None) -> None:
     from .db.engine import SCHEMA_VERSION, ensure_schema, open_engine, resolve_url
 
     cfg = _config(site, None, db)
+    engine = open_engine(resolve_url(cfg.site_dir, cfg.database_url))
     try:
-        engine = open_engine(resolve_url(cfg.site_dir, cfg.database_url))
-        try:
-            ensure_schema(engine)
-        finally:
-            engine.dispose()
-    except MbsiteError as exc:
-        raise CliError(exc) from exc
+        ensure_schema(engine)
+    finally:
+        engine.dispose()
     click.echo(f"schema at version {SCHEMA_VERSION}")
 
 
@@ -527,10 +504,7 @@ def db_backup(file: str, site: str, db: str | None) -> None:
     from .db.engine import resolve_url
 
     cfg = _config(site, None, db)
-    try:
-        result = backup(resolve_url(cfg.site_dir, cfg.database_url), cfg.media_dir, Path(file))
-    except MbsiteError as exc:
-        raise CliError(exc) from exc
+    result = backup(resolve_url(cfg.site_dir, cfg.database_url), cfg.media_dir, Path(file))
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"backup written to {file}: schema version {result.schema_version}, "
@@ -547,10 +521,7 @@ def db_restore(file: str, site: str, db: str | None) -> None:
     from .db.engine import resolve_url
 
     cfg = _config(site, None, db)
-    try:
-        result = restore(resolve_url(cfg.site_dir, cfg.database_url), cfg.media_dir, Path(file))
-    except MbsiteError as exc:
-        raise CliError(exc) from exc
+    result = restore(resolve_url(cfg.site_dir, cfg.database_url), cfg.media_dir, Path(file))
     click.echo(f"restored {file}: {sum(result.tables.values())} rows, {result.media_files} media files; "
                "the next build brings the output folder up to date", err=True)
 

@@ -35,9 +35,14 @@ class Location:
 
 
 class MbsiteError(Exception):
-    """Base of every error mbsite raises on purpose; carries a location and a stable code."""
+    """Base of every error mbsite raises on purpose; carries a location and a stable code.
+
+    The tree maps itself to its two interfaces, each in one place: the CLI prints `location: message` with exit
+    status 1 (cli.MbsiteGroup); the functions answer with a problem+json of the error's `status` (web/problems.py),
+    showing the message when the status is below 500 (the caller's fault) and nothing of it otherwise."""
 
     code = "error"
+    status = 500
 
     def __init__(self, message: str, location: Location | None = None) -> None:
         super().__init__(message)
@@ -57,12 +62,14 @@ class DataError(MbsiteError):
     """Bad input data: JSON, YAML, front matter, seed rows."""
 
     code = "data"
+    status = 422
 
 
 class DatabaseError(MbsiteError):
     """The database cannot be opened or refuses a write; the message names the URL without its password."""
 
     code = "database"
+    status = 503
 
 
 class PackageError(MbsiteError):
@@ -82,11 +89,10 @@ class RenderError(MbsiteError):
 
 
 class RouteError(MbsiteError):
+    """A route that cannot be: a page path that would leave its folder (paths.PathError), a conflict."""
+
     code = "route"
-
-
-class BuildError(MbsiteError):
-    code = "build"
+    status = 422
 
 
 @dataclass(frozen=True)

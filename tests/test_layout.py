@@ -71,3 +71,17 @@ def test_no_import_cycles_and_no_private_imports() -> None:
             seen.add(node)
             stack += [t for t in graph.get(node, ()) if not node.startswith(t + ".")]
     assert cycles == []
+
+
+def test_one_error_tree_mapped_once_per_interface() -> None:
+    """Every error mbsite raises is an MbsiteError; the CLI maps them in one place (its command group) and the
+    functions in one handler, by the error's own status."""
+    from mbsite.cli import MbsiteGroup, main
+    from mbsite.errors import DatabaseError, DataError, MbsiteError, RouteError
+    from mbsite.web.problems import EXCEPTION_HANDLERS, ApiError
+
+    assert issubclass(ApiError, MbsiteError) and ApiError not in EXCEPTION_HANDLERS
+    assert isinstance(main, MbsiteGroup)
+    assert (DataError.status, RouteError.status, DatabaseError.status, MbsiteError.status) == (422, 422, 503, 500)
+    cli = (PACKAGE / "cli.py").read_text(encoding="utf-8")
+    assert cli.count("raise CliError(exc) from exc") <= 3  # the group, and the build's two --json paths

@@ -36,8 +36,9 @@ CODES: dict[int, tuple[str, str]] = {
 }
 
 
-class ApiError(Exception):
-    """An error with an HTTP status, a stable code and (for 422) the fields at fault."""
+class ApiError(MbsiteError):
+    """An error of the functions: an HTTP status, a stable code and (for 422) the fields at fault. Part of the one
+    error tree (errors.MbsiteError), so one handler answers for every error mbsite raises."""
 
     def __init__(self, status: int, detail: str = "", *, code: str | None = None,
                  errors: list[dict[str, Any]] | None = None, headers: Mapping[str, str] | None = None) -> None:
@@ -66,10 +67,6 @@ def problem(status: int, detail: str = "", *, code: str | None = None, instance:
     return Response(orjson.dumps(body), status_code=status, media_type=PROBLEM_TYPE, headers=dict(headers or {}))
 
 
-async def api_error_handler(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ApiError)
-    return problem(exc.status, exc.detail, code=exc.code, errors=exc.errors, headers=exc.headers,
-                   instance=request.url.path)
 
 
 async def http_exception_handler(request: Request, exc: Exception) -> Response:
@@ -82,13 +79,15 @@ async def http_exception_handler(request: Request, exc: Exception) -> Response:
 
 
 async def mbsite_error_handler(request: Request, exc: Exception) -> Response:
+    """Every MbsiteError, ApiError included: its status; its message when the caller is at fault (< 500)."""
     assert isinstance(exc, MbsiteError)
-    return problem(422 if exc.code == "data" else 500, str(exc) if exc.code == "data" else "",
-                   instance=request.url.path)
+    if isinstance(exc, ApiError):
+        return problem(exc.status, exc.detail, code=exc.code, errors=exc.errors, headers=exc.headers,
+                       instance=request.url.path)
+    return problem(exc.status, str(exc) if exc.status < 500 else "", instance=request.url.path)
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {
-    ApiError: api_error_handler,
     HTTPException: http_exception_handler,
     MbsiteError: mbsite_error_handler,
 }
