@@ -6,12 +6,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from support import output_tree as _tree
 
 from mbsite import pages
 from mbsite.builder import Builder
 from mbsite.config import load_config
 from mbsite.reporter import BufferReporter
-from mbsite.writer import MARKER
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -25,9 +25,6 @@ def _site(root: Path, workers: int) -> Path:
     return root
 
 
-def _tree(out: Path) -> dict[str, bytes]:
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and p.name != MARKER and ".staging" not in p.parts}
 
 
 @pytest.mark.parametrize("workers", [1, 2])

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from lxml import html as lxml_html
+from support import output_tree as files_of
 
 from mbsite.builder import Builder
 from mbsite.cli import main
 from mbsite.config import load_config
 from mbsite.reporter import BufferReporter
-from mbsite.writer import MARKER
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -44,9 +44,6 @@ def demo(tmp_path: Path, built_demo: Path) -> Path:
     return site
 
 
-def files_of(out: Path) -> dict[str, bytes]:
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and p.name != MARKER and ".staging" not in p.parts}
 
 
 def manifest(site: Path, tenant: str) -> dict:

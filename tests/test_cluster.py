@@ -20,6 +20,8 @@ from click.testing import CliRunner
 
 pytest.importorskip("distributed", reason="the cluster extra is not installed (pip install 'mbsite[cluster]')")
 
+from support import output_tree as tree
+
 from mbsite.builder import Builder  # noqa: E402
 from mbsite.cli import main  # noqa: E402
 from mbsite.cluster import Cluster, pack_sources  # noqa: E402
@@ -152,9 +154,6 @@ def component_site(root: Path, tenants: int, pages: int) -> Path:
     return root
 
 
-def tree(out: Path) -> dict[str, bytes]:
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and p.name != MARKER}
 
 
 def graph(site: Path) -> list[tuple[Any, ...]]:

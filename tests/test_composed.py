@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from support import output_tree as _tree
 
 from mbsite.builder import Builder
 from mbsite.config import load_config
@@ -123,9 +124,6 @@ def _blog(root: Path, posts: int = 30) -> Path:
     return root
 
 
-def _tree(out: Path) -> dict[str, bytes]:
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and p.name != ".mbsite-build"}
 
 
 def test_a_members_only_nav_page_rewrites_no_post(tmp_path: Path) -> None:

@@ -16,12 +16,12 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 from sqlalchemy.orm import Session
+from support import output_tree as tree
 from test_composed import every_level_equals_a_full_render
 
 from mbsite.builder import Builder
 from mbsite.config import load_config
 from mbsite.db.models import EntityRecord
-from mbsite.writer import MARKER
 
 SEED = """
 entity: Tenant
@@ -106,8 +106,6 @@ def make_site(root: Path) -> Path:
     return root
 
 
-def tree(out: Path) -> dict[str, bytes]:
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file() and p.name != MARKER}
 
 
 def full_build_of(site: Path, dest: Path) -> dict[str, bytes]:

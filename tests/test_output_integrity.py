@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from support import output_tree as tree
 
 from mbsite.builder import Builder
 from mbsite.cli import main
@@ -42,9 +43,6 @@ def posts_site(root: Path, posts: int = 30) -> Path:
     return root
 
 
-def tree(out: Path) -> dict[str, bytes]:
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and p.name != MARKER and ".staging" not in p.parts}
 
 
 def build(site: Path, **opts: object):

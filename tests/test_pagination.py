@@ -5,11 +5,11 @@ import shutil
 from pathlib import Path
 
 from lxml import html as lxml_html
+from support import output_tree as tree
 
 from mbsite.builder import Builder
 from mbsite.config import load_config
 from mbsite.reporter import BufferReporter
-from mbsite.writer import MARKER
 
 SEED = "entity: Tenant\nrecords:\n  - {slug: t, name: T, domains: [t.example]}\n"
 
@@ -47,9 +47,6 @@ def listing(path: Path) -> tuple[list[str], str | None, str | None]:
     return titles, (prev or [None])[0], (nxt or [None])[0]
 
 
-def tree(out: Path) -> dict[str, bytes]:
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and p.name != MARKER}
 
 
 def test_a_listing_is_split_into_pages_newest_first(tmp_path: Path) -> None:

@@ -9,12 +9,12 @@ import uuid
 from pathlib import Path
 
 import pytest
+from support import output_tree as tree
 
 from mbsite.builder import Builder
 from mbsite.config import load_config
 from mbsite.reporter import BufferReporter
 from mbsite.watch import Watcher
-from mbsite.writer import MARKER
 
 PG_URL = os.environ.get("MBSITE_TEST_POSTGRES_URL")
 REPO = Path(__file__).resolve().parent.parent
@@ -36,8 +36,6 @@ def pg_database():
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-def tree(out: Path) -> dict[str, bytes]:
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file() and p.name != MARKER}
 
 
 def test_postgres_build_matches_sqlite_and_watch_wakes_on_notify(pg_database: str, tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from support import output_tree as _tree
 
 from mbsite import pages, prerender
 from mbsite.builder import Builder
@@ -13,7 +14,6 @@ from mbsite.config import load_config
 from mbsite.markdown import split_front_matter
 from mbsite.reporter import BufferReporter
 from mbsite.sources import scan_markdown, sha256_bytes
-from mbsite.writer import MARKER
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -34,9 +34,6 @@ def _site(root: Path) -> Path:
     return root
 
 
-def _tree(out: Path) -> dict[str, bytes]:
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and p.name != MARKER and ".staging" not in p.parts}
 
 
 @pytest.fixture

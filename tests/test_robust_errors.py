@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from support import output_tree as files_of
 
 from mbsite.cli import main
 from mbsite.errors import DataError
@@ -24,10 +25,6 @@ def site_with(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
-def files_of(out: Path) -> dict[str, bytes]:
-    """The published files (not the build's own bookkeeping at the top of the folder)."""
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and not p.relative_to(out).parts[0].startswith(".")}
 
 
 def run(*args: str) -> Result:

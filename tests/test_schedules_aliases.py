@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from support import output_tree as tree
 
 from mbsite import routes
 from mbsite.builder import Builder
@@ -19,7 +20,6 @@ from mbsite.errors import DataError
 from mbsite.markdown import split_front_matter
 from mbsite.reporter import BufferReporter
 from mbsite.watch import Watcher
-from mbsite.writer import MARKER
 
 SEED = """\
 entity: Tenant
@@ -50,9 +50,6 @@ def build(site: Path):
     return result
 
 
-def tree(out: Path) -> dict[str, bytes]:
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and p.name != MARKER}
 
 
 def published(site: Path) -> str:

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
+from support import output_tree as tree
 
 from mbsite.builder import Builder
 from mbsite.config import load_config
 from mbsite.reporter import BufferReporter
-from mbsite.writer import MARKER
 
 PG_URL = os.environ.get("MBSITE_TEST_POSTGRES_URL")
 REPO = Path(__file__).resolve().parent.parent
@@ -44,9 +44,6 @@ def pg_database() -> Iterator[str]:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-def tree(out: Path) -> dict[str, bytes]:
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and p.name != MARKER and ".staging" not in p.parts}
 
 
 def group_alive(pgid: int) -> bool:
