@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Mount
 from ..config import Config
 from ..entities import EntityRegistry, load_registry
 from .authz import Authorizer, TenantDirectory, package_min_levels
-from .database import AnyDatabase, Database
+from .backends import AnyDatabase, Database
 from .middleware import BodyLimitMiddleware, ClientAddressMiddleware, RateLimitMiddleware, parse_proxies
 from .problems import EXCEPTION_HANDLERS, CatchAllMiddleware
 from .ratelimit import RateLimiter

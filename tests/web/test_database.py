@@ -13,8 +13,10 @@ import pytest
 from web_support import make_api
 
 from mbsite.config import Config
-from mbsite.web import database
-from mbsite.web.database import SqliteDatabase, TTLCache
+from mbsite.web import cache as cache_module
+from mbsite.web.backends import SqliteDatabase
+from mbsite.web.backends import sqlite as database
+from mbsite.web.cache import TTLCache
 
 pytestmark = pytest.mark.anyio
 
@@ -107,7 +109,7 @@ async def test_writes_queue_in_order(db: SqliteDatabase) -> None:
 
 def test_ttl_cache_expires_and_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     now = [100.0]
-    monkeypatch.setattr(database.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(cache_module.time, "monotonic", lambda: now[0])
     cache = TTLCache(2.0, max_size=3)
     cache.put("a", 1)
     assert cache.get("a") == 1
@@ -116,6 +118,7 @@ def test_ttl_cache_expires_and_stays_bounded(monkeypatch: pytest.MonkeyPatch) ->
     for k in "bcde":
         cache.put(k, k)
     assert len(cache._items) <= 3
+    assert [cache.get(k) for k in "cde"] == ["c", "d", "e"]  # the oldest went, not everything
 
 
 async def test_session_cache_follows_logout_and_deletion(sqlite_site: Config) -> None:

@@ -1,17 +1,13 @@
-"""A site's database URL → the connections the functions use: `read()` and `write()`.
+"""SQLite as the functions use it: `read()` and `write()` on plain `sqlite3` connections in WAL mode.
 
-SQLite: statements run on plain `sqlite3` connections in WAL mode. A short read takes microseconds, less
-than a hop to a driver thread costs, so it runs right on the event loop, on a query-only connection of
-the loop's thread. A read that turns out long (a scan for an unselective filter, a count, a sort on a
-JSON field) is stopped by SQLite's progress handler once it has used its budget of VM steps and run again in a
-worker thread on a pooled connection, so the loop is never blocked for more than about a millisecond.
-Writes take one connection under an asyncio lock (they queue without blocking the loop), start with
-BEGIN IMMEDIATE and, when another process holds the write lock, retry with an async back-off instead of
-sleeping inside SQLite. The writer does not checkpoint the WAL itself; a worker thread does, at most once
-a second after writes, so no request waits for that fsync.
-
-PostgreSQL: SQLAlchemy's asyncio engine on psycopg. Both kinds of connection accept plain SQL strings
-with `:name` parameters (or `text()` clauses) and return rows with attribute access.
+A short read takes microseconds, less than a hop to a driver thread costs, so it runs right on the event loop, on
+a query-only connection of the loop's thread. A read that turns out long (a scan for an unselective filter, a
+count, a sort on a JSON field) is stopped by SQLite's progress handler once it has used its budget of VM steps and
+run again in a worker thread on a pooled connection, so the loop is never blocked for more than about a
+millisecond. Writes take one connection under an asyncio lock (they queue without blocking the loop), start with
+BEGIN IMMEDIATE and, when another process holds the write lock, retry with an async back-off instead of sleeping
+inside SQLite. The writer does not checkpoint the WAL itself; a worker thread does, at most once a second after
+writes, so no request waits for that fsync. Rows have attribute access, as SQLAlchemy's do.
 """
 from __future__ import annotations
 
@@ -21,13 +17,12 @@ import threading
 import time
 from collections import namedtuple
 from functools import lru_cache
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterator
 
-from sqlalchemy import TextClause, text
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy import TextClause
 
-from ..config import Config
-from ..db.engine import async_url, ensure_schema, open_engine, resolve_url
+from ..cache import SESSION_CACHE_S, TTLCache
+from .base import Schema
 
 BUSY_RETRY_S = 10.0          # how long a write waits for another process's write lock
 # A SELECT may run this many SQLite VM instructions on the event loop before it moves to a thread: about
@@ -227,64 +222,7 @@ class _Write:
             db.wrote()
 
 
-class TTLCache:
-    """A small dict whose entries live `ttl` seconds (session lookups: one query per token per TTL)."""
-
-    def __init__(self, ttl: float, max_size: int = 10_000) -> None:
-        self.ttl = ttl
-        self.max_size = max_size
-        self._items: dict[Any, tuple[float, Any]] = {}
-
-    def get(self, key: Any) -> Any:
-        hit = self._items.get(key)
-        if hit is None:
-            return None
-        if time.monotonic() >= hit[0]:
-            del self._items[key]
-            return None
-        return hit[1]
-
-    def put(self, key: Any, value: Any) -> None:
-        if len(self._items) >= self.max_size:
-            self._items.clear()  # bounded; the next requests simply query again
-        self._items[key] = (time.monotonic() + self.ttl, value)
-
-    def drop_where(self, predicate: Any) -> None:
-        for key in [k for k, (_, v) in self._items.items() if predicate(v)]:
-            del self._items[key]
-
-    def clear(self) -> None:
-        self._items.clear()
-
-
-SESSION_CACHE_S = 2.0
-
-
-class _Schema:
-    """What both databases share: schema creation and the session cache."""
-
-    url: str
-    session_cache: TTLCache
-
-    async def prepare(self, indexed_fields: Iterable[str] = ()) -> None:
-        """Create tables, change-feed triggers and the entity field indexes if missing (off the event loop)."""
-        from .query import field_index_ddl
-
-        fields = sorted(set(indexed_fields))
-
-        def run() -> None:
-            engine = open_engine(self.url)
-            try:
-                ensure_schema(engine)
-                with engine.begin() as conn:
-                    for name in fields:
-                        conn.exec_driver_sql(field_index_ddl(engine.dialect.name, name))
-            finally:
-                engine.dispose()
-        await asyncio.to_thread(run)
-
-
-class SqliteDatabase(_Schema):
+class SqliteDatabase(Schema):
     """SQLite as the functions see it (see the module docstring)."""
 
     dialect = "sqlite"
@@ -381,69 +319,4 @@ class SqliteDatabase(_Schema):
             raw.close()
 
 
-@lru_cache(maxsize=1024)
-def _text(sql: str) -> TextClause:
-    return text(sql)
-
-
-class PgConn:
-    """An AsyncConnection that also takes plain SQL strings (compiled once into cached `text()` clauses)."""
-
-    def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
-        self.dialect = conn.dialect
-
-    async def execute(self, stmt: Any, params: Any = None) -> Any:
-        return await self._conn.execute(_text(stmt) if isinstance(stmt, str) else stmt, params)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._conn, name)
-
-
-class _PgContext:
-    def __init__(self, cm: Any) -> None:
-        self._cm = cm
-
-    async def __aenter__(self) -> PgConn:
-        return PgConn(await self._cm.__aenter__())
-
-    async def __aexit__(self, *exc: Any) -> Any:
-        return await self._cm.__aexit__(*exc)
-
-
-class PgDatabase(_Schema):
-    """PostgreSQL: one async engine (psycopg) for reads and writes."""
-
-    dialect = "postgresql"
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.session_cache = TTLCache(SESSION_CACHE_S)
-        self.engine = create_async_engine(async_url(url), pool_size=10, max_overflow=10, pool_pre_ping=True)
-
-    def read(self) -> Any:
-        return _PgContext(self.engine.connect())
-
-    def write(self) -> Any:
-        return _PgContext(self.engine.begin())
-
-    async def dispose(self) -> None:
-        await self.engine.dispose()
-
-
-AnyDatabase = SqliteDatabase | PgDatabase
-
-
-class Database:
-    """`Database.from_config(config)` → the SqliteDatabase or PgDatabase of the site's URL."""
-
-    @staticmethod
-    def open(url: str) -> AnyDatabase:
-        return PgDatabase(url) if url.startswith("postgresql") else SqliteDatabase(url)
-
-    @classmethod
-    def from_config(cls, config: Config) -> AnyDatabase:
-        return cls.open(resolve_url(config.site_dir, config.database_url))
-
-
-__all__ = ["AnyDatabase", "Database", "SqliteDatabase", "PgDatabase", "Rows", "TTLCache"]
+__all__ = ["Rows", "SqliteConn", "SqliteDatabase"]
