@@ -351,7 +351,11 @@ def render_chrome(model: SiteModel, route: Route, level: int, cut: Split) -> tup
 def nav_key(table: RouteTable, level: int, path: str) -> str:
     """Which navigation entry a page is at this level (its own path), or NO_KEY: the chrome of two pages with the
     same key and template is the same, so one fragment serves them all."""
-    return path if any(item["path"] == path for item in table.nav(level)) else NO_KEY
+    def entries(items: list[dict[str, Any]]) -> Any:
+        for item in items:
+            yield item
+            yield from entries(item.get("children") or [])
+    return path if any(item["path"] == path for item in entries(table.nav(level))) else NO_KEY
 
 
 def chrome_fragment(model: SiteModel, tenant_slug: str, level: int, key: str) -> Chrome:
