@@ -42,6 +42,14 @@ def listing_digest(table: RouteTable, blog_only: bool = False) -> str:
     return str(table.memo[key])
 
 
+def paths_digest(table: RouteTable) -> str:
+    """Every route of the tenant as the admin panel lists it: path, kind, title, level and source."""
+    if "paths-digest" not in table.memo:
+        table.memo["paths-digest"] = digest_of(sorted((r.path, r.kind, r.title, r.min_level, r.source)
+                                                      for r in table.routes.values()))
+    return str(table.memo["paths-digest"])
+
+
 def tag_pages_digest(table: RouteTable) -> str:
     """Which tag pages the tenant has, and from which level (a page links a tag only when its page exists for
     every viewer of the page)."""
@@ -61,6 +69,7 @@ def tenant_digests(table: RouteTable, tokens_url: str, levels: int = 6) -> dict[
     d[keys.routes(slug)] = listing_digest(table)
     d[keys.posts(slug)] = listing_digest(table, blog_only=True)
     d[keys.tags(slug)] = tag_pages_digest(table)
+    d[keys.paths(slug)] = paths_digest(table)
     d[keys.tokens(slug)] = tokens_url
     d[keys.feed(slug)] = str(table.has_blog)
     for route in table.routes.values():
@@ -154,6 +163,8 @@ def dirty_keys(events: Iterable[ChangeEvent]) -> set[str]:
     """Change-feed events → the input keys they invalidate."""
     found: set[str] = set()
     for ev in events:
+        if ev.tenant:
+            found.add(keys.table(ev.tenant, ev.table))
         if ev.table == "entity_records" and ev.tenant:
             parts = ev.key.split("/")
             if len(parts) >= 2:

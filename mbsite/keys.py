@@ -16,6 +16,8 @@ outputs. Every place that records, computes or looks up an input builds its key 
     feed:<tenant>                       whether the tenant has a blog, and so a feed to announce
     nearby:<tenant>:<path>              a blog post's older and newer neighbours
     route:<tenant>:<path>               a route's own definition (its fingerprint)
+    paths:<tenant>                      every route of the tenant with its kind, title, level and source (the panel)
+    table:<tenant>:<table>              any row of one tenant in one table (the panel pages list whole tables)
 """
 from __future__ import annotations
 
@@ -70,3 +72,11 @@ def nearby(tenant: str, path: str) -> str:
 
 def route(tenant: str, path: str) -> str:
     return f"route:{tenant}:{path}"
+
+
+def table(tenant: str, name: str) -> str:
+    return f"table:{tenant}:{name}"
+
+
+def paths(tenant: str) -> str:
+    return "paths:" + tenant

@@ -13,6 +13,7 @@ from .errors import Location, MbsiteError, Problem, RenderError
 from .graph import digest_of, listing_digest, neighbors_digest, tag_pages_digest
 from .levels import role_name
 from .markdown import render_markdown
+from .panel import panel_context
 from .prerender import body_key
 from .routes import Route, RouteTable, page_count, tag_slug
 from .sitefiles import tenant_base_url, url_path
@@ -221,6 +222,12 @@ def _home_page(job: BodyJob) -> Markup:
     table = job.model.tables[job.route.tenant]
     job.context["posts"] = [_post(p, table, job.rec) for p in
                             _listed(job.rec, table, job.level, blog_only=False)[:HOME_PAGES]]
+    return Markup("")
+
+
+@renders("panel")
+def _panel_page(job: BodyJob) -> Markup:
+    job.context["panel"] = panel_context(job.model, job.route, job.level, job.rec, job.memo)
     return Markup("")
 
 

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 _PARAM_RE = re.compile(r":([A-Za-z_][A-Za-z0-9_]*)|\[([A-Za-z_][A-Za-z0-9_]*)\]")
 GALLERY_PREFIX = "/_gallery"
+PANEL_PREFIX = "/admin"   # the admin panel's pages (panel.py)
 
 
 @dataclass(frozen=True)
@@ -339,6 +340,7 @@ def build_route_table(tenant: TenantData, sources: Sources, packages: "PackageSe
             table.add(r)
     _add_blog_routes(table, page_size)
     _add_gallery_routes(table, enabled, packages)
+    _add_panel_routes(table)
     _add_home_route(table)
     _collect_aliases(table)
     _check_menu(table, table.tenant.settings.get("menu"), "/menu")
@@ -470,3 +472,27 @@ def _add_gallery_routes(table: RouteTable, enabled: list[str], packages: "Packag
     if enabled:
         table.add(Route(slug, GALLERY_PREFIX, "gallery", "Component gallery", "generated component gallery",
                         level=ADMIN, requires_auth=True))
+
+
+@dataclass(frozen=True)
+class Panel:
+    name: str
+    title: str
+    tables: tuple[str, ...]   # the tables whose writes change what the page shows
+
+
+PANELS = (
+    Panel("pages", "Pages", ("page_configs",)),
+    Panel("packages", "Packages", ("installed_packages",)),
+    Panel("users", "Users and roles", ("users", "disabled_users")),
+    Panel("schemas", "Entity schemas", ("installed_packages",)),
+    Panel("audit", "Audit log", ("audit_log",)),
+)
+
+
+def _add_panel_routes(table: RouteTable) -> None:
+    """The panel's pages for a tenant (a page the site defines at the same path wins, with a warning)."""
+    for panel in PANELS:
+        table.add(Route(table.tenant.slug, f"{PANEL_PREFIX}/{panel.name}", "panel", panel.title, "admin panel",
+                        level=ADMIN, requires_auth=True, template=f"panel/{panel.name}.html",
+                        params={"panel": panel.name}))

@@ -259,4 +259,6 @@ FEED_TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "package_data": ("tenant", ("package",)),
     "entity_records": ("tenant", ("package", "entity", "id")),
     "media_assets": ("tenant", ("id",)),
+    "disabled_users": ("tenant", ("user_id",)),
+    "audit_log": ("tenant", ("id",)),
 }

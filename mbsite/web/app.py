@@ -18,6 +18,7 @@ from ..config import Config
 from ..entities import EntityRegistry, load_registry
 from .authz import Authorizer, TenantDirectory, package_min_levels
 from .backends import AnyDatabase, Database
+from .forms import FormPosts
 from .middleware import BodyLimitMiddleware, ClientAddressMiddleware, RateLimitMiddleware, parse_proxies
 from .problems import EXCEPTION_HANDLERS, CatchAllMiddleware
 from .ratelimit import RateLimiter
@@ -104,6 +105,7 @@ def create_app(config: Config, *, include_gate: bool = True, parts: Iterable[str
             Middleware(RateLimitMiddleware, limiter=web.limiter),
             Middleware(BodyLimitMiddleware, max_bytes=config.body_max_bytes, media_max_bytes=config.media_max_bytes),
             Middleware(CatchAllMiddleware),
+            *([Middleware(FormPosts)] if "crud" in selected else []),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,

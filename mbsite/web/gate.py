@@ -25,6 +25,7 @@ from starlette.routing import Route
 
 from ..compose import Chrome, compose, load_fragments
 from .problems import problem
+from .forms import FLASH_COOKIE, personalize
 from .sessions import principal_for
 
 log = logging.getLogger("mbsite.gate")
@@ -243,6 +244,16 @@ def _composed_response(body: bytes, cache: str, csp: str = "") -> Response:
     return response
 
 
+def _panel_response(request: Request, path: Path, csrf_token: str, csp: str) -> Response:
+    """A panel page for the signed-in viewer: the session's CSRF token in its forms and the result of the last form
+    it sent (web/forms.py); never stored by any cache."""
+    body, clear = personalize(path.read_bytes(), csrf_token, request.cookies.get(FLASH_COOKIE))
+    response = _composed_response(body, PRIVATE_CACHE, csp)
+    if clear:
+        response.delete_cookie(FLASH_COOKIE, path="/", httponly=True, samesite="strict")
+    return response
+
+
 def _not_found(gate: Gate, tenant: str | None, csp: str = "") -> Response:
     page = gate.file_for(tenant, "public", "404.html") if tenant else None
     if page is not None:
@@ -262,11 +273,15 @@ async def serve(request: Request) -> Response:
         if tenant is None or page is None:
             return _not_found(gate, tenant, web.config.content_security_policy)
         level = 0
+        principal = None
         if is_page(gate, tenant, page):  # static files are answered without looking up the session
             principal = await principal_for(request, web.config, web.db)
             # A session of another tenant does not sign anyone in here.
             level = principal.level if principal.tenant == tenant else 0
         choice = choose(gate, tenant, page, level)
+        if level > 0 and principal is not None and choice.file is not None and choice.kind == "file" and \
+                gate.routes(tenant).pages.get(page, {}).get("kind") == "panel":
+            return _panel_response(request, choice.file, principal.csrf_token or "", web.config.content_security_policy)
         if choice.kind == "login":
             target = f"{prefix}{gate.routes(tenant).login}?next={quote(prefix + page)}"
             return RedirectResponse(target, status_code=302, headers={"Cache-Control": PRIVATE_CACHE})

@@ -1,0 +1,154 @@
+"""A tenant's rows (page configs, packages, users, entity schemas, audit log) → the admin panel's pages.
+
+The panel is built like every other page: routes of kind `panel` under /admin/, for admins (level 3) and above,
+drawn by the theme's `panel/*.html` templates. Each page records the tables it lists (`keys.table`), so a write
+through the management API — which lands in the change feed — re-renders exactly the panel pages that show it.
+Its forms post to the management API as plain HTML forms (web/forms.py turns them into API calls and answers
+with a redirect back here and a message the gate shows).
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import text
+
+from . import keys
+from .context import Recorder
+from .graph import paths_digest
+from .levels import ROLE_LEVELS, role_level
+from .routes import PANEL_PREFIX, PANELS, Route
+
+if TYPE_CHECKING:
+    from .site import SiteModel
+
+AUDIT_ROWS = 200   # newest audit entries a built audit page lists (the API pages through all of them)
+
+
+def panel_context(model: "SiteModel", route: Route, level: int, rec: Recorder, memo: dict[str, Any] | None
+                  ) -> dict[str, Any]:
+    """What the panel page `route` shows, read from the database; its tables become the page's inputs."""
+    panel = next(p for p in PANELS if p.name == route.params.get("panel"))
+    tenant = route.tenant
+    for name in panel.tables:
+        rec.inputs.add(keys.table(tenant, name))
+    rec.read_level()  # the forms offer what the viewer's level allows (roles up to their own)
+    context: dict[str, Any] = {
+        "name": panel.name, "tenant": tenant, "api": f"/api/v1/{tenant}",
+        "sections": [{"name": p.name, "title": p.title, "path": f"{PANEL_PREFIX}/{p.name}"} for p in PANELS],
+        "roles": [r for r, lvl in sorted(ROLE_LEVELS.items(), key=lambda kv: kv[1]) if lvl <= level],
+        "levels": list(range(0, 6)),
+    }
+    with model.store.engine.connect() as conn:
+        if panel.name == "pages":
+            context["rows"] = _page_rows(conn, tenant)
+            table = model.tables[tenant]
+            rec.inputs.add(keys.paths(tenant))
+            rec.digests[keys.paths(tenant)] = paths_digest(table)
+            context["routes"] = [{"path": r.path, "kind": r.kind, "title": r.title, "level": r.min_level,
+                                  "source": r.source, "row": r.row_id}
+                                 for r in sorted(table.routes.values(), key=lambda r: r.path)]
+            context["components"] = _components(model, tenant, conn)
+        elif panel.name == "packages":
+            context["rows"], context["available"] = _package_rows(model, conn, tenant)
+        elif panel.name == "users":
+            context["rows"] = [{**u, "editable": u["level"] <= level} for u in _user_rows(conn, tenant)]
+        elif panel.name == "schemas":
+            context["entities"] = _schemas(model, conn, tenant, rec, memo)
+        else:
+            context["rows"] = _audit_rows(conn, tenant)
+    return context
+
+
+def _loads(value: Any) -> Any:
+    if isinstance(value, (str, bytes)):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return None
+    return value
+
+
+def _page_rows(conn: Any, tenant: str) -> list[dict[str, Any]]:
+    rows = conn.execute(text(
+        "SELECT id, path, title, level, requires_auth, published, sort_order, package, component, params "
+        "FROM page_configs WHERE tenant = :t ORDER BY sort_order, path, id"), {"t": tenant}).all()
+    return [{"id": r.id, "path": r.path, "title": r.title or "", "linkable": not any(c in r.path for c in ":["), "level": r.level or 0,
+             "requiresAuth": bool(r.requires_auth), "published": bool(r.published), "sortOrder": r.sort_order or 0,
+             "source": f"{r.package}:{r.component}" if r.package else "inline component tree",
+             "nav": bool((_loads(r.params) or {}).get("nav"))} for r in rows]
+
+
+def _components(model: "SiteModel", tenant: str, conn: Any) -> list[str]:
+    """`package:component` choices for a new page: components of the packages enabled for the tenant."""
+    enabled = [r.package for r in conn.execute(text(
+        "SELECT package FROM installed_packages WHERE tenant = :t AND enabled ORDER BY sort_order, package"),
+        {"t": tenant})]
+    out = []
+    for pkg_id in enabled:
+        pkg = model.packages.get(pkg_id)
+        if pkg is not None:
+            out += [f"{pkg_id}:{c.id}" for c in sorted(pkg.components, key=lambda c: c.id)]
+    return out
+
+
+def _package_rows(model: "SiteModel", conn: Any, tenant: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    rows = conn.execute(text(
+        "SELECT package, enabled, version, config, sort_order FROM installed_packages WHERE tenant = :t "
+        "ORDER BY sort_order, package"), {"t": tenant}).all()
+    installed = []
+    for r in rows:
+        pkg = model.packages.get(r.package)
+        installed.append({"package": r.package, "name": getattr(pkg, "name", "") or r.package,
+                          "enabled": bool(r.enabled), "version": r.version or "", "sortOrder": r.sort_order or 0,
+                          "config": json.dumps(_loads(r.config) or {}, indent=2, sort_keys=True),
+                          "missing": pkg is None})
+    have = {r.package for r in rows}
+    available = [{"package": p.id, "name": p.name or p.id, "version": getattr(p, "version", "") or ""}
+                 for p in sorted(model.packages, key=lambda p: p.id) if p.id not in have]
+    return installed, available
+
+
+def _user_rows(conn: Any, tenant: str) -> list[dict[str, Any]]:
+    rows = conn.execute(text(
+        "SELECT u.id, u.username, u.email, u.role, d.user_id AS disabled FROM users u "
+        "LEFT JOIN disabled_users d ON d.user_id = u.id WHERE u.tenant = :t ORDER BY u.username"),
+        {"t": tenant}).all()
+    return [{"id": r.id, "username": r.username, "email": r.email or "", "role": r.role,
+             "level": role_level(r.role), "disabled": r.disabled is not None} for r in rows]
+
+
+def _audit_rows(conn: Any, tenant: str) -> list[dict[str, Any]]:
+    rows = conn.execute(text(
+        "SELECT a.id, a.action, a.target, a.at, u.username FROM audit_log a LEFT JOIN users u ON u.id = a.actor "
+        "WHERE a.tenant = :t ORDER BY a.id DESC LIMIT :n"), {"t": tenant, "n": AUDIT_ROWS}).all()
+    return [{"id": r.id, "action": r.action, "target": r.target, "actor": r.username or "system",
+             "at": datetime.fromtimestamp(r.at / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")} for r in rows]
+
+
+def _schemas(model: "SiteModel", conn: Any, tenant: str, rec: Recorder, memo: dict[str, Any] | None
+             ) -> list[dict[str, Any]]:
+    """The entities the tenant serves (its installed packages' and the site's own), field by field; the entity
+    files are the page's inputs."""
+    from .entities import load_registry
+
+    registry = memo.get("registry") if memo is not None else None
+    if registry is None:
+        registry = load_registry(model.config, problems=[])
+        if memo is not None:
+            memo["registry"] = registry
+    installed = {r.package for r in conn.execute(text("SELECT package FROM installed_packages WHERE tenant = :t"),
+                                                {"t": tenant})}
+    out = []
+    for e in sorted(registry, key=lambda x: (x.package, x.name)):
+        if e.package not in installed and not registry.is_site_declared(e):
+            continue
+        if e.source:  # a watched edit of the entity file renders the page again
+            rec.inputs.add(keys.file(e.source))
+        out.append({"package": e.package, "name": e.name, "slug": e.slug, "description": e.description,
+                    "api": f"/api/v1/{tenant}/{e.package}/{e.slug}",
+                    "fields": [{"name": f.name, "kind": f.kind, "required": f.required,
+                                "unique": bool(getattr(f, "unique", False))} for f in e.fields],
+                    "acl": {op: a.level for op, a in sorted(e.acl.items())}})
+    return out

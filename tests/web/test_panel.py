@@ -1,0 +1,229 @@
+"""The admin panel: built pages under /admin/ for admins and above, whose plain HTML forms go through the
+management API (web/forms.py) and come back with a message; each write re-renders exactly the panel pages and
+site pages it affects."""
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+import httpx
+import pytest
+from lxml import html as lxml_html
+
+from mbsite.builder import Builder
+from mbsite.config import load_config
+from mbsite.reporter import BufferReporter
+from mbsite.web import create_app
+from mbsite.web.forms import CSRF_SLOT, FLASH_SLOT, FormError, flash_cookie, flash_for, form_to_json, personalize
+
+REPO = Path(__file__).resolve().parent.parent.parent
+PASSWORD = "mbsite-demo"
+HOST = "https://acme.localhost"
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="module")
+def built_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    site = tmp_path_factory.mktemp("panel") / "site"
+    shutil.copytree(REPO / "content", site / "content")
+    from mbsite.passwords import hash_password
+
+    one = hash_password(PASSWORD)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("mbsite.db.seed.hash_password", lambda _pw: one)
+        result = Builder(load_config(site), BufferReporter()).run()
+    assert result.ok, result.problems
+    return site
+
+
+@pytest.fixture
+async def client(built_demo: Path, tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
+    site = tmp_path / "site"
+    shutil.copytree(built_demo, site)
+    config = load_config(site)
+    app = create_app(config)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url=HOST) as c:
+        yield c, config
+
+
+async def sign_in(client: httpx.AsyncClient, username: str) -> None:
+    r = await client.post("/api/auth/login", json={"tenant": "acme", "username": username, "password": PASSWORD})
+    assert r.status_code == 200, r.text
+
+
+def form(page: str, action_contains: str, **fields: str) -> tuple[str, dict[str, str]]:
+    """The first form of a panel page whose action contains `action_contains`, with its fields, overridden."""
+    doc = lxml_html.fromstring(page)
+    for f in doc.xpath("//form[@method='post']"):
+        if f.get("action").endswith(action_contains):
+            values = {i.get("name"): i.get("value") or "" for i in f.xpath(".//input[@name]")
+                      if i.get("type") != "checkbox" or i.get("checked") is not None}
+            values.update({s.get("name"): (s.xpath("./option[@selected]/@value") or s.xpath("./option/@value"))[0]
+                           for s in f.xpath(".//select[@name]")})
+            values.update(fields)
+            return f.get("action"), values
+    raise AssertionError(f"no form posting to {action_contains}")
+
+
+def message(page: str) -> str:
+    found = lxml_html.fromstring(page).xpath("//output[@data-mb-flash]")
+    return found[0].text_content() if found else ""
+
+
+SAME_ORIGIN = {"origin": HOST, "referer": f"{HOST}/admin/pages"}
+
+
+async def test_the_panel_is_for_admins_only(client: tuple[httpx.AsyncClient, Any]) -> None:
+    c, config = client
+    out = config.out / "acme"
+    assert not list((out / "public").glob("admin/pages*"))  # never public
+    assert (await c.get("/admin/pages")).status_code == 302  # anonymous: to the sign-in page
+    await sign_in(c, "moderator")
+    assert (await c.get("/admin/users")).status_code == 403
+    await sign_in(c, "admin")
+    for name in ("pages", "packages", "users", "schemas", "audit"):
+        r = await c.get(f"/admin/{name}")
+        assert r.status_code == 200 and "no-store" in r.headers["cache-control"], name
+
+
+async def test_a_page_created_through_the_panel_form_is_built_and_the_panel_says_so(
+        client: tuple[httpx.AsyncClient, Any]) -> None:
+    c, config = client
+    await sign_in(c, "admin")
+    page = (await c.get("/admin/pages")).text
+    token = lxml_html.fromstring(page).xpath("//input[@name='csrf']/@value")[0]
+    assert token and CSRF_SLOT.decode() not in page  # the gate wrote this session's token into the forms
+    action, fields = form(page, "/_pages", path="/crew", title="Our crew")
+    assert fields["_method"] == "POST" and ":" in fields["component"]
+    r = await c.post(action, data=fields, headers=SAME_ORIGIN)
+    assert r.status_code == 303 and r.headers["location"] == "/admin/pages"
+    assert "mb_flash=" in r.headers["set-cookie"] and "HttpOnly" in r.headers["set-cookie"]
+    shown = await c.get("/admin/pages")
+    assert message(shown.text).startswith("Created /crew")
+    assert "mb_flash=" in shown.headers["set-cookie"] and "Max-Age=0" in shown.headers["set-cookie"]  # shown once
+    assert message((await c.get("/admin/pages")).text) == ""
+
+    result = Builder(config, BufferReporter()).run()
+    assert result.ok, result.problems
+    assert (config.out / "acme" / "public" / "crew" / "index.html").is_file()
+    listed = (await c.get("/admin/pages")).text
+    assert "/crew" in [a for a in lxml_html.fromstring(listed).xpath("//table//a/text()")]
+    audit = (await c.get("/admin/audit")).text
+    assert "_pages/" in audit and "create" in audit
+
+
+async def test_a_refused_form_comes_back_with_the_reason(client: tuple[httpx.AsyncClient, Any]) -> None:
+    c, _ = client
+    await sign_in(c, "admin")
+    page = (await c.get("/admin/pages")).text
+    action, fields = form(page, "/_pages", path="/a/../../globex", title="x")
+    r = await c.post(action, data=fields, headers=SAME_ORIGIN)
+    assert r.status_code == 303
+    text = message((await c.get("/admin/pages")).text)
+    assert text.startswith("Not saved") and "/path" in text
+    assert lxml_html.fromstring((await c.get("/admin/pages")).text).xpath("//output[@data-mb-flash]/@hidden")
+
+
+async def test_a_cross_site_form_or_a_wrong_token_changes_nothing(client: tuple[httpx.AsyncClient, Any]) -> None:
+    c, config = client
+    await sign_in(c, "admin")
+    page = (await c.get("/admin/pages")).text
+    action, fields = form(page, "/_pages", path="/evil", title="Evil")
+    fields["csrf"] = ""
+    r = await c.post(action, data=fields, headers={"origin": "https://evil.example", "sec-fetch-site": "cross-site"})
+    assert r.status_code == 303 and r.headers["location"] == "/admin/pages"  # not to the attacker's Referer
+    fields["csrf"] = "forged"
+    await c.post(action, data=fields, headers=SAME_ORIGIN)
+    assert "CSRF" in message((await c.get("/admin/pages")).text)  # a forged token is refused, and said so
+    r = await c.get("/api/v1/acme/_pages", headers={"accept": "application/json"})
+    assert "/evil" not in r.text
+
+
+async def test_roles_offered_stop_at_the_viewers_own_level(client: tuple[httpx.AsyncClient, Any]) -> None:
+    c, _ = client
+    await sign_in(c, "admin")
+    doc = lxml_html.fromstring((await c.get("/admin/users")).text)
+    offered = set(doc.xpath("//select[@name='role']/option/@value"))
+    assert "admin" in offered and not offered & {"god", "supergod"}
+    rows = {tr.xpath("./td[1]/text()")[0]: tr for tr in doc.xpath("//tbody/tr")}
+    assert not rows["god"].xpath(".//form")  # a god's account is above an admin: no forms for it
+
+
+async def test_disabling_a_user_through_the_panel_ends_their_sessions(client: tuple[httpx.AsyncClient, Any],
+                                                                      tmp_path: Path) -> None:
+    c, config = client
+    async with httpx.AsyncClient(transport=c._transport, base_url=HOST) as other:
+        await sign_in(other, "user")
+        assert (await other.get("/api/auth/me")).status_code == 200
+        await sign_in(c, "admin")
+        page = (await c.get("/admin/users")).text
+        doc = lxml_html.fromstring(page)
+        row = next(tr for tr in doc.xpath("//tbody/tr") if tr.xpath("./td[1]/text()")[0] == "user")
+        disable = next(f for f in row.xpath(".//form") if f.xpath(".//input[@name='disabled']"))
+        fields = {i.get("name"): i.get("value") or "" for i in disable.xpath(".//input[@name]")}
+        assert fields["disabled"] == "true"
+        r = await c.post(disable.get("action"), data=fields, headers={**SAME_ORIGIN, "referer": f"{HOST}/admin/users"})
+        assert r.status_code == 303
+        assert message((await c.get("/admin/users")).text).startswith("Saved")
+        assert (await other.get("/api/auth/me")).status_code == 401
+        Builder(config, BufferReporter()).run()
+        doc = lxml_html.fromstring((await c.get("/admin/users")).text)
+        row = next(tr for tr in doc.xpath("//tbody/tr") if tr.xpath("./td[1]/text()")[0] == "user")
+        assert "disabled" in row.text_content()
+
+
+def test_a_write_re_renders_the_panel_pages_that_list_it_and_no_others(built_demo: Path, tmp_path: Path) -> None:
+    import sqlite3
+
+    site = tmp_path / "site"
+    shutil.copytree(built_demo, site)
+    db = sqlite3.connect(site / ".mbsite" / "mbsite.sqlite3")
+    db.execute("UPDATE users SET email = 'boss@acme.example' WHERE username = 'admin' AND tenant = 'acme'")
+    db.commit()
+    db.close()
+    result = Builder(load_config(site), BufferReporter()).run()
+    assert result.ok
+    assert result.summary["rendered"] == 1  # /admin/users of acme, for each level that sees it
+    page = (site / "build" / "acme" / "private" / "3" / "admin" / "users" / "index.html").read_text()
+    assert "boss@acme.example" in page
+
+
+def test_form_fields_become_the_json_the_api_takes() -> None:
+    method, target, body = form_to_json([
+        ("_method", "patch"), ("_next", "/admin/pages"), ("csrf", "t"), ("level", "2"), ("published", "false"),
+        ("published", "true"), ("params", '{"nav": true}'), ("tags", "a, b,"), ("component", "shop:list"),
+        ("title", ""), ("email", "")])
+    assert (method, target) == ("PATCH", "/admin/pages")
+    assert body == {"level": 2, "published": True, "params": {"nav": True}, "tags": ["a", "b"], "package": "shop",
+                    "component": "list", "title": ""}
+    for bad in ([("level", "two")], [("params", "{")], [("_method", "TRACE")], [("enabled", "maybe")]):
+        with pytest.raises(FormError):
+            form_to_json(bad)
+
+
+def test_the_flash_is_shown_only_to_the_session_it_was_signed_for() -> None:
+    cookie = flash_cookie("session-a", False, "<script>alert(1)</script> refused")
+    assert flash_for(cookie, "session-a") == (False, "<script>alert(1)</script> refused")
+    assert flash_for(cookie, "session-b") is None
+    assert flash_for(cookie.replace(".", "x."), "session-a") is None
+    page = b'<form><input type="hidden" name="csrf" ' + CSRF_SLOT + b"></form>" + FLASH_SLOT
+    out, clear = personalize(page, "session-a", cookie)
+    assert b'value="session-a"' in out and clear
+    assert b"&lt;script&gt;" in out and b"<script>" not in out
+    out, _ = personalize(page, "session-a", flash_cookie("session-b", True, "hi"))
+    assert FLASH_SLOT in out  # not this session's message: nothing shown
+
+
+def test_the_panel_templates_leave_the_slots_the_gate_fills() -> None:
+    root = REPO / "themes" / "default" / "templates" / "panel"
+    assert FLASH_SLOT.decode() in (root / "layout.html").read_text()
+    assert CSRF_SLOT.decode() in (root / "_form.html").read_text()
+
+
+def test_panel_pages_leave_nothing_private_in_public(built_demo: Path) -> None:
+    public = built_demo / "build" / "acme" / "public"
+    leaked = [p for p in public.rglob("*.html") if re.search(r"data-mb-csrf|panel-flash", p.read_text())]
+    assert leaked == []
