@@ -24,8 +24,8 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from ..compose import Chrome, compose, load_fragments
-from .problems import problem
 from .forms import FLASH_COOKIE, personalize
+from .problems import problem
 from .sessions import principal_for
 
 log = logging.getLogger("mbsite.gate")
