@@ -108,8 +108,11 @@ async def page(request: Request) -> Response:
         return HTMLResponse(_shell("Not found", not_found_body(request, tenants)), status_code=404,
                             headers={"Cache-Control": "no-store"})
     response = await gate_serve(request)
+    shown: bytes | None = None
     if isinstance(response, PageResponse):
-        served = bytes(response.body)
+        # A panel page is personalized for the session (web/forms.py): the live script follows the page as built.
+        shown = bytes(response.body)
+        served = getattr(response, "built", shown)
     elif not isinstance(response, FileResponse):
         return response
     elif not str(response.path).endswith(".html"):
@@ -119,12 +122,15 @@ async def page(request: Request) -> Response:
     else:
         served = Path(response.path).read_bytes()
     level = _level(await _principal(request), tenant)
-    body = served
+    body = shown if shown is not None else served
     if response.status_code == 404:
         body = served.replace(b"<main", _missing_note(hub, tenant, page_path(raw), prefix, level) + b"<main", 1)
     out = _live(hub, body, tenant, page_path(raw), level, prefix, served=served, status=response.status_code)
     if "vary" in response.headers:
         out.headers["vary"] = response.headers["vary"]
+    for name, value in response.raw_headers:
+        if name == b"set-cookie":  # the gate clears a shown flash message
+            out.raw_headers.append((name, value))
     if prefix:
         out.set_cookie(PREVIEW_COOKIE, tenant, path="/", httponly=True, samesite="lax")
     return out

@@ -220,6 +220,11 @@ DEMO_PAGES = [
     ("acme", "private/3/dashboard/index.html"),         # a signed-in level's chrome
     ("acme", "private/5/god/index.html"),
     ("globex", "public/index.html"),
+    ("acme", "private/3/admin/pages/index.html"),      # the admin panel: tables and forms
+    ("acme", "private/3/admin/packages/index.html"),
+    ("acme", "private/4/admin/users/index.html"),
+    ("acme", "private/3/admin/schemas/index.html"),
+    ("acme", "private/5/admin/audit/index.html"),
 ]
 
 

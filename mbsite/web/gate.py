@@ -247,8 +247,10 @@ def _composed_response(body: bytes, cache: str, csp: str = "") -> Response:
 def _panel_response(request: Request, path: Path, csrf_token: str, csp: str) -> Response:
     """A panel page for the signed-in viewer: the session's CSRF token in its forms and the result of the last form
     it sent (web/forms.py); never stored by any cache."""
-    body, clear = personalize(path.read_bytes(), csrf_token, request.cookies.get(FLASH_COOKIE))
+    built = path.read_bytes()
+    body, clear = personalize(built, csrf_token, request.cookies.get(FLASH_COOKIE))
     response = _composed_response(body, PRIVATE_CACHE, csp)
+    response.built = built  # type: ignore[attr-defined]  # what the live preview compares with the next build
     if clear:
         response.delete_cookie(FLASH_COOKIE, path="/", httponly=True, samesite="strict")
     return response
