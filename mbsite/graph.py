@@ -163,6 +163,7 @@ def dirty_keys(events: Iterable[ChangeEvent]) -> set[str]:
     """Change-feed events → the input keys they invalidate."""
     found: set[str] = set()
     for ev in events:
+        found.add(keys.table("*", ev.table))
         if ev.tenant:
             found.add(keys.table(ev.tenant, ev.table))
         if ev.table == "entity_records" and ev.tenant:

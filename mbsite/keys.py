@@ -17,7 +17,8 @@ outputs. Every place that records, computes or looks up an input builds its key 
     nearby:<tenant>:<path>              a blog post's older and newer neighbours
     route:<tenant>:<path>               a route's own definition (its fingerprint)
     paths:<tenant>                      every route of the tenant with its kind, title, level and source (the panel)
-    table:<tenant>:<table>              any row of one tenant in one table (the panel pages list whole tables)
+    table:<tenant>:<table>              any row of one tenant in one table (the panel pages list whole tables);
+                                        table:*:<table> any row of any tenant
 """
 from __future__ import annotations
 

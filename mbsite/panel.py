@@ -32,11 +32,12 @@ def panel_context(model: "SiteModel", route: Route, level: int, rec: Recorder, m
     panel = next(p for p in PANELS if p.name == route.params.get("panel"))
     tenant = route.tenant
     for name in panel.tables:
-        rec.inputs.add(keys.table(tenant, name))
+        rec.inputs.add(keys.table("*", name[2:]) if name.startswith("*/") else keys.table(tenant, name))
     rec.read_level()  # the forms offer what the viewer's level allows (roles up to their own)
     context: dict[str, Any] = {
         "name": panel.name, "tenant": tenant, "api": f"/api/v1/{tenant}",
-        "sections": [{"name": p.name, "title": p.title, "path": f"{PANEL_PREFIX}/{p.name}"} for p in PANELS],
+        "sections": [{"name": p.name, "title": p.title, "path": f"{PANEL_PREFIX}/{p.name}"} for p in PANELS
+                     if p.level <= level],
         "roles": [r for r, lvl in sorted(ROLE_LEVELS.items(), key=lambda kv: kv[1]) if lvl <= level],
         "levels": list(range(0, 6)),
     }
@@ -56,6 +57,10 @@ def panel_context(model: "SiteModel", route: Route, level: int, rec: Recorder, m
             context["rows"] = [{**u, "editable": u["level"] <= level} for u in _user_rows(conn, tenant)]
         elif panel.name == "schemas":
             context["entities"] = _schemas(model, conn, tenant, rec, memo)
+        elif panel.name == "settings":
+            context["tenant_row"] = _tenant_rows(conn, tenant)[0]
+        elif panel.name == "tenants":
+            context["rows"] = _tenant_rows(conn, None)
         else:
             context["rows"] = _audit_rows(conn, tenant)
     return context
@@ -152,3 +157,11 @@ def _schemas(model: "SiteModel", conn: Any, tenant: str, rec: Recorder, memo: di
                                 "unique": bool(getattr(f, "unique", False))} for f in e.fields],
                     "acl": {op: a.level for op, a in sorted(e.acl.items())}})
     return out
+
+
+def _tenant_rows(conn: Any, slug: str | None) -> list[dict[str, Any]]:
+    """One tenant's row (`slug`), or every tenant's, as the settings forms show them."""
+    sql = "SELECT slug, name, domains, settings FROM tenants" + (" WHERE slug = :s" if slug else "") + " ORDER BY slug"
+    rows = conn.execute(text(sql), {"s": slug} if slug else {}).all()
+    return [{"slug": r.slug, "name": r.name or "", "domains": ", ".join(_loads(r.domains) or []),
+             "settings": json.dumps(_loads(r.settings) or {}, indent=2, sort_keys=True)} for r in rows]

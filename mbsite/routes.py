@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from .db.models import now_ms
 from .errors import Location, MbsiteError, Problem
-from .levels import ADMIN, clamp_level
+from .levels import ADMIN, GOD, SUPERGOD, clamp_level
 from .paths import route_path, segment_problem
 from .records import Query, RecordStore
 from .sources import MarkdownSource, PageRow, Sources, TenantData
@@ -478,7 +478,8 @@ def _add_gallery_routes(table: RouteTable, enabled: list[str], packages: "Packag
 class Panel:
     name: str
     title: str
-    tables: tuple[str, ...]   # the tables whose writes change what the page shows
+    tables: tuple[str, ...]   # the tables whose writes change what the page shows ("*/t": table t of any tenant)
+    level: int = ADMIN
 
 
 PANELS = (
@@ -487,6 +488,8 @@ PANELS = (
     Panel("users", "Users and roles", ("users", "disabled_users")),
     Panel("schemas", "Entity schemas", ("installed_packages",)),
     Panel("audit", "Audit log", ("audit_log",)),
+    Panel("settings", "Tenant settings", ("tenants",), level=GOD),
+    Panel("tenants", "Tenants", ("*/tenants",), level=SUPERGOD),
 )
 
 
@@ -494,5 +497,5 @@ def _add_panel_routes(table: RouteTable) -> None:
     """The panel's pages for a tenant (a page the site defines at the same path wins, with a warning)."""
     for panel in PANELS:
         table.add(Route(table.tenant.slug, f"{PANEL_PREFIX}/{panel.name}", "panel", panel.title, "admin panel",
-                        level=ADMIN, requires_auth=True, template=f"panel/{panel.name}.html",
+                        level=panel.level, requires_auth=True, template=f"panel/{panel.name}.html",
                         params={"panel": panel.name}))

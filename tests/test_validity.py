@@ -225,6 +225,8 @@ DEMO_PAGES = [
     ("acme", "private/4/admin/users/index.html"),
     ("acme", "private/3/admin/schemas/index.html"),
     ("acme", "private/5/admin/audit/index.html"),
+    ("acme", "private/4/admin/settings/index.html"),
+    ("acme", "private/5/admin/tenants/index.html"),
 ]
 
 

@@ -227,3 +227,33 @@ def test_panel_pages_leave_nothing_private_in_public(built_demo: Path) -> None:
     public = built_demo / "build" / "acme" / "public"
     leaked = [p for p in public.rglob("*.html") if re.search(r"data-mb-csrf|panel-flash", p.read_text())]
     assert leaked == []
+
+
+async def test_settings_are_for_gods_and_tenants_for_supergods(client: tuple[httpx.AsyncClient, Any]) -> None:
+    c, config = client
+    await sign_in(c, "admin")
+    assert (await c.get("/admin/settings")).status_code == 403
+    links = lxml_html.fromstring((await c.get("/admin/pages")).text).xpath("//nav[@class='panel-nav']//a/@href")
+    assert "/admin/settings" not in links and "/admin/tenants" not in links
+    await sign_in(c, "god")
+    assert (await c.get("/admin/tenants")).status_code == 403
+    page = (await c.get("/admin/settings")).text
+    action, fields = form(page, "/_settings",
+                          settings='{"menu": [{"title": "Shop", "path": "/products"}]}')
+    r = await c.post(action, data=fields, headers={**SAME_ORIGIN, "referer": f"{HOST}/admin/settings"})
+    assert r.status_code == 303 and r.headers["location"] == "/admin/settings"
+    assert message((await c.get("/admin/settings")).text).startswith("Saved")
+    result = Builder(config, BufferReporter()).run()
+    assert result.ok, result.problems
+    nav = lxml_html.fromstring((config.out / "acme" / "public" / "index.html").read_bytes())
+    assert [a.text_content().strip() for a in nav.xpath("//header//nav//a")] == ["Shop"]
+
+    await sign_in(c, "supergod")
+    page = (await c.get("/admin/tenants")).text
+    action, fields = form(page, "/_tenants", slug="initech", name="Initech")
+    r = await c.post(action, data=fields, headers={**SAME_ORIGIN, "referer": f"{HOST}/admin/tenants"})
+    assert r.status_code == 303
+    assert message((await c.get("/admin/tenants")).text).startswith("Created initech")
+    assert Builder(config, BufferReporter()).run().ok
+    doc = lxml_html.fromstring((await c.get("/admin/tenants")).text)
+    assert "initech" in doc.xpath("//tbody//code/text()")  # the list of another tenant's page follows
