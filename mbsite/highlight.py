@@ -335,10 +335,26 @@ def _tokens_unprocessed(lexer: Any, text: str, stack: tuple[str, ...] = ("root",
         pos += 1
 
 
+def regex_internals() -> bool:
+    """Whether this interpreter has the parts of `re` the first-character analysis reads (CPython's private
+    `re._parser` and `re._constants`, 3.11+). They are not a public API: on an interpreter without them, or with
+    other names, lexers keep Pygments' own loop (same tokens, slower) instead of failing."""
+    try:
+        from re import _constants, _parser
+    except ImportError:
+        return False
+    needed = ("LITERAL", "NOT_LITERAL", "ANY", "IN", "BRANCH", "SUBPATTERN", "MAX_REPEAT", "MIN_REPEAT", "AT",
+              "ASSERT", "ASSERT_NOT", "NEGATE", "RANGE", "CATEGORY", "CATEGORY_DIGIT", "CATEGORY_WORD")
+    return callable(getattr(_parser, "parse", None)) and all(hasattr(_constants, n) for n in needed)
+
+
 def speed_up(lexer: Any) -> Any:
-    """Give a plain RegexLexer the joined-pattern driver (in place); any other lexer is returned unchanged."""
+    """Give a plain RegexLexer the joined-pattern driver (in place); any other lexer, or any lexer on an
+    interpreter without the `re` internals the driver reads, is returned unchanged."""
     from pygments.lexer import RegexLexer
 
+    if not regex_internals():
+        return lexer
     if isinstance(lexer, RegexLexer) and type(lexer).get_tokens_unprocessed is RegexLexer.get_tokens_unprocessed:
         def driver(text: str, stack: tuple[str, ...] = ("root",)) -> Iterator[tuple[int, Any, str]]:
             return _tokens_unprocessed(lexer, text, stack)

@@ -167,3 +167,25 @@ def test_first_characters_of_simple_patterns() -> None:
     assert first(r"x?") == ("x", True)
     assert first(r"") == ("", True)
     assert first(r"[^a]")[0].count("a") == 0 and len(first(r"[^a]")[0]) == 127
+
+
+@pytest.mark.parametrize("missing", ["re._parser", "re._constants"])
+def test_an_interpreter_without_the_private_re_modules_keeps_pygments_own_loop(
+        monkeypatch: pytest.MonkeyPatch, missing: str) -> None:
+    assert hl.regex_internals()  # this interpreter has them: the fast driver is in use
+    monkeypatch.setitem(__import__("sys").modules, missing, None)  # `from re import …` now raises ImportError
+    monkeypatch.delattr(re, missing.split(".")[1], raising=False)
+    assert not hl.regex_internals()
+    lexer = hl.speed_up(get_lexer_by_name("python"))
+    assert "get_tokens_unprocessed" not in lexer.__dict__  # Pygments' own loop, untouched
+    code = "def f(x):\n    return x + 1  # one\n"
+    assert pygments_highlight(code, lexer, HtmlFormatter()) == pygments_highlight(
+        code, get_lexer_by_name("python"), HtmlFormatter())
+
+
+def test_renamed_internals_also_keep_pygments_own_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    from re import _constants
+
+    monkeypatch.delattr(_constants, "SUBPATTERN")
+    assert not hl.regex_internals()
+    assert "get_tokens_unprocessed" not in hl.speed_up(get_lexer_by_name("python")).__dict__
