@@ -44,3 +44,25 @@ def make_site(tmp_path: Path) -> Callable[..., Path]:
         return site
 
     return factory
+
+
+DEMO_PASSWORD = "mbsite-demo"  # every seeded demo account's password (content/seed/users.yaml)
+
+
+@pytest.fixture(scope="session")
+def built_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled demo site built once for the whole session (site, database, output). Read it, or copy it
+    (`shutil.copytree(built_demo, tmp_path / "site")`) before changing anything: other tests share it."""
+    from mbsite.builder import Builder
+    from mbsite.config import load_config
+    from mbsite.passwords import hash_password
+    from mbsite.reporter import BufferReporter
+
+    site = tmp_path_factory.mktemp("demo") / "site"
+    shutil.copytree(REPO / "content", site / "content")
+    one = hash_password(DEMO_PASSWORD)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("mbsite.db.seed.hash_password", lambda _pw: one)  # argon2 per seeded user is the slow part
+        result = Builder(load_config(site), BufferReporter()).run()
+    assert result.ok, [str(p) for p in result.problems if p.severity == "error"]
+    return site

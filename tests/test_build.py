@@ -26,14 +26,6 @@ def build(site: Path, *, full: bool = False, **opts: object):
     return result
 
 
-@pytest.fixture(scope="session")
-def built_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo site built once for the read-only tests of this module."""
-    site = tmp_path_factory.mktemp("demo")
-    shutil.copytree(REPO / "content", site / "content")
-    result = build(site, full=True)
-    assert result.summary["errors"] == 0, [str(p) for p in result.problems if p.severity == "error"]
-    return site
 
 
 @pytest.fixture

@@ -28,13 +28,6 @@ def snapshot(folder: Path) -> dict[str, bytes]:
             if p.is_file() and not p.is_symlink() and ".staging" not in p.parts}
 
 
-@pytest.fixture(scope="module")
-def built_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    site = tmp_path_factory.mktemp("paths") / "site"
-    site.mkdir()
-    shutil.copytree(REPO / "content", site / "content")
-    assert build(site).ok
-    return site
 
 
 @pytest.fixture

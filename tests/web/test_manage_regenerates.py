@@ -18,18 +18,6 @@ PASSWORD = "mbsite-demo"
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(scope="module")
-def built_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    site = tmp_path_factory.mktemp("manage-regen") / "site"
-    shutil.copytree(REPO / "content", site / "content")
-    from mbsite.passwords import hash_password
-
-    one = hash_password(PASSWORD)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("mbsite.db.seed.hash_password", lambda _pw: one)  # argon2 per seeded user is the slow part
-        result = Builder(load_config(site)).run()
-    assert result.ok, result.problems
-    return site
 
 
 def _tree(text: str) -> dict:

@@ -24,18 +24,6 @@ HOST = "https://acme.localhost"
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(scope="module")
-def built_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    site = tmp_path_factory.mktemp("panel") / "site"
-    shutil.copytree(REPO / "content", site / "content")
-    from mbsite.passwords import hash_password
-
-    one = hash_password(PASSWORD)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("mbsite.db.seed.hash_password", lambda _pw: one)
-        result = Builder(load_config(site), BufferReporter()).run()
-    assert result.ok, result.problems
-    return site
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from typing import Any, Callable, Iterator
 import httpx
 import pytest
 
-from mbsite.builder import Builder
 from mbsite.config import Config, load_config
 from mbsite.reporter import BufferReporter
 from mbsite.watch import Batch, Watcher
@@ -27,18 +26,6 @@ WAIT_S = 10.0
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(scope="module")
-def built_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    site = tmp_path_factory.mktemp("regen") / "site"
-    shutil.copytree(REPO / "content", site / "content")
-    from mbsite.passwords import hash_password
-
-    one = hash_password(PASSWORD)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("mbsite.db.seed.hash_password", lambda _pw: one)  # argon2 per seeded user is the slow part
-        result = Builder(load_config(site)).run()
-    assert result.ok, result.problems
-    return site
 
 
 class Loop:
