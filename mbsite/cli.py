@@ -320,8 +320,7 @@ def watch(site: str, out: str | None, db: str | None, no_initial: bool, allow_sh
 def serve(site: str, out: str | None, db: str | None, host: str, port: int, open_browser: bool,
           no_watch: bool, allow_shrink: bool) -> None:
     """Live preview: every tenant, the functions and the gate; open pages update after each rebuild."""
-    from .live import PreviewReporter, Published, describe
-    from .serve import Preview
+    from .preview import Preview, PreviewReporter, Published, describe
 
     cfg = _config(site, out, db).with_options(allow_shrink=allow_shrink or None)
 

@@ -16,9 +16,9 @@ import pytest
 from mbsite.builder import Builder
 from mbsite.config import Config, builtin_root
 from mbsite.errors import Location, TemplateError
-from mbsite.live import LiveHub, PreviewWatcher, Published, Viewer, asset_shape, describe, inject
+from mbsite.preview import Preview, create_serve_app
+from mbsite.preview.hub import LiveHub, PreviewWatcher, Published, Viewer, asset_shape, describe, inject
 from mbsite.reporter import BufferReporter
-from mbsite.serve import Preview, create_serve_app
 from mbsite.watch import Batch
 
 REPO = Path(__file__).resolve().parent.parent

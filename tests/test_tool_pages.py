@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from mbsite.config import Config
-from mbsite.serve import create_serve_app
+from mbsite.preview import create_serve_app
 from mbsite.web import create_app
 from mbsite.web.toolpages import STYLESHEET_URL
 

@@ -14,8 +14,8 @@ from typing import Any, Iterator
 import pytest
 
 from mbsite.config import Config, builtin_root
+from mbsite.preview import Preview
 from mbsite.reporter import BufferReporter
-from mbsite.serve import Preview
 
 pytestmark = pytest.mark.browser
 REPO = Path(__file__).resolve().parent.parent.parent

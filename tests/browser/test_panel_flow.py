@@ -12,8 +12,8 @@ import pytest
 from test_live_preview import ARGS, TIMEOUT_MS, _chromium
 
 from mbsite.config import Config
+from mbsite.preview import Preview
 from mbsite.reporter import BufferReporter
-from mbsite.serve import Preview
 
 pytestmark = pytest.mark.browser
 REPO = Path(__file__).resolve().parent.parent.parent

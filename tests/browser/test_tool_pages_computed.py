@@ -13,7 +13,7 @@ import pytest
 from test_fidelity_computed import ARGS, _chromium
 
 from mbsite.config import Config
-from mbsite.serve import create_serve_app
+from mbsite.preview import create_serve_app
 from mbsite.web.toolpages import STYLESHEET_URL
 
 pytestmark = pytest.mark.browser

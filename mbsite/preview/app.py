@@ -1,7 +1,7 @@
 """Built output + functions + the rebuild loop → one live-preview ASGI app (`mbsite serve`).
 
 Pages go through the gate, so a session sees its level's variant; HTML responses get the live script of
-live.py, which the files under the output folder never contain. Tenants are served under `/<tenant>/` and
+hub.py, which the files under the output folder never contain. Tenants are served under `/<tenant>/` and
 by Host (`acme.localhost:8000`, which browsers resolve to loopback). Built pages link root-relative
 (`/blog/x`): an unprefixed request is resolved against the tenant of the page it came from (Referer) or of
 the last page previewed (a cookie); pages are redirected under that prefix, assets are served at once.
@@ -29,16 +29,16 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Redire
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .config import Config
-from .live import LIVE_JS, LIVE_JS_URL, LiveHub, PreviewWatcher, Published, Viewer, event, inject, page_path
-from .reporter import Reporter
-from .watch import Batch
-from .web.authz import Principal
-from .web.gate import PageResponse, needed_level, security_headers
-from .web.gate import serve as gate_serve
-from .web.redirects import sign_in_target
-from .web.sessions import principal_for, same_origin
-from .web.toolpages import shell, signin_form
+from ..config import Config
+from ..reporter import Reporter
+from ..watch import Batch
+from ..web.authz import Principal
+from ..web.gate import PageResponse, needed_level, security_headers
+from ..web.gate import serve as gate_serve
+from ..web.redirects import sign_in_target
+from ..web.sessions import principal_for, same_origin
+from ..web.toolpages import shell, signin_form
+from .hub import LIVE_JS, LIVE_JS_URL, LiveHub, PreviewWatcher, Published, Viewer, event, inject, page_path
 
 PREVIEW_COOKIE = "mb_preview_tenant"
 PING_SECONDS = 15.0
@@ -415,7 +415,7 @@ class SecurityHeaders:
 
 def create_serve_app(config: Config, hub: LiveHub | None = None) -> Starlette:
     """The live-preview app: functions under /api/, the event stream under /_mbsite/, pages everywhere else."""
-    from .web.app import create_app
+    from ..web.app import create_app
 
     hub = hub or LiveHub(config)
     functions = create_app(config, include_gate=False)

@@ -23,12 +23,12 @@ from typing import Any, Callable
 
 from sqlalchemy import text
 
-from .config import Config
-from .db.models import now_ms
-from .errors import Problem, relpath
-from .reporter import ConsoleReporter, Reporter
-from .watch import Batch, Watcher
-from .web.gate import Gate
+from ..config import Config
+from ..db.models import now_ms
+from ..errors import Problem, relpath
+from ..reporter import ConsoleReporter, Reporter
+from ..watch import Batch, Watcher
+from ..web.gate import Gate
 
 MAX_PROBLEMS = 20
 _ASSET = re.compile(rb"(/assets/[^\"'\s<>?#]*?)\.[0-9a-f]{10}((?:\.[A-Za-z0-9]+)?)(?=[\"'\s<>?#)]|$)")
@@ -144,7 +144,7 @@ class LiveHub:
 
         The gate's own choice (web/gate.py): the highest level not above the viewer's, the access-denied page
         for a signed-in viewer below the page's level, the tenant's 404 page for unknown paths."""
-        from .web.gate import choose
+        from ..web.gate import choose
 
         try:
             choice = choose(self.gate, tenant, page, level)
