@@ -87,7 +87,7 @@ class Memory:
 
 def reason_for(key: str) -> str:
     """The reason a page is rendered again when its input `key` changed."""
-    if key.startswith(("row:", "query:")):
+    if key.startswith(("row:", "query:", "table:")):
         return "data"
     if key.startswith(("file:", "asset:")):
         return "file"
