@@ -32,6 +32,7 @@ from .graph import (
     save_outputs,
     set_state,
 )
+from .images import URL_PREFIX, published
 from .pages import PageResult, nav_key, render_chrome, render_not_found, render_page, route_records
 from .paths import route_path_problem
 from .plan import Memory, Pending, Plan, plan_cold, plan_warm, read_pending
@@ -438,7 +439,7 @@ class Builder:
         full = self.full or not old or not marker_ok or config_digest != self._config_digest()
         plan, self.digests = plan_cold(model, old, pending, full=full, damaged=None if full else self._damaged(old))
         if not full:
-            plan.damaged_tenants = self._damaged_tenants(model)
+            plan.damaged_tenants = self._damaged_tenants(model, old)
         self.graph = old
         self.index = {}  # built on the first warm run that needs it
         return plan
@@ -538,7 +539,7 @@ class Builder:
                     break
         return found
 
-    def _damaged_tenants(self, model: SiteModel) -> set[str]:
+    def _damaged_tenants(self, model: SiteModel, old: dict[tuple[str, str], list[OutputRow]]) -> set[str]:
         """Tenants one of whose tenant-level files (404 page, sitemap, robots.txt, headers, redirects, manifest,
         stylesheets) is missing, or is newer than the marker written after the build that published it."""
         out = self.config.out
@@ -551,6 +552,7 @@ class Builder:
             names = [f"{slug}/{ROUTES_MANIFEST}"] + [f"{slug}/public/{n}" for n in
                                                       ("404.html", "sitemap.xml", "robots.txt", "_headers", "_redirects")]
             names += [f"{slug}/public{a.url}" for a in model.theme.assets.values()]
+            names += [f"{slug}/public{URL_PREFIX}{n}" for n in _images_of(model, slug, old)]
             if model.tokens.get(slug):
                 names.append(f"{slug}/public{model.tokens_url(slug)}")
             names += list(self._alias_pages(model.tables[slug], ""))
@@ -816,6 +818,10 @@ class Builder:
                 rel = f"{slug}/public{asset.url}"
                 if force or not (out / rel).exists():
                     files[rel] = asset.source.read_bytes()
+            images = {f"{slug}/public{URL_PREFIX}{name}": cached for name, cached in _images_of(model, slug, final).items()}
+            for rel, cached in images.items():  # the images the tenant's pages show (content-hashed, like assets)
+                if force or not (out / rel).exists():
+                    files[rel] = cached.read_bytes()
             files.update(self._alias_pages(table, base))
             files.update(self._fragment_files(model, slug, composed, bases))
             for old in self._published_aliases(slug) - set(table.aliases):
@@ -828,7 +834,7 @@ class Builder:
             assets_dir = out / slug / "public" / "assets"
             if assets_dir.is_dir():  # hashed files of earlier versions of an asset (or of the tokens) go
                 wanted = {rel for rel in files if rel.startswith(f"{slug}/public/assets/")}
-                wanted |= {f"{slug}/public{a.url}" for a in model.theme.assets.values()}
+                wanted |= {f"{slug}/public{a.url}" for a in model.theme.assets.values()} | set(images)
                 for path in assets_dir.rglob("*"):
                     rel = path.relative_to(out).as_posix()
                     if path.is_file() and rel not in wanted:
@@ -909,6 +915,12 @@ class Builder:
             summary["cluster"] = self.cluster.last
         self.reporter.finish(summary)
         return BuildResult(summary, problems)
+
+
+def _images_of(model: SiteModel, slug: str, graph: dict[tuple[str, str], list[OutputRow]]) -> dict[str, Path]:
+    """The image files (output name → cached file) that the pages of a tenant recorded (images.published)."""
+    return published(model.images, ((key, digest) for (tenant, _path), rows in graph.items() if tenant == slug
+                                    for row in rows for key, digest in row.digests.items()))
 
 
 def _published_pages(out: Path) -> int:

@@ -65,6 +65,11 @@ class Config:
     allow_shrink: bool = False           # --allow-shrink: publish however much smaller the site gets
     follow_symlinks: list[str] = field(default_factory=list)  # folders outside the site that symlinks may reach
     cluster: str | None = None           # Dask scheduler address (tcp://HOST:8786) to render on (cluster.py)
+    image_widths: list[int] = field(default_factory=lambda: [480, 960, 1600])  # variant widths (never upscaled)
+    image_formats: list[str] = field(default_factory=lambda: ["avif", "webp"])  # modern formats offered (if writable)
+    image_quality: int = 80              # encoder quality of the lossy variants (1-100)
+    image_max_pixels: int = 40_000_000   # larger images are not processed (a warning; the original is linked)
+    image_sizes: str = "(min-width: 960px) 960px, 100vw"  # the `sizes` attribute of processed images
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -126,6 +131,11 @@ _KEYS: dict[str, str] = {
     "build.max_shrink": "max_shrink",
     "build.follow_symlinks": "follow_symlinks",
     "build.cluster": "cluster",
+    "images.widths": "image_widths",
+    "images.formats": "image_formats",
+    "images.quality": "image_quality",
+    "images.max_pixels": "image_max_pixels",
+    "images.sizes": "image_sizes",
     "database.url": "database_url",
     "functions.revalidate_secret": "revalidate_secret",
     "functions.session_ttl": "session_ttl",
@@ -177,6 +187,24 @@ def load_config(site_dir: Path | str = ".") -> Config:
     return Config(site_dir=site, **values)
 
 
+IMAGE_FORMATS = ("avif", "webp")
+
+
+def _check_images(name: str, value: Any) -> None:
+    """The `[images]` keys beyond their type: widths 16..10000 px, known formats, quality 1..100, a positive limit."""
+    where = Location(file=CONFIG_FILE)
+    key = "images." + name.removeprefix("image_")
+    if name == "image_widths" and (not value or any(isinstance(w, bool) or not isinstance(w, int) or not 16 <= w <= 10000
+                                                    for w in value)):
+        raise ConfigError(f"{key}: expected a non-empty list of widths between 16 and 10000 pixels, got {value!r}", where)
+    if name == "image_formats" and any(f not in IMAGE_FORMATS for f in value):
+        raise ConfigError(f"{key}: expected formats among {', '.join(IMAGE_FORMATS)}, got {value!r}", where)
+    if name == "image_quality" and not 1 <= value <= 100:
+        raise ConfigError(f"{key}: expected 1 to 100, got {value}", where)
+    if name == "image_max_pixels" and value < 1:
+        raise ConfigError(f"{key}: expected a positive number of pixels, got {value}", where)
+
+
 def _coerce(name: str, value: Any, type_name: str) -> Any:
     expected: type | tuple[type, ...]
     if name == "out_dir":
@@ -197,6 +225,8 @@ def _coerce(name: str, value: Any, type_name: str) -> Any:
         raise ConfigError(f"{name}: expected {type_name}, got {type(value).__name__}", Location(file=CONFIG_FILE))
     if name == "page_size" and value < 0:
         raise ConfigError(f"site.page_size: expected 0 or more, got {value}", Location(file=CONFIG_FILE))
+    if name.startswith("image_"):
+        _check_images(name, value)
     if name == "max_shrink" and not 0 <= value <= 1:
         raise ConfigError(f"build.max_shrink: expected a share between 0 and 1, got {value}", Location(file=CONFIG_FILE))
     return float(value) if type_name.startswith("float") else value

@@ -23,6 +23,12 @@ class Recorder:
         self.inputs.add(key)
         self.digests[key] = digest
 
+    def image(self, relpath: str, digest: str) -> None:
+        """An image file a page shows, by content digest (`images.MISSING` when it does not exist)."""
+        key = keys.image(relpath)
+        self.inputs.add(key)
+        self.digests[key] = digest
+
     def row(self, table: str, key: str) -> None:
         self.inputs.add(keys.row(table, key))
 
@@ -56,6 +62,9 @@ class NullRecorder(Recorder):
     def file(self, relpath: str, digest: str) -> None:  # noqa: D102
         pass
 
+    def image(self, relpath: str, digest: str) -> None:  # noqa: D102
+        pass
+
     def row(self, table: str, key: str) -> None:  # noqa: D102
         pass
 
@@ -82,6 +91,9 @@ class PageScope:
     records: dict[str, Any] = field(default_factory=dict)  # named entity query results
     page: dict[str, Any] = field(default_factory=dict)     # title, description, meta of the page
     site: dict[str, Any] = field(default_factory=dict)     # routes/nav of the tenant
+    # A page body's image hook (images.render_reference bound to the site's cache), None where images are left as
+    # they are (the chrome, the gallery): (src, alt, recorder, warn, attrs, size) → HTML.
+    images: Any = None
 
     LEVEL_NAMES = frozenset({"level", "role", "user", "viewer"})
 

@@ -10,7 +10,7 @@ from .config import Config
 from .db.models import Revalidation, now_ms
 from .errors import MbsiteError
 from .graph import dirty_keys, load_outputs
-from .plan import current_digests, read_pending, stale_reason
+from .plan import current_digests, image_digests, read_pending, stale_reason
 from .routes import normalize_path
 from .site import load_model, open_site_db
 
@@ -40,8 +40,10 @@ def explain(config: Config, tenant: str, path: str, level: int | None) -> dict[s
     route = table.routes.get(path)
     next_reason = None
     if route is not None:
-        next_reason = stale_reason(model, route, outputs or None, current_digests(model),
-                                   dirty_keys(pending.events), now_ms(), pending.revalidations)
+        digests = current_digests(model)
+        digests.update(image_digests(model, {k for o in outputs for k in o.inputs if k.startswith("image:")}))
+        next_reason = stale_reason(model, route, outputs or None, digests, dirty_keys(pending.events), now_ms(),
+                                   pending.revalidations)
     rows = [o for o in outputs if level is None or o.level == level]
     lines = [f"{tenant} {path}"]
     if route is None:

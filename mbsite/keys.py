@@ -5,6 +5,7 @@ outputs. Every place that records, computes or looks up an input builds its key 
 
     file:<site-relative path>           a file read while rendering (its content digest is stored beside it)
     asset:<name>                        a theme asset's content-hashed URL
+    image:<site-relative path>          an image a page shows (its content digest, or "missing", is stored beside it)
     row:<table>:<key>                   a database row (tenants, installed packages, page configs, package data)
     query:<tenant>:<package>.<entity>   an entity query (a write to that entity re-runs the page's queries)
     component:<package>:<id>            a component rendered (its file is recorded as a file too)
@@ -29,6 +30,10 @@ def file(relpath: str) -> str:
 
 def asset(name: str) -> str:
     return "asset:" + name
+
+
+def image(relpath: str) -> str:
+    return "image:" + relpath
 
 
 def row(table: str, key: str) -> str:

@@ -177,6 +177,32 @@ def _render_shortcode(self: Any, tokens: list[Any], idx: int, options: Any, env:
     return handler(meta["package"], meta["component"], meta["args"], line)
 
 
+def _image_lines(state: Any) -> None:
+    """Note on each image token the line (0-based, in the body) it starts on: the line of its block plus the line
+    breaks before it inside the block's inline content."""
+    for block in state.tokens:
+        if block.type != "inline" or not block.map or not block.children:
+            continue
+        line = block.map[0]
+        todo = list(block.children)
+        for child in todo:
+            if child.type in ("softbreak", "hardbreak"):
+                line += 1
+            elif child.type == "image":
+                child.meta["line"] = line
+                line += sum(1 for c in child.children or () if c.type in ("softbreak", "hardbreak"))
+
+
+def _render_image(self: Any, tokens: list[Any], idx: int, options: Any, env: dict[str, Any]) -> str:
+    """The default image (src, alt, title) plus its source line (`data-mb-line`), which the page's image step
+    (images.rewrite_markdown) reads and replaces."""
+    token = tokens[idx]
+    token.attrs["alt"] = self.renderInlineAsText(token.children, options, env)
+    if "line" in token.meta:
+        token.attrs["data-mb-line"] = str(token.meta["line"] + 1 + env.get("line_offset", 0))
+    return self.renderToken(tokens, idx, options, env)
+
+
 def make_markdown(*, highlight_code: bool = True) -> MarkdownIt:
     """The Markdown engine: CommonMark + tables + strikethrough + footnotes + heading anchors + shortcodes."""
     from mdit_py_plugins.anchors import anchors_plugin
@@ -190,6 +216,8 @@ def make_markdown(*, highlight_code: bool = True) -> MarkdownIt:
     md.block.ruler.before("paragraph", "mb_shortcode", _shortcode_block)
     md.inline.ruler.before("text", "mb_shortcode", _shortcode_inline)
     md.add_render_rule("mb_shortcode", _render_shortcode)
+    md.core.ruler.push("mb_image_lines", _image_lines)
+    md.add_render_rule("image", _render_image)
     # The default text rule stops only at "terminator" characters; "{" is not one, so make it one.
     _add_terminator(md)
     return md

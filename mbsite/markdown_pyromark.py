@@ -382,7 +382,8 @@ class _Writer:
             elif k in ("SoftBreak", "HardBreak"):
                 alt.append("\n")
             i += 1
-        self.out.append(f'<img src="{_esc(_url(url))}" alt="{_esc("".join(alt))}"{title_attr} />')
+        line = self.src.count(b"\n", 0, start) + 1 + self.line_offset  # read by images.rewrite_markdown
+        self.out.append(f'<img src="{_esc(_url(url))}" alt="{_esc("".join(alt))}"{title_attr} data-mb-line="{line}" />')
         return i
 
     def _footnote_ref(self, label: str) -> str:

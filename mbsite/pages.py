@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, Callable
 
 from markupsafe import Markup, escape
@@ -11,6 +12,7 @@ from .compose import BLOCKS, FOOTER, HEADER, MARKS, NO_KEY, Chrome, fill
 from .context import PageScope, Recorder
 from .errors import Location, MbsiteError, Problem, RenderError
 from .graph import digest_of, listing_digest, neighbors_digest, tag_pages_digest
+from .images import render_reference, rewrite_markdown
 from .levels import role_name
 from .markdown import render_markdown
 from .panel import panel_context
@@ -186,6 +188,8 @@ def _markdown_page(job: BodyJob) -> Markup:
         return res.html
 
     body = _markdown_body(job.model, md, shortcode)
+    # Images after the body cache: the body depends on the file alone, its images on their own files.
+    body = rewrite_markdown(job.model.images, body, md.relpath, job.rec, job.problems)
     job.context["toc"] = table_of_contents(body)
     return Markup(body)
 
@@ -252,6 +256,7 @@ def render_page(model: SiteModel, route: Route, level: int, memo: dict[str, Any]
         rec.row("page_configs", route.row_id)
     records = route_records(model, route, rec)
     scope = model.scope(route, level, records)
+    scope.images = partial(render_reference, model.images)  # the body's component images (not the chrome's)
     css_parts: list[str] = []
     context: dict[str, Any] = {"posts": [], "tags": [], "pagination": None, "toc": [], "reading_time": None,
                                "summary": route.description, "older": None, "newer": None}

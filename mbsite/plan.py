@@ -89,7 +89,7 @@ def reason_for(key: str) -> str:
     """The reason a page is rendered again when its input `key` changed."""
     if key.startswith(("row:", "query:", "table:")):
         return "data"
-    if key.startswith(("file:", "asset:")):
+    if key.startswith(("file:", "asset:", "image:")):
         return "file"
     if key.startswith("route:"):
         return "route"
@@ -121,6 +121,14 @@ def current_digests(model: SiteModel, *, packages: bool = True, theme: bool = Tr
     for slug in model.tables if tenants is None else tenants:
         d.update(tenant_digests(model.tables[slug], model.tokens_url(slug), LEVEL_MAX + 1))
     return d
+
+
+def image_digests(model: SiteModel, image_keys: set[str]) -> dict[str, str]:
+    """The current digest of each recorded image input (its file's content hash, or images.MISSING)."""
+    from .images import source_digest
+
+    prefix = len(keys.image(""))
+    return {key: source_digest(model.config, key[prefix:]) for key in sorted(image_keys)}
 
 
 def stale_reason(model: SiteModel, route: Route, rows: Sequence[OutputRow] | None, digests: dict[str, str],
@@ -160,6 +168,8 @@ def plan_cold(model: SiteModel, old: dict[tuple[str, str], list[OutputRow]], pen
     """Every route of the model against the stored graph `old` (everything when `full`); `damaged`: pages whose
     published files are missing or changed (the writer's side). Returns the plan and the current digests."""
     digests = current_digests(model)
+    digests.update(image_digests(model, {inp for rows in old.values() for row in rows for inp in row.inputs
+                                         if inp.startswith("image:")}))
     dirty = dirty_keys(pending.events)
     now = now_ms()
     todo: list[Route] = []
@@ -234,6 +244,7 @@ def plan_warm(memory: Memory, engine: Engine, paths: set[str], events: list[Chan
     rebuild: set[str] = set()
     reload_packages = reload_theme = False
     markdown: list[Path] = []
+    images: set[str] = set()  # image inputs of files that changed in the content folder
     package_dirs = [d.resolve() for d in cfg.package_dirs()]
     theme_dirs = [d.resolve() for d in cfg.theme_dirs()]
     content = cfg.content_dir.resolve()
@@ -251,6 +262,8 @@ def plan_warm(memory: Memory, engine: Engine, paths: set[str], events: list[Chan
                 markdown.append(path)
             elif path.is_dir() or not path.exists():
                 return None  # a folder moved or vanished: rescan everything
+            else:  # any other file may be an image a page shows
+                images.add(keys.image((Path(cfg.content_dir.name) / path.relative_to(content)).as_posix()))
         # Anything else (entity schemas, seed files, notes beside the site) does not change pages.
 
     previous: set[str] = set()  # input keys of the sources being reloaded (to notice files that vanished)
@@ -335,6 +348,10 @@ def plan_warm(memory: Memory, engine: Engine, paths: set[str], events: list[Chan
             if key.startswith("asset:") and old_value:
                 moved_assets[key] = (old_value, value)
         memory.digests[key] = value
+    for key, value in image_digests(model, images).items():
+        if memory.digests.get(key) != value:
+            changed.add(key)
+        memory.digests[key] = value
     for path in markdown:  # a Markdown file that is gone
         rel = (Path(cfg.content_dir.name) / path.relative_to(content)).as_posix()
         if not path.exists():
@@ -393,5 +410,5 @@ def plan_warm(memory: Memory, engine: Engine, paths: set[str], events: list[Chan
                 [r[0] for r in revalidations], restyle, dirty=dirty_keys(events))
 
 
-__all__ = ["Memory", "Pending", "Plan", "current_digests", "plan_cold", "plan_warm", "read_pending", "reason_for",
-           "revalidation_hits", "stale_reason"]
+__all__ = ["Memory", "Pending", "Plan", "current_digests", "image_digests", "plan_cold", "plan_warm", "read_pending",
+           "reason_for", "revalidation_hits", "stale_reason"]

@@ -27,6 +27,7 @@ from .templates import Theme, load_theme
 
 if TYPE_CHECKING:
     from .components import ComponentRenderer
+    from .images import Images
     from .packages import PackageSet
     from .prerender import Scan
 
@@ -57,6 +58,16 @@ class SiteModel:
 
     _chrome_css: dict[tuple[str, int], str] = field(default_factory=dict)
     _fragments: dict[tuple[str, int, str], Chrome] = field(default_factory=dict)
+    _images: "Images | None" = None
+
+    @property
+    def images(self) -> "Images":
+        """The site's image cache (images.py), made on first use."""
+        if self._images is None:
+            from .images import Images
+
+            self._images = Images.of(self.config)
+        return self._images
 
     def forget_chrome(self, tenant: str | None = None) -> None:
         """Drop the rendered chrome of one tenant (its routes or packages changed), or of all (None), and derive

@@ -11,7 +11,7 @@ from typing import Any
 from markupsafe import Markup
 
 from ..expressions import to_text, truthy
-from .html import tag, text
+from .html import attrs_html, tag, text
 from .icons import icon_svg
 from .registry import Element, color_sx, renders, variant_classes
 from .urls import is_external, safe_url
@@ -90,6 +90,17 @@ _ICON_NAME = re.compile(r'<svg[^>]*\bdata-icon="([^"]+)"')
 
 # --------------------------------------------------------------------------- media
 
+def _processed(el: Element, src: str, alt: str, attrs: dict[str, Any], size: dict[str, Any]) -> str | None:
+    """A local image of a page body through the site's image step (images.py): variants, width and height, a
+    located warning when it is missing or broken. None where there is no such step (the chrome, the gallery)."""
+    hook = getattr(el.run.page, "images", None)
+    if hook is None:
+        return None
+    given = (size.get("width"), size.get("height")) if size else None
+    return str(hook(src, alt, el.run.recorder, lambda message: el.run.warn(message, el.run.at),
+                    attrs=attrs_html(attrs), size=given))
+
+
 @renders("Image", "img", "CardMedia", "ImagePreview")
 def image(el: Element) -> str:
     src = safe_url(el.get("src") or el.get("image"), image=True)
@@ -98,6 +109,9 @@ def image(el: Element) -> str:
         return tag("div", {**el.attrs("mb-image mb-image--empty"), "role": "img", "aria-label": alt or None},
                    el.children)
     size = {k: el.get(k) for k in ("width", "height") if isinstance(el.get(k), (int, str))}
+    done = _processed(el, src, alt, el.attrs("mb-image"), size)
+    if done is not None:
+        return done
     return tag("img", el.attrs("mb-image", src=src, alt=alt, loading="lazy", decoding="async", **size))
 
 
@@ -109,7 +123,8 @@ def avatar(el: Element) -> str:
     alt = to_text(el.get("alt") or el.get("name") or "")
     cls = variant_classes(el, "mb-avatar", "variant", "size")
     if src is not None:
-        return tag("img", el.attrs(cls, src=src, alt=alt, loading="lazy"))
+        return _processed(el, src, alt, el.attrs(cls), {}) or tag("img", el.attrs(cls, src=src, alt=alt,
+                                                                                  loading="lazy"))
     initials = el.children or text("".join(w[:1] for w in alt.split()[:2]).upper())
     return tag("span", el.attrs(cls, **({"role": "img", "aria-label": alt} if alt else {})), initials)
 

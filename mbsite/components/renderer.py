@@ -109,6 +109,7 @@ class _Run:
         # The components being rendered, outermost first, with the props and loop vars they were given.
         self.stack: list[tuple[ComponentDef, Package, dict[str, Any], dict[str, Any]]] = []
         self._ids = 0
+        self.at: _Ctx | None = None  # the node an entry is rendering (so that it can warn at its JSON pointer)
         self._seen_warnings: set[tuple[str, str | None, str | None]] = set()
 
     def next_id(self) -> str:
@@ -391,6 +392,7 @@ class ComponentRenderer:
             ctx.warn("node has no `type` (nor `ref`/`$ref`): rendered as an empty container" if not node.type
                      else f"unknown component type {node.type!r}: rendered as an empty container")
             return registry.unknown(el)
+        run.at = ctx
         html = entry.render(el)
         if nav is not None and f'href="{escape(nav)}"' not in html:
             # The type draws no link of its own (a Card, a Box): the whole drawing becomes the link.
