@@ -81,10 +81,9 @@ def can_write(fmt: str) -> bool:
     """Whether this Pillow build encodes `fmt` ("webp", "avif")."""
     from PIL import features
 
-    try:
-        return bool(features.check(fmt))
-    except ValueError:  # a Pillow that does not know the feature's name at all
-        return False
+    # An older Pillow does not know the name "avif" at all (and warns when asked): that is a no.
+    known = set(features.modules) | set(features.codecs) | set(getattr(features, "features", {}))
+    return fmt in known and bool(features.check(fmt))
 
 
 @dataclass(frozen=True)
@@ -409,7 +408,9 @@ def picture(entry: Entry, alt: str, *, title: str | None = None, sizes: str = ""
                "loading": "lazy", "decoding": "async"}
         return f"<img{attrs}{_attrs(img)}>"
     largest = entry.fallback[-1]
-    sources = "".join(f"<source{_attrs({'type': _MIME[fmt], 'srcset': _srcset(group), 'sizes': sizes})}>"
+    # `<source … />`: a void element either way, and the slash keeps parsers that do not know <picture> (libxml2's
+    # HTML parser, which nests an unclosed <source> around what follows) reading the page as browsers do.
+    sources = "".join(f"<source{_attrs({'type': _MIME[fmt], 'srcset': _srcset(group), 'sizes': sizes})} />"
                       for fmt, group in entry.sources)
     img = {"src": largest.url, "srcset": _srcset(entry.fallback), "sizes": sizes, "width": width, "height": height,
            "alt": alt, "title": title, "loading": "lazy", "decoding": "async"}
