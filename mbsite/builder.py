@@ -637,6 +637,8 @@ class Builder:
             for row in oc.rows:
                 row.reason = plan.why.get((oc.tenant, oc.path), "")
             new_rows.extend(oc.rows)
+            for row in oc.rows:  # an image's digest as read now (the plan knows only those of earlier outputs)
+                self.digests.update((k, d) for k, d in row.digests.items() if k.startswith("image:"))
             written += len(oc.rows)
             shared += oc.shared
         self._update_broken(problems, model)

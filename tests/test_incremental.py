@@ -1,6 +1,6 @@
 """The invariant of incremental builds: after any sequence of edits, the output equals a clean full build.
 
-A hypothesis state machine edits rows (ORM and raw SQL), Markdown, templates, component JSON, installed
+A hypothesis state machine edits rows (ORM and raw SQL), Markdown, an image, templates, component JSON, installed
 packages and page configs of a small two-tenant site, building incrementally after each step — either with a
 fresh Builder (cold: graph from the database) or with one long-lived Builder given the changed paths (warm,
 as `mbsite watch` runs it) — and compares with a full build of a copy."""
@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
+from PIL import Image
 from sqlalchemy.orm import Session
 from support import output_tree as tree
 from test_composed import every_level_equals_a_full_render
@@ -91,6 +92,11 @@ def widgets_ui(text: str) -> str:
              {"type": "Text", "children": text}]}}}]})
 
 
+def write_image(path: Path, color: str) -> None:
+    """A small PNG (the picture page shows it through the image step: variants, digest input, cache)."""
+    Image.new("RGB", (64, 48), color).save(path, "PNG")
+
+
 def make_site(root: Path) -> Path:
     (root / "content" / "seed").mkdir(parents=True)
     (root / "content" / "seed" / "site.yaml").write_text(SEED)
@@ -98,6 +104,8 @@ def make_site(root: Path) -> Path:
     (root / "content" / "pages" / "about.md").write_text("---\ntitle: About\nnav: true\n---\nAbout us.\n")
     (root / "content" / "blog").mkdir()
     (root / "content" / "blog" / "one.md").write_text("---\ntitle: One\ndate: 2024-01-01\ntags: [t1]\n---\nFirst.\n")
+    (root / "content" / "pages" / "picture.md").write_text("---\ntitle: Picture\n---\n![A picture](../blog/pic.png)\n")
+    write_image(root / "content" / "blog" / "pic.png", "red")
     pkg = root / "packages" / "site_widgets"
     (pkg / "components").mkdir(parents=True)
     (pkg / "package.json").write_text(json.dumps(WIDGETS_PKG))
@@ -184,6 +192,18 @@ class IncrementalMachine(RuleBasedStateMachine):
         if path.exists():
             path.write_text(f"---\ntitle: {json.dumps(title)}\ndate: 2024-01-01\ntags: [{tag}]\n---\n{text}\n")
             self.touch(path)
+
+    @rule(color=st.sampled_from(["red", "blue", "green"]), present=st.booleans())
+    def edit_image(self, color: str, present: bool) -> None:
+        """The picture page's image changes, goes (a located warning, its files leave) or comes back."""
+        path = self.site / "content" / "blog" / "pic.png"
+        if present:
+            write_image(path, color)
+        elif path.exists():
+            path.unlink()
+        else:
+            return
+        self.touch(path)
 
     @rule(level=st.sampled_from([0, 1, 3]))
     def set_post_level(self, level: int) -> None:
