@@ -29,6 +29,7 @@ import re
 import tempfile
 import warnings
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 from urllib.parse import unquote
@@ -77,6 +78,7 @@ class Settings:
         return tuple(f for f in self.formats if can_write(f))
 
 
+@lru_cache(maxsize=None)
 def can_write(fmt: str) -> bool:
     """Whether this Pillow build encodes `fmt` ("webp", "avif")."""
     from PIL import features
