@@ -714,9 +714,15 @@ class Builder:
             removed = sum(1 for f in sorted(stale_files) if remove_output(out, f))
             removed += self._removed_tenants(out, model)
         generation = f"{os.getpid()}-{time.time_ns()}"
+        saved = [r for k in set(rendered_keys) | set(failed) | restyled for r in final.get(k, [])]
+        # A file is "changed by someone else" when it is newer than its row says (_damaged): date the rows by
+        # their publication, which comes after every file was written, however long rendering, shipping chunks
+        # back from a cluster or a loaded machine kept the files waiting.
+        published_at = now_ms()
+        for row in saved:
+            row.rendered_at = max(row.rendered_at, published_at)
         with self.engine.begin() as conn:
-            save_outputs(conn, set(rendered_keys) | set(plan.removed) | set(failed) | restyled,
-                         [r for k in set(rendered_keys) | set(failed) | restyled for r in final.get(k, [])])
+            save_outputs(conn, set(rendered_keys) | set(plan.removed) | set(failed) | restyled, saved)
             set_state(conn, "cursor", str(plan.high))
             set_state(conn, "config_digest", self._config_digest())
             set_state(conn, "built_at", str(now_ms()))

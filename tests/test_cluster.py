@@ -221,7 +221,7 @@ def test_demo_on_the_cluster_equals_a_local_build_full_and_incremental(cluster: 
         edit_everywhere(on, off)
         summary = build(on, dask)
         local = build(off)
-        assert summary["rendered"] == local["rendered"] > 0 and "cluster" in summary
+        assert summary["rendered"] == local["rendered"] > 0 and "cluster" in summary, (summary["reasons"], local["reasons"])
         assert summary["reasons"] == local["reasons"]
         same_output(on, off)
     finally:

@@ -96,8 +96,9 @@ def test_new_and_deleted_posts_move_the_pages_as_a_full_build_would(tmp_path: Pa
     (blog / "new.md").write_text("---\ntitle: Newest\ndate: 2025-01-01\ntags: [all]\n---\nx\n")
     result = build(site)
     # the post and the third pages of the blog and its tag are new; the listings move (the blog and tag pages
-    # 1-2, the tag index and the generated home page), and of the posts only the one that gains a newer neighbour
-    assert result.summary["reasons"] == {"new": 3, "navigation": 7}
+    # 1-2, the tag index and the generated home page), and of the posts only the one that gains a newer neighbour;
+    # and the admin panel's list of every route
+    assert result.summary["reasons"] == {"new": 3, "navigation": 8}
     pub = site / "build" / "t" / "public"
     assert listing(pub / "blog" / "page" / "3" / "index.html")[0] == ["Post 0"]
     for name in ("new.md", "p19.md", "p18.md"):
