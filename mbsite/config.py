@@ -51,6 +51,9 @@ class Config:
     theme: str = "default"
     page_size: int = 10                  # posts per listing page (blog index, tag pages); 0 = one page
     default_tenant: str | None = None    # tenant for Markdown pages without a `tenants:` front matter key (None = all)
+    timezone: str = "UTC"                # IANA zone dates are shown in (tenants: `timezone` setting)
+    languages: list[str] = field(default_factory=list)  # content languages; [] = default_language only
+    default_language: str = "en"         # the language at the root of the URL space (tenants: `lang` setting)
     revalidate_secret: str | None = None
     session_ttl: int = 7 * 24 * 3600
     session_cookie: str = "mb_session"
@@ -122,6 +125,9 @@ _KEYS: dict[str, str] = {
     "site.theme": "theme",
     "site.page_size": "page_size",
     "site.default_tenant": "default_tenant",
+    "site.timezone": "timezone",
+    "site.languages": "languages",
+    "site.default_language": "default_language",
     "site.content_security_policy": "content_security_policy",
     "build.out": "out_dir",
     "build.strict": "strict",
@@ -184,6 +190,7 @@ def load_config(site_dir: Path | str = ".") -> Config:
     for env, name in ENV_KEYS.items():
         if os.environ.get(env):
             values[name] = os.environ[env]
+    _check_site_keys(values)
     return Config(site_dir=site, **values)
 
 
@@ -203,6 +210,24 @@ def _check_images(name: str, value: Any) -> None:
         raise ConfigError(f"{key}: expected 1 to 100, got {value}", where)
     if name == "image_max_pixels" and value < 1:
         raise ConfigError(f"{key}: expected a positive number of pixels, got {value}", where)
+
+
+def _check_site_keys(values: dict[str, Any]) -> None:
+    """The time zone and the languages, checked here so that a typo is one error naming its key."""
+    from .dates import zone_problem
+    from .languages import lang_problem
+
+    if "timezone" in values and (problem := zone_problem(values["timezone"])):
+        raise ConfigError(f"site.timezone: {problem}", Location(file=CONFIG_FILE))
+    for i, code in enumerate(values.get("languages", [])):
+        if problem := lang_problem(code):
+            raise ConfigError(f"site.languages[{i}]: {problem}", Location(file=CONFIG_FILE))
+    if "default_language" in values and (problem := lang_problem(values["default_language"])):
+        raise ConfigError(f"site.default_language: {problem}", Location(file=CONFIG_FILE))
+    langs = values.get("languages")
+    if langs and values.get("default_language", "en") not in langs:
+        raise ConfigError(f"site.default_language: {values.get('default_language', 'en')!r} is not one of "
+                          f"site.languages {langs!r}", Location(file=CONFIG_FILE))
 
 
 def _coerce(name: str, value: Any, type_name: str) -> Any:

@@ -94,6 +94,8 @@ class PageScope:
     # A page body's image hook (images.render_reference bound to the site's cache), None where images are left as
     # they are (the chrome, the gallery): (src, alt, recorder, warn, attrs, size) → HTML.
     images: Any = None
+    timezone: str = "UTC"                                  # the tenant's time zone (dates the expressions show)
+    lang: str = "en"                                       # the page's language
 
     LEVEL_NAMES = frozenset({"level", "role", "user", "viewer"})
 

@@ -12,6 +12,7 @@ from . import keys
 from .db.feed import ChangeEvent
 from .db.models import BuildState
 from .errors import ConfigError
+from .languages import group_digest
 from .routes import Route, RouteTable
 
 
@@ -26,17 +27,19 @@ def route_fingerprint(route: Route) -> str:
     return digest_of([route.kind, route.path, route.title, route.level, route.requires_auth, route.package,
                       route.component, route.tree, route.props, [(n, q.__dict__) for n, q in route.queries],
                       route.record, route.params, md.relpath if md else None, route.description, route.date,
-                      route.tags, route.revalidate, route.template, route.source, route.aliases])
+                      route.tags, route.revalidate, route.template, route.source, route.aliases, route.lang,
+                      route.translation_key])
 
 
-def listing_digest(table: RouteTable, blog_only: bool = False) -> str:
-    """What listings show of a tenant's pages (every Markdown and gallery page; or the blog's posts only): their
-    titles, dates, tags and levels. (A post's summary and reading time come from its file, which each listing
-    page records for the posts it shows.)"""
-    key = ("listing-digest", blog_only)
+def listing_digest(table: RouteTable, blog_only: bool = False, lang: str | None = None) -> str:
+    """What listings show of a tenant's pages of one language (every Markdown and gallery page; or the blog's
+    posts only): their titles, dates, tags and levels. (A post's summary and reading time come from its file,
+    which each listing page records for the posts it shows.)"""
+    key = ("listing-digest", blog_only, lang)
     if key not in table.memo:
         posts = sorted((r.path, r.title, r.date, r.tags, r.min_level, r.description, r.package, r.kind)
                        for r in table.routes.values() if r.kind in ("markdown", "gallery")
+                       and (lang is None or r.lang == lang)
                        and (not blog_only or (r.kind == "markdown" and r.path.startswith("/blog/"))))
         table.memo[key] = digest_of(posts)
     return str(table.memo[key])
@@ -66,8 +69,9 @@ def tenant_digests(table: RouteTable, tokens_url: str, levels: int = 6) -> dict[
     """Current digests of the per-tenant inputs: navigation per level, listings, tokens, routes, Markdown."""
     slug = table.tenant.slug
     d = {keys.nav(slug, level): digest_of(table.nav(level)) for level in range(levels)}
-    d[keys.routes(slug)] = listing_digest(table)
-    d[keys.posts(slug)] = listing_digest(table, blog_only=True)
+    for lang in {table.lang, *table.languages, *(r.lang for r in table.routes.values())}:
+        d[keys.routes(slug, lang)] = listing_digest(table, lang=lang)
+        d[keys.posts(slug, lang)] = listing_digest(table, blog_only=True, lang=lang)
     d[keys.tags(slug)] = tag_pages_digest(table)
     d[keys.paths(slug)] = paths_digest(table)
     d[keys.tokens(slug)] = tokens_url
@@ -78,6 +82,7 @@ def tenant_digests(table: RouteTable, tokens_url: str, levels: int = 6) -> dict[
             if route.path.startswith("/blog/"):
                 d[keys.nearby(slug, route.path)] = neighbors_digest(table, route.path)
         d[keys.route(slug, route.path)] = route_fingerprint(route)
+        d[keys.translations(slug, route.translation_key)] = group_digest(table, route.translation_key)
     return d
 
 

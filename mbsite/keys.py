@@ -10,8 +10,11 @@ outputs. Every place that records, computes or looks up an input builds its key 
     query:<tenant>:<package>.<entity>   an entity query (a write to that entity re-runs the page's queries)
     component:<package>:<id>            a component rendered (its file is recorded as a file too)
     nav:<tenant>:<level>                the tenant's navigation at one level (the chrome)
-    routes:<tenant>                     every page a listing could show (the home listing, the gallery index)
-    posts:<tenant>                      the blog's posts as listings show them
+    routes:<tenant>:<lang>              every page of one language a listing could show (the home listing, the
+                                        gallery index)
+    posts:<tenant>:<lang>               the blog's posts of one language as listings show them
+    translations:<tenant>:<key>         the translations of a page (their languages, paths and levels)
+    catalog:<lang>                      the theme's message catalogs a page in that language reads
     tags:<tenant>                       which tag pages exist, from which level (a page links its tags to them)
     tokens:<tenant>                     the URL of the tenant's stylesheet of design tokens
     feed:<tenant>                       whether the tenant has a blog, and so a feed to announce
@@ -52,12 +55,16 @@ def nav(tenant: str, level: int | str) -> str:
     return f"nav:{tenant}:{level}"
 
 
-def routes(tenant: str) -> str:
-    return "routes:" + tenant
+def routes(tenant: str, lang: str = "") -> str:
+    return f"routes:{tenant}:{lang}" if lang else "routes:" + tenant
 
 
-def posts(tenant: str) -> str:
-    return "posts:" + tenant
+def posts(tenant: str, lang: str = "") -> str:
+    return f"posts:{tenant}:{lang}" if lang else "posts:" + tenant
+
+
+def translations(tenant: str, key: str) -> str:
+    return f"translations:{tenant}:{key}"
 
 
 def tags(tenant: str) -> str:
@@ -86,3 +93,7 @@ def table(tenant: str, name: str) -> str:
 
 def paths(tenant: str) -> str:
     return "paths:" + tenant
+
+
+def catalog(lang: str) -> str:
+    return "catalog:" + lang

@@ -21,7 +21,7 @@ FRONT_MATTER_KEYS: dict[str, type | tuple[type, ...]] = {
     "title": str, "description": str, "date": (str, dt.date), "tags": list, "template": str, "level": int,
     "draft": bool, "revalidate": int, "tenants": list, "requiresAuth": bool, "sortOrder": int, "data": dict,
     "slug": str, "nav": bool, "icon": str, "publishDate": (str, dt.date), "expiryDate": (str, dt.date),
-    "aliases": list,
+    "aliases": list, "lang": str, "translationKey": str,
 }
 
 
@@ -45,6 +45,10 @@ class FrontMatter:
     publish_date: int | None = None      # epoch ms: not published before
     expiry_date: int | None = None       # epoch ms: not published from then on
     aliases: tuple[str, ...] = ()        # earlier paths of the page, redirected to it
+    publish_naive: bool = False          # publishDate had no offset: a wall-clock time of the tenant's zone
+    expiry_naive: bool = False           # expiryDate likewise
+    lang: str | None = None              # the page's language (else its folder's, else the tenant's)
+    translation_key: str | None = None   # shared by the translations of one page (else their path)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -72,9 +76,10 @@ def split_front_matter(text: str, file: str) -> tuple[FrontMatter, str, int]:
     return _front_matter(data, file, raw_lines), body, len(raw_lines) + 3
 
 
-def instant(value: Any, where: Location, key: str) -> int | None:
-    """A publish or expiry date as epoch milliseconds: a date means its midnight UTC, a time without an offset is
-    UTC, so the result is the same on every machine whatever its time zone."""
+def instant(value: Any, where: Location, key: str, zone: dt.tzinfo | None = None) -> int | None:
+    """A publish or expiry date as epoch milliseconds: a date means its midnight in `zone` (the tenant's time
+    zone, UTC when None), a time without an offset is a wall-clock time there; never the machine's zone, so the
+    result is the same on every machine."""
     if value is None or value == "":
         return None
     when: dt.datetime
@@ -89,8 +94,22 @@ def instant(value: Any, where: Location, key: str) -> int | None:
             raise DataError(f"{key}: {value!r} is not a date or date-time (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z])",
                             where) from None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
+        when = when.replace(tzinfo=zone or dt.timezone.utc)
     return int(when.timestamp() * 1000)
+
+
+def _naive(value: Any) -> bool:
+    """Whether a publish or expiry date has no offset (so it is read in the tenant's time zone)."""
+    if value is None or value == "":
+        return False
+    if isinstance(value, dt.datetime):
+        return value.tzinfo is None
+    if isinstance(value, dt.date):
+        return True
+    try:
+        return dt.datetime.fromisoformat(str(value).strip()).tzinfo is None
+    except ValueError:
+        return False
 
 
 def _key_line(key: str, raw_lines: list[str]) -> int:
@@ -132,8 +151,23 @@ def _front_matter(data: dict[str, Any], file: str, raw_lines: list[str]) -> Fron
         expiry_date=instant(data.get("expiryDate"), Location(file=file, line=_key_line("expiryDate", raw_lines)),
                              "expiryDate"),
         aliases=tuple(str(a) for a in data.get("aliases") or ()),
+        publish_naive=_naive(data.get("publishDate")),
+        expiry_naive=_naive(data.get("expiryDate")),
+        lang=_lang(data.get("lang"), Location(file=file, line=_key_line("lang", raw_lines))),
+        translation_key=str(data["translationKey"]) if data.get("translationKey") else None,
         extra={k: v for k, v in data.items() if k not in FRONT_MATTER_KEYS},
     )
+
+
+def _lang(value: Any, where: Location) -> str | None:
+    from .languages import lang_problem
+
+    if value is None or value == "":
+        return None
+    problem = lang_problem(value)
+    if problem:
+        raise DataError(f"front matter: 'lang': {problem}", where)
+    return str(value)
 
 
 def _shortcode_block(state: StateBlock, start: int, end: int, silent: bool) -> bool:

@@ -13,6 +13,7 @@ from .context import PageScope, Recorder
 from .errors import Location, MbsiteError, Problem, RenderError
 from .graph import digest_of, listing_digest, neighbors_digest, tag_pages_digest
 from .images import render_reference, rewrite_markdown
+from .languages import alternates, group_digest, switcher
 from .levels import role_name
 from .markdown import render_markdown
 from .panel import panel_context
@@ -205,7 +206,7 @@ def _component_page(job: BodyJob) -> Markup:
 @renders("blog_index", "tag", "tags")
 def _listing_page(job: BodyJob) -> Markup:
     route, table = job.route, job.model.tables[job.route.tenant]
-    posts = _listed(job.rec, table, job.level, blog_only=True)
+    posts = _listed(job.rec, table, job.level, blog_only=True, lang=route.lang)
     if route.kind == "tag":
         posts = [p for p in posts if route.params.get("tag") in p.tags]
     counts: dict[str, int] = {}
@@ -225,7 +226,7 @@ def _listing_page(job: BodyJob) -> Markup:
 def _home_page(job: BodyJob) -> Markup:
     table = job.model.tables[job.route.tenant]
     job.context["posts"] = [_post(p, table, job.rec) for p in
-                            _listed(job.rec, table, job.level, blog_only=False)[:HOME_PAGES]]
+                            _listed(job.rec, table, job.level, blog_only=False, lang=job.route.lang)[:HOME_PAGES]]
     return Markup("")
 
 
@@ -284,7 +285,7 @@ def render_page(model: SiteModel, route: Route, level: int, memo: dict[str, Any]
     page = {"title": route.title, "description": route.description, "path": route.path, "kind": route.kind,
             "level": route.min_level,
             "date": route.date, "tags": _tags(route.tags, table, rec, route.min_level),
-            "url": base + url_path(route.path) if base else ""}
+            "url": base + url_path(route.path) if base else "", **_language(model, table, route, base, rec)}
     values = dict(page=page, content=content, css=Markup("".join(css_parts)), tokens_href=model.tokens_url(tenant.slug),
                   **context)
     blocks = model.theme.block_chain(template_name) if split else None
@@ -316,7 +317,21 @@ def render_page(model: SiteModel, route: Route, level: int, memo: dict[str, Any]
 
 
 def _site(tenant: Any, table: RouteTable, nav: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"title": tenant.name, "tenant": tenant.slug, "nav": nav, "lang": "en", "feed": table.has_blog}
+    return {"title": tenant.name, "tenant": tenant.slug, "nav": nav, "lang": table.lang, "feed": table.has_blog,
+            "languages": list(table.languages), "timezone": table.zone}
+
+
+def _language(model: SiteModel, table: RouteTable, route: Route, base: str, rec: Recorder) -> dict[str, Any]:
+    """A page's language, its translations (the switcher) and hreflang alternates, with what they read: the
+    translation groups of the page and of the home page, and the theme's catalogs of the language."""
+    slug = table.tenant.slug
+    for key in {route.translation_key, "/"} if len(table.languages) > 1 else {route.translation_key}:
+        rec.inputs.add(keys.translations(slug, key))
+        rec.digests[keys.translations(slug, key)] = group_digest(table, key)
+    rec.inputs.add(keys.catalog(route.lang))
+    rec.digests[keys.catalog(route.lang)] = model.theme.catalogs.digest(route.lang)
+    return {"lang": route.lang, "translations": switcher(table, route),
+            "alternates": alternates(table, route, base, url_path)}
 
 
 def _marker(block: str) -> Callable[[Any], Any]:
@@ -361,26 +376,30 @@ def render_chrome(model: SiteModel, route: Route, level: int, cut: Split) -> tup
 
 
 def nav_key(table: RouteTable, level: int, path: str) -> str:
-    """Which navigation entry a page is at this level (its own path), or NO_KEY: the chrome of two pages with the
+    """Which navigation entry a page is at this level (its own path), or NO_KEY, and its language when it is not
+    the tenant's (after a TAB; the chrome's strings are in the page's language): the chrome of two pages with the
     same key and template is the same, so one fragment serves them all."""
     def entries(items: list[dict[str, Any]]) -> Any:
         for item in items:
             yield item
             yield from entries(item.get("children") or [])
-    return path if any(item["path"] == path for item in entries(table.nav(level))) else NO_KEY
+    key = path if any(item["path"] == path for item in entries(table.nav(level))) else NO_KEY
+    route = table.routes.get(path)
+    return key if route is None or route.lang == table.lang else f"{key}\t{route.lang}"
 
 
 def chrome_fragment(model: SiteModel, tenant_slug: str, level: int, key: str) -> Chrome:
     """The chrome fragment of a tenant for one level and fragment key (template TAB navigation key): the chrome
     blocks rendered for a page that shows nothing of its own but where it is in the navigation."""
-    template_name, _, path = key.partition("\t")
+    template_name, _, rest = key.partition("\t")
+    path, _, lang = rest.partition("\t")
     table = model.tables[tenant_slug]
     header, footer, _, _, _ = model.chrome(table.tenant, level)
     blocks = model.theme.block_chain(template_name)
     if blocks is None:
         raise RenderError(f"template {template_name!r} has no chrome blocks", Location(file=template_name))
     page = {"title": "", "description": "", "path": path, "kind": "", "level": level, "date": None, "tags": [],
-            "url": ""}
+            "url": "", "lang": lang or table.lang, "translations": [], "alternates": []}
     values = {"page": page, "content": Markup(""), "css": Markup(""), "tokens_href": model.tokens_url(tenant_slug),
               "posts": [], "tags": [], "pagination": None}
     cut = Split(template_name, model.theme.template(template_name), blocks, values)
@@ -467,19 +486,21 @@ def _component_body(model: SiteModel, route: Route, scope: PageScope, rec: Recor
 
 
 def render_not_found(model: SiteModel, tenant: str) -> str:
-    route = Route(tenant, "/404", "notfound", "Page not found", "generated 404 page")
+    route = Route(tenant, "/404", "notfound", "Page not found", "generated 404 page", lang=model.tables[tenant].lang,
+                  translation_key="/404")
     return render_page(model, route, 0).html
 
 
-def _listed(rec: Recorder, table: RouteTable, level: int, *, blog_only: bool) -> list[Route]:
-    """The Markdown pages a listing shows to a viewer at `level` (the blog's posts, or every page), newest first.
-    When some candidate needs a level above 0, the listing differs by level: the recorder is told, so each level's
-    variant is rendered. (Sorted once per table, level and kind: a paginated blog has a listing page per ten posts.)"""
-    _record_listing(rec, table, blog_only)
-    key = ("listed", blog_only, level)
+def _listed(rec: Recorder, table: RouteTable, level: int, *, blog_only: bool, lang: str) -> list[Route]:
+    """The Markdown pages in `lang` a listing shows to a viewer at `level` (the blog's posts, or every page), newest
+    first. When some candidate needs a level above 0, the listing differs by level: the recorder is told, so each
+    level's variant is rendered. (Sorted once per table, level, language and kind: a paginated blog has a listing
+    page per ten posts.)"""
+    _record_listing(rec, table, blog_only, lang)
+    key = ("listed", blog_only, level, lang)
     cached = table.memo.get(key)
     if cached is None:
-        candidates = [r for r in table.routes.values() if r.kind == "markdown" and
+        candidates = [r for r in table.routes.values() if r.kind == "markdown" and r.lang == lang and
                       (not blog_only or r.path.startswith("/blog/"))]
         members = any(r.min_level > 0 for r in candidates)
         cached = table.memo[key] = (members, sorted((r for r in candidates if r.min_level <= level),
@@ -505,11 +526,11 @@ def _paginate(posts: list[Route], route: Route, page_size: int) -> tuple[list[Ro
         "prev": url(page - 1) if page > 1 else None, "next": url(page + 1) if page < pages else None}
 
 
-def _record_listing(rec: Recorder, table: RouteTable, blog_only: bool = False) -> None:
-    """A listing's input: every page a listing could show, or the blog's posts only (`posts:`)."""
-    key = (keys.posts if blog_only else keys.routes)(table.tenant.slug)
+def _record_listing(rec: Recorder, table: RouteTable, blog_only: bool, lang: str) -> None:
+    """A listing's input: every page of its language a listing could show, or the blog's posts only (`posts:`)."""
+    key = (keys.posts if blog_only else keys.routes)(table.tenant.slug, lang)
     rec.inputs.add(key)
-    rec.digests[key] = listing_digest(table, blog_only)
+    rec.digests[key] = listing_digest(table, blog_only, lang)
 
 
 def _post(r: Route, table: RouteTable, rec: Recorder | None = None) -> dict[str, Any]:
@@ -554,7 +575,7 @@ def _gallery(model: SiteModel, route: Route, scope: PageScope, rec: Recorder, pr
 
     table = model.tables[route.tenant]
     if route.package is None:
-        _record_listing(rec, table)
+        _record_listing(rec, table, False, route.lang)
         cards = []
         for r in sorted((r for r in table.routes.values() if r.kind == "gallery" and r.package),
                         key=lambda r: r.path):

@@ -21,6 +21,7 @@ from .db.feed import ChangeEvent, last_seq, read_changes
 from .db.models import Revalidation, now_ms
 from .errors import Location, MbsiteError, Problem
 from .graph import OutputRow, dirty_keys, get_state, tenant_digests
+from .languages import folder_languages
 from .markdown import split_front_matter
 from .pages import route_records
 from .paths import link_problem, link_roots
@@ -29,10 +30,10 @@ from .routes import Route, build_route_table
 from .site import SiteModel, tenant_tokens, type_templates
 from .sources import (
     MarkdownSource,
-    content_url,
     is_content_markdown,
     load_tenants,
     markdown_order,
+    markdown_url,
     sha256_bytes,
 )
 
@@ -118,6 +119,10 @@ def current_digests(model: SiteModel, *, packages: bool = True, theme: bool = Tr
             d[keys.file(key)] = digest
         for name, asset in model.theme.assets.items():
             d[keys.asset(name)] = asset.url
+        langs = {lang for table in model.tables.values() for lang in table.languages}
+        langs.update(r.lang for table in model.tables.values() for r in table.routes.values())
+        for lang in langs:
+            d[keys.catalog(lang)] = model.theme.catalogs.digest(lang)
     for slug in model.tables if tenants is None else tenants:
         d.update(tenant_digests(model.tables[slug], model.tokens_url(slug), LEVEL_MAX + 1))
     return d
@@ -214,7 +219,8 @@ def _reload_markdown(model: SiteModel, paths: list[Path], problems: list[Problem
             continue
         except UnicodeDecodeError:
             continue
-        by_rel[relpath] = MarkdownSource(relpath, content_url(rel), sha256_bytes(data), front, body, line)
+        url, lang = markdown_url(rel.as_posix(), folder_languages(config))
+        by_rel[relpath] = MarkdownSource(relpath, url, sha256_bytes(data), front, body, line, lang)
     sources.markdown = [by_rel[k] for k in sorted(by_rel, key=markdown_order)]
 
 
@@ -329,7 +335,8 @@ def plan_warm(memory: Memory, engine: Engine, paths: set[str], events: list[Chan
             model.tables.pop(slug, None)
             removed += [k for k in memory.graph if k[0] == slug]
             continue
-        table = build_route_table(tenant_data, sources, model.packages, model.store, page_size=cfg.page_size)
+        table = build_route_table(tenant_data, sources, model.packages, model.store, page_size=cfg.page_size,
+                                  config=cfg)
         problems.extend(table.problems)
         model.tables[slug] = table
         model.tokens[slug] = tenant_tokens(model.packages, tenant_data)

@@ -14,6 +14,7 @@ from .records import Query, RecordStore
 from .sources import MarkdownSource, PageRow, Sources, TenantData
 
 if TYPE_CHECKING:
+    from .config import Config
     from .packages import PackageSet
 
 _PARAM_RE = re.compile(r":([A-Za-z_][A-Za-z0-9_]*)|\[([A-Za-z_][A-Za-z0-9_]*)\]")
@@ -50,6 +51,8 @@ class Route:
     template: str | None = None
     row_id: str | None = None     # page_configs.id when the route comes from a row
     aliases: tuple[str, ...] = () # earlier paths, redirected here (`_redirects` and small redirect pages)
+    lang: str = ""                # the page's language ("" until the table gives it the tenant's)
+    translation_key: str = ""     # pages sharing it are translations of each other ("" = the path)
 
     @property
     def min_level(self) -> int:
@@ -67,8 +70,13 @@ class RouteTable:
     _nav: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     _tag_pages: tuple[str, ...] | None = None
     memo: dict[Any, Any] = field(default_factory=dict)  # listings computed from the routes (cleared by add)
+    lang: str = "en"                       # the tenant's language: of its pages that name none
+    languages: tuple[str, ...] = ("en",)   # the tenant's languages, its own first (the switcher's order)
+    zone: str = "UTC"                      # the IANA time zone its dates are shown in
 
     def add(self, route: Route) -> None:
+        if not route.lang or not route.translation_key:
+            route = replace(route, lang=route.lang or self.lang, translation_key=route.translation_key or route.path)
         existing = self.routes.get(route.path)
         if existing is not None:
             self.problems.append(Problem(
@@ -184,7 +192,20 @@ def _row_route(tenant: str, row: PageRow) -> Route:
         description=row.description or "", revalidate=row.revalidate, tags=row.tags, sort_order=row.sort_order,
         nav=bool(params.get("nav", row.meta.get("nav", True))) and not _PARAM_RE.search(row.path),
         icon=row.icon, template=params.get("template"), row_id=row.id, aliases=tuple(aliases),
+        lang=_row_lang(params.get("lang", row.meta.get("lang")), where),
     )
+
+
+def _row_lang(value: Any, where: Location) -> str:
+    """A page-config row's `lang` (params or meta); "" when it names none."""
+    from .languages import lang_problem
+
+    if value is None or value == "":
+        return ""
+    problem = lang_problem(value)
+    if problem:
+        raise MbsiteError(f"'lang': {problem}", Location(file=where.file, pointer="/params/lang"))
+    return str(value)
 
 
 def _package_route(tenant: str, page: Any) -> Route:
@@ -211,7 +232,15 @@ def _markdown_route(tenant: str, md: MarkdownSource) -> Route:
         level=fm.level, requires_auth=fm.requires_auth, markdown=md, description=fm.description, date=fm.date,
         tags=fm.tags, revalidate=fm.revalidate, sort_order=fm.sort_order, nav=fm.nav, icon=fm.icon,
         template=fm.template, queries=_data_queries(tenant, fm.data, where), aliases=fm.aliases,
+        lang=fm.lang or md.lang, translation_key=fm.translation_key or _key_of(md),
     )
+
+
+def _key_of(md: MarkdownSource) -> str:
+    """A page's translation key: its path without its language folder (content/de/about.md → /about)."""
+    from .languages import strip_language
+
+    return strip_language(md.url, md.lang) if md.lang else ""
 
 
 def _expand(table: RouteTable, route: Route, store: RecordStore) -> list[Route]:
@@ -269,20 +298,56 @@ def _on_schedule(table: RouteTable, window: tuple[int | None, int | None], now: 
     return (publish is None or publish <= now) and (expiry is None or expiry > now)
 
 
-def row_schedule(row: PageRow) -> tuple[int | None, int | None]:
-    """A page-config row's publish and expiry dates (`params` or `meta`: publishDate, expiryDate), as epoch ms."""
+def row_schedule(row: PageRow, zone: Any = None) -> tuple[int | None, int | None]:
+    """A page-config row's publish and expiry dates (`params` or `meta`: publishDate, expiryDate), as epoch ms; a
+    date or time without an offset is in `zone` (the tenant's time zone; None: UTC)."""
     from .markdown import instant
 
     where = Location(file=f"page_configs:{row.id}")
-    return tuple(instant(row.params.get(key, row.meta.get(key)), where, key)  # type: ignore[return-value]
+    return tuple(instant(row.params.get(key, row.meta.get(key)), where, key, zone)  # type: ignore[return-value]
                  for key in ("publishDate", "expiryDate"))
 
 
+def _markdown_window(md: MarkdownSource, zone: Any) -> tuple[int | None, int | None]:
+    """A Markdown page's publish and expiry instants; those written without an offset are in the tenant's zone."""
+    from .dates import local_instant
+
+    fm = md.front
+    return tuple(local_instant(ms, zone) if ms is not None and naive and zone is not None else ms  # type: ignore[return-value]
+                 for ms, naive in ((fm.publish_date, fm.publish_naive), (fm.expiry_date, fm.expiry_naive)))
+
+
+def _localize(table: RouteTable, config: "Config | None") -> Any:
+    """The tenant's language, languages and time zone (its `lang` and `timezone` settings over the site's); a
+    setting that is not valid is a warning naming it, and the site's value is used. Returns the zone's tzinfo."""
+    from .dates import get_zone, zone_problem
+    from .languages import site_languages, tenant_language
+
+    if config is None:
+        return None
+    where = Location(file=f"tenants:{table.tenant.slug}")
+    lang, problem = tenant_language(table.tenant.settings, config)
+    if problem:
+        table.problems.append(Problem("warning", f"setting lang: {problem}; using {lang!r}",
+                                      Location(file=where.file, pointer="/settings/lang"), "lang"))
+    table.lang = lang
+    table.languages = (lang, *(code for code in site_languages(config) if code != lang))
+    zone_name = table.tenant.settings.get("timezone", config.timezone)
+    problem = zone_problem(zone_name)
+    if problem:
+        table.problems.append(Problem("warning", f"setting timezone: {problem}; using {config.timezone!r}",
+                                      Location(file=where.file, pointer="/settings/timezone"), "timezone"))
+        zone_name = config.timezone
+    table.zone = str(zone_name)
+    return get_zone(table.zone)
+
+
 def build_route_table(tenant: TenantData, sources: Sources, packages: "PackageSet", store: RecordStore,
-                      now: int | None = None, page_size: int = 0) -> RouteTable:
+                      now: int | None = None, page_size: int = 0, config: "Config | None" = None) -> RouteTable:
     """Page-config rows ∪ installed packages' pages ∪ Markdown ∪ default routes, first wins per path; only the pages
-    published at `now` (epoch ms; default: the current time)."""
+    published at `now` (epoch ms; default: the current time). `config`: the site's languages and time zone."""
     table = RouteTable(tenant)
+    zone = _localize(table, config)
     enabled = [p for p in tenant.enabled_packages() if p in packages]
     for name in tenant.enabled_packages():
         if name not in packages:
@@ -294,7 +359,7 @@ def build_route_table(tenant: TenantData, sources: Sources, packages: "PackageSe
         if not row.published:
             continue
         try:
-            window = row_schedule(row)
+            window = row_schedule(row, zone)
             if not _on_schedule(table, window, now):
                 continue
             candidates.append(_row_route(tenant.slug, row))
@@ -311,7 +376,7 @@ def build_route_table(tenant: TenantData, sources: Sources, packages: "PackageSe
     for md in sources.markdown:
         if md.front.draft or (md.front.tenants is not None and tenant.slug not in md.front.tenants):
             continue
-        if not _on_schedule(table, (md.front.publish_date, md.front.expiry_date), now):
+        if not _on_schedule(table, _markdown_window(md, zone), now):
             continue
         try:
             candidates.append(_markdown_route(tenant.slug, md))

@@ -97,6 +97,7 @@ class SiteModel:
             params=dict(route.params) if route.kind != "component" or route.record else {},
             records=records, page={"title": route.title, "description": route.description},
             site={"title": tenant.name, "nav": self.tables[route.tenant].nav(level)},
+            timezone=self.tables[route.tenant].zone, lang=route.lang or self.tables[route.tenant].lang,
         )
 
     # -- chrome: header, footer, navigation (cached per tenant and level) ------------------------------------
@@ -201,7 +202,7 @@ def load_model(config: Config, engine: Engine, problems: list[Problem], scanned:
     if bad:
         sources.tenants = [t for t in sources.tenants if not tenant_problem(t.slug)]
     for tenant in sources.tenants:
-        table = build_route_table(tenant, sources, packages, store, page_size=config.page_size)
+        table = build_route_table(tenant, sources, packages, store, page_size=config.page_size, config=config)
         problems.extend(table.problems)
         tables[tenant.slug] = table
     renderer = ComponentRenderer(packages, type_template=type_templates(theme))

@@ -48,10 +48,21 @@ def _http_url(value: str) -> str:
 
 
 def sitemap(table: RouteTable, base_url: str) -> str:
-    urls = [r.path for r in sorted(table.routes.values(), key=lambda r: r.path) if r.min_level == 0]
+    """The public pages; a page with public translations lists them all (itself included) as xhtml:link
+    alternates, as search engines read them."""
+    from .languages import alternates
+
+    routes = [r for r in sorted(table.routes.values(), key=lambda r: r.path) if r.min_level == 0]
     base = escape(base_url.rstrip("/"))
-    rows = "".join(f"<url><loc>{base}{url_path(p)}</loc></url>" for p in urls)
-    return f'<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{rows}</urlset>\n'
+    rows, translated = [], False
+    for r in routes:
+        links = "".join(f'<xhtml:link rel="alternate" hreflang="{escape(a["hreflang"])}" href="{escape(a["href"])}"/>'
+                        for a in alternates(table, r, base_url.rstrip("/"), url_path)) if base else ""
+        translated = translated or bool(links)
+        rows.append(f"<url><loc>{base}{url_path(r.path)}</loc>{links}</url>")
+    xhtml = ' xmlns:xhtml="http://www.w3.org/1999/xhtml"' if translated else ""
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
+            f'{xhtml}>{"".join(rows)}</urlset>\n')
 
 
 def robots(base_url: str) -> str:
@@ -61,20 +72,25 @@ def robots(base_url: str) -> str:
 
 
 def feed(table: RouteTable, base_url: str, tag: str | None = None) -> str | None:
-    """The Atom feed of the 20 newest public posts (of one tag, when given); None when there is none."""
+    """The Atom feed of the 20 newest public posts in the tenant's language (of one tag, when given); None when
+    there is none. Times are RFC 3339 in UTC, as Atom requires: a post's date is its midnight in the tenant's time
+    zone."""
+    from .dates import get_zone, rfc3339
+
     posts = sorted((r for r in table.routes.values() if r.kind == "markdown" and r.path.startswith("/blog/")
-                    and r.min_level == 0 and (tag is None or tag in r.tags)),
+                    and r.min_level == 0 and r.lang == table.lang and (tag is None or tag in r.tags)),
                    key=lambda r: (r.date or "", r.path), reverse=True)[:20]
     if not posts:
         return None
     base = base_url.rstrip("/")
-    updated = (posts[0].date or "1970-01-01") + "T00:00:00Z"
+    zone = get_zone(table.zone)
+    updated = rfc3339(posts[0].date, zone)
     entries = "".join(
         f"<entry><title>{escape(p.title)}</title><link href=\"{escape(base)}{url_path(p.path)}\"/>"
-        f"<id>{escape(base)}{url_path(p.path)}</id><updated>{(p.date or '1970-01-01')}T00:00:00Z</updated>"
+        f"<id>{escape(base)}{url_path(p.path)}</id><updated>{rfc3339(p.date, zone)}</updated>"
         f"<summary>{escape(p.description)}</summary></entry>" for p in posts)
     title = table.tenant.name + (f" · #{tag}" if tag else "")
-    return (f'<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">'
+    return (f'<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="{table.lang}">'
             f"<title>{escape(title)}</title><id>{escape(base + '/')}</id>"
             f"<updated>{updated}</updated>{entries}</feed>\n")
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from .config import Config
 from .errors import MbsiteError, Problem
+from .languages import folder_languages
 from .markdown import FrontMatter, split_front_matter
 from .paths import link_problem, link_roots
 
@@ -72,6 +73,7 @@ class MarkdownSource:
     front: FrontMatter
     body: str
     body_line: int          # line of the file where the body starts
+    lang: str = ""          # the language of its folder (content/<lang>/…), "" outside one
 
 
 @dataclass
@@ -133,6 +135,16 @@ def content_url(rel: Path | str) -> str:
     return "/" + "/".join(parts)
 
 
+def markdown_url(rel: str, folders: frozenset[str] = frozenset()) -> tuple[str, str]:
+    """A Markdown page's URL and the language of its folder: content/de/about.md → (/de/about, de) when `de` is
+    one of the languages with a folder (`folders`), the path mapped as content_url maps it below that folder."""
+    first, _, rest = rel.partition("/")
+    if rest and first in folders:
+        inner = content_url(rest)
+        return (f"/{first}" if inner == "/" else f"/{first}{inner}"), first
+    return content_url(rel), ""
+
+
 def is_content_markdown(rel: str) -> bool:
     """Whether a '/'-separated path relative to the content folder is a Markdown page: seed/, top-level
     dot-files and dot-folders and README.md files are not."""
@@ -174,6 +186,7 @@ def scan_markdown(config: Config, problems: list[Problem], files: list[str] | No
         return out
     prefix, base = root.name + "/", str(root) + os.sep
     roots = link_roots(config)
+    folders = folder_languages(config)
     for rel in markdown_files(root) if files is None else files:
         relpath = prefix + rel
         refused = link_problem(base + rel, roots)
@@ -190,7 +203,8 @@ def scan_markdown(config: Config, problems: list[Problem], files: list[str] | No
         except MbsiteError as exc:
             problems.append(Problem.from_error(exc))
             continue
-        out.append(MarkdownSource(relpath, content_url(rel), sha256_bytes(data), front, body, line))
+        url, lang = markdown_url(rel, folders)
+        out.append(MarkdownSource(relpath, url, sha256_bytes(data), front, body, line, lang))
     return out
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import jinja2
 from jinja2 import meta, nodes
 
+from .catalogs import Catalogs
 from .config import Config
 from .errors import Location, TemplateError
 from .paths import SymlinkError, link_problem, link_roots
@@ -34,6 +35,7 @@ class Theme:
     assets: dict[str, Asset] = field(default_factory=dict)
     _deps: dict[str, set[str]] = field(default_factory=dict)
     _blocks: dict[str, dict[str, list[Any]] | None] = field(default_factory=dict)
+    catalogs: Catalogs = field(default_factory=Catalogs)  # the theme's translated strings (catalogs.py)
 
     def template(self, name: str) -> jinja2.Template:
         try:
@@ -141,6 +143,10 @@ def load_theme(config: Config) -> Theme:
         auto_reload=False, cache_size=-1,
     )
     theme = Theme(env, dirs, config.site_dir)
+    for d in dirs:  # the site's theme first: its catalogs come before the built-in ones
+        theme.catalogs.add_theme_dir(d, lambda p: _source_key(p, config.site_dir))
+    theme.catalogs.install(env, config.default_language)
+    env.filters["date"] = _date_filter
     roots = link_roots(config)
     for d in reversed(template_dirs):  # earlier dirs win
         for path in d.rglob("*"):
@@ -163,6 +169,19 @@ def load_theme(config: Config) -> Theme:
                 theme.assets[name] = Asset(name, f"/assets/{hashed}", path, digest)
     env.globals["asset"] = theme.asset_url
     return theme
+
+
+@jinja2.pass_context
+def _date_filter(context: Any, value: Any, fmt: str = "date") -> Any:
+    """`{{ page.date|date }}`: a date as the page shows it, in the tenant's time zone and the page's language
+    (dates.show names the formats)."""
+    from .dates import get_zone, show
+
+    site, page = context.get("site"), context.get("page")
+    zone = site.get("timezone") if isinstance(site, dict) else None
+    lang = page.get("lang") if isinstance(page, dict) else None
+    return show(value, get_zone(zone) if isinstance(zone, str) and zone else get_zone("UTC"), fmt,
+                lang if isinstance(lang, str) and lang else "en")
 
 
 def template_error(exc: Exception, theme: Theme, fallback: str) -> TemplateError:

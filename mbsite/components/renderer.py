@@ -86,6 +86,11 @@ class _Ctx:
     def warn(self, message: str) -> None:
         self.run.warn(message, self)
 
+    @property
+    def timezone(self) -> str:
+        """The tenant's time zone: the `date` filter and Date methods show moments in it."""
+        return self.run.page.timezone
+
     def child(self, vars_: dict[str, Any]) -> "_Ctx":
         ctx = _Ctx(vars_, self.props, self.state, self.run, self.comp, self.pkg)
         ctx.pointer = self.pointer

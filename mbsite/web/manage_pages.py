@@ -156,7 +156,8 @@ def _same(path: str, other: str) -> bool:
 def file_sources(m: Manager, path: str) -> str | None:
     """The source outside page_configs that gives the tenant a page at `path` (a page of an enabled package, a
     Markdown file, a package's defaultRoute), or None."""
-    from ..sources import content_url, markdown_files, scan_markdown
+    from ..languages import folder_languages
+    from ..sources import markdown_files, markdown_url, scan_markdown
 
     packages = package_set(m.web)
     for (tenant, pkg_id), cfg in m.web.directory.installed.items():
@@ -170,8 +171,9 @@ def file_sources(m: Manager, path: str) -> str | None:
             return f"installed package {pkg_id} defaultRoute"
     config = m.web.config
     if config.content_dir.is_dir():
+        folders = folder_languages(config)
         for rel in markdown_files(config.content_dir):
-            if content_url(rel) != path:
+            if markdown_url(rel, folders)[0] != path:
                 continue
             found = scan_markdown(config, [], [rel])
             if found and not found[0].front.draft and (found[0].front.tenants is None
