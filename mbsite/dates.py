@@ -77,7 +77,9 @@ def show(value: Any, zone: dt.tzinfo = UTC, fmt: str = "date", lang: str = "en")
         return value
     day_only = not isinstance(when, dt.datetime)
     if fmt == "iso":
-        return when.isoformat() if day_only else when.isoformat(timespec="seconds").replace("+00:00", "Z")
+        if isinstance(when, dt.datetime):
+            return when.isoformat(timespec="seconds").replace("+00:00", "Z")
+        return when.isoformat()
     if fmt in BABEL_FORMATS:
         from babel.dates import format_date, format_datetime
 

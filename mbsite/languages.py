@@ -80,13 +80,6 @@ def translation_group(table: RouteTable, key: str) -> list[Route]:
     return list(index.get(key, ()))
 
 
-def group_digest(table: RouteTable, key: str) -> str:
-    """What a page shows of its translation group: each translation's language, path and level."""
-    from .graph import digest_of
-
-    return digest_of([(r.lang, r.path, r.min_level) for r in translation_group(table, key)])
-
-
 def visible_translations(table: RouteTable, route: Route) -> list[Route]:
     """The translations of a page (itself included) that every viewer of the page may see: a translation that
     needs a higher level than the page is never linked from it (so a public page names no members' page)."""
@@ -123,5 +116,5 @@ def alternates(table: RouteTable, route: Route, base_url: str, url_of: Any) -> l
     return out
 
 
-__all__ = ["alternates", "folder_languages", "group_digest", "lang_problem", "language_name", "site_languages",
+__all__ = ["alternates", "folder_languages", "lang_problem", "language_name", "site_languages",
            "strip_language", "switcher", "tenant_language", "translation_group", "visible_translations"]

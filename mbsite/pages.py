@@ -11,9 +11,9 @@ from . import keys
 from .compose import BLOCKS, FOOTER, HEADER, MARKS, NO_KEY, Chrome, fill
 from .context import PageScope, Recorder
 from .errors import Location, MbsiteError, Problem, RenderError
-from .graph import digest_of, listing_digest, neighbors_digest, tag_pages_digest
+from .graph import digest_of, group_digest, listing_digest, neighbors_digest, tag_pages_digest
 from .images import render_reference, rewrite_markdown
-from .languages import alternates, group_digest, switcher
+from .languages import alternates, switcher
 from .levels import role_name
 from .markdown import render_markdown
 from .panel import panel_context

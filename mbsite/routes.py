@@ -6,8 +6,10 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from .dates import local_instant
 from .db.models import now_ms
 from .errors import Location, MbsiteError, Problem
+from .languages import strip_language
 from .levels import ADMIN, GOD, SUPERGOD, clamp_level
 from .paths import route_path, segment_problem
 from .records import Query, RecordStore
@@ -177,7 +179,7 @@ def _data_queries(tenant: str, spec: Any, where: Location) -> tuple[tuple[str, Q
                  for name, q in spec.items())
 
 
-def _row_route(tenant: str, row: PageRow) -> Route:
+def _row_route(tenant: str, row: PageRow, lang: str = "") -> Route:
     where = Location(file=f"page_configs:{row.id}")
     params = row.params
     aliases = params.get("aliases", row.meta.get("aliases")) or []
@@ -192,7 +194,7 @@ def _row_route(tenant: str, row: PageRow) -> Route:
         description=row.description or "", revalidate=row.revalidate, tags=row.tags, sort_order=row.sort_order,
         nav=bool(params.get("nav", row.meta.get("nav", True))) and not _PARAM_RE.search(row.path),
         icon=row.icon, template=params.get("template"), row_id=row.id, aliases=tuple(aliases),
-        lang=_row_lang(params.get("lang", row.meta.get("lang")), where),
+        lang=_row_lang(params.get("lang", row.meta.get("lang")), where) or lang,
     )
 
 
@@ -208,7 +210,7 @@ def _row_lang(value: Any, where: Location) -> str:
     return str(value)
 
 
-def _package_route(tenant: str, page: Any) -> Route:
+def _package_route(tenant: str, page: Any, lang: str = "") -> Route:
     params = dict(page.params or {})
     where = Location(file=page.source.split("#")[0], pointer=page.source.partition("#")[2] or None)
     return Route(
@@ -219,28 +221,23 @@ def _package_route(tenant: str, page: Any) -> Route:
         params={"expand": params["expand"]} if params.get("expand") else {},
         description=page.description or "", revalidate=page.revalidate, tags=tuple(page.tags),
         sort_order=page.sort_order, nav=bool(params.get("nav", True)) and not _PARAM_RE.search(page.path),
-        icon=page.icon, template=params.get("template"),
+        icon=page.icon, template=params.get("template"), lang=lang,
     )
 
 
-def _markdown_route(tenant: str, md: MarkdownSource) -> Route:
+def _markdown_route(tenant: str, md: MarkdownSource, lang: str = "") -> Route:
     fm = md.front
     where = Location(file=md.relpath)
     title = fm.title or md.url.rsplit("/", 1)[-1].replace("-", " ").capitalize() or "Home"
+    path = normalize_path(md.url, where)
     return Route(
-        tenant=tenant, path=normalize_path(md.url, where), kind="markdown", title=title, source=md.relpath,
+        tenant=tenant, path=path, kind="markdown", title=title, source=md.relpath,
         level=fm.level, requires_auth=fm.requires_auth, markdown=md, description=fm.description, date=fm.date,
         tags=fm.tags, revalidate=fm.revalidate, sort_order=fm.sort_order, nav=fm.nav, icon=fm.icon,
         template=fm.template, queries=_data_queries(tenant, fm.data, where), aliases=fm.aliases,
-        lang=fm.lang or md.lang, translation_key=fm.translation_key or _key_of(md),
+        lang=fm.lang or md.lang or lang,
+        translation_key=fm.translation_key or (strip_language(path, md.lang) if md.lang else path),
     )
-
-
-def _key_of(md: MarkdownSource) -> str:
-    """A page's translation key: its path without its language folder (content/de/about.md → /about)."""
-    from .languages import strip_language
-
-    return strip_language(md.url, md.lang) if md.lang else ""
 
 
 def _expand(table: RouteTable, route: Route, store: RecordStore) -> list[Route]:
@@ -310,9 +307,9 @@ def row_schedule(row: PageRow, zone: Any = None) -> tuple[int | None, int | None
 
 def _markdown_window(md: MarkdownSource, zone: Any) -> tuple[int | None, int | None]:
     """A Markdown page's publish and expiry instants; those written without an offset are in the tenant's zone."""
-    from .dates import local_instant
-
     fm = md.front
+    if fm.publish_date is None and fm.expiry_date is None:
+        return None, None
     return tuple(local_instant(ms, zone) if ms is not None and naive and zone is not None else ms  # type: ignore[return-value]
                  for ms, naive in ((fm.publish_date, fm.publish_naive), (fm.expiry_date, fm.expiry_naive)))
 
@@ -362,7 +359,7 @@ def build_route_table(tenant: TenantData, sources: Sources, packages: "PackageSe
             window = row_schedule(row, zone)
             if not _on_schedule(table, window, now):
                 continue
-            candidates.append(_row_route(tenant.slug, row))
+            candidates.append(_row_route(tenant.slug, row, table.lang))
         except MbsiteError as exc:
             table.problems.append(Problem.from_error(exc))
     for pkg_id in enabled:
@@ -370,7 +367,7 @@ def build_route_table(tenant: TenantData, sources: Sources, packages: "PackageSe
             if not page.published:
                 continue
             try:
-                candidates.append(_package_route(tenant.slug, page))
+                candidates.append(_package_route(tenant.slug, page, table.lang))
             except MbsiteError as exc:
                 table.problems.append(Problem.from_error(exc))
     for md in sources.markdown:
@@ -379,7 +376,7 @@ def build_route_table(tenant: TenantData, sources: Sources, packages: "PackageSe
         if not _on_schedule(table, _markdown_window(md, zone), now):
             continue
         try:
-            candidates.append(_markdown_route(tenant.slug, md))
+            candidates.append(_markdown_route(tenant.slug, md, table.lang))
         except MbsiteError as exc:
             table.problems.append(Problem.from_error(exc))
     for inst in tenant.installed:

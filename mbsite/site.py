@@ -95,7 +95,8 @@ class SiteModel:
             tenant={"slug": tenant.slug, "name": tenant.name}, path=route.path, level=level, role=role_name(level),
             user={"username": role_name(level), "role": role_name(level), "level": level} if level > 0 else None,
             params=dict(route.params) if route.kind != "component" or route.record else {},
-            records=records, page={"title": route.title, "description": route.description},
+            records=records, page={"title": route.title, "description": route.description,
+                                    "lang": route.lang or self.tables[route.tenant].lang},
             site={"title": tenant.name, "nav": self.tables[route.tenant].nav(level)},
             timezone=self.tables[route.tenant].zone, lang=route.lang or self.tables[route.tenant].lang,
         )

@@ -216,3 +216,19 @@ def test_editing_a_catalog_rewrites_the_pages_in_its_language_only(tmp_path: Pat
     build(root)
     assert rendered_since(root, mark) == {"/de", "/de/about", "/de/contact", "/blog/b"}
     assert page(root, "/de/about").xpath("//a[@class='sign-in']/text()") == ["Rein"]
+
+
+def test_the_german_catalog_translates_every_string_of_the_default_templates() -> None:
+    from babel.messages.extract import extract_from_dir
+    from babel.messages.pofile import read_po
+
+    theme = Path(__file__).resolve().parent.parent / "themes" / "default"
+    used = {msg[2] for msg in extract_from_dir(str(theme), [("templates/**.html", "jinja2")],
+                                               {"templates/**.html": {"extensions": "jinja2.ext.i18n"}})}
+    assert len(used) > 15
+    with (theme / "locale" / "messages.pot").open("rb") as fh:
+        assert {m.id for m in read_po(fh) if m.id} == used  # the template is up to date
+    with (theme / "locale" / "de" / "LC_MESSAGES" / "messages.po").open("rb") as fh:
+        german = {m.id: m.string for m in read_po(fh) if m.id}
+    assert set(german) == used
+    assert all(german[m] and (all(german[m]) if isinstance(german[m], tuple) else True) for m in used)
