@@ -773,7 +773,7 @@ class Builder:
     def _config_digest(self) -> str:
         path = self.config.site_dir / "mbsite.toml"
         data = path.read_bytes() if path.is_file() else b""
-        return digest_of([data.decode("utf-8", "replace"), self.config.highlight, self.config.strict, "v4"])
+        return digest_of([data.decode("utf-8", "replace"), self.config.highlight, self.config.strict, "v5"])
 
     # -- tenant-level files and sweeping -------------------------------------------------------------------
     def _tenant_files(self, model: SiteModel, stage: Stage, final: dict[tuple[str, str], list[OutputRow]],
