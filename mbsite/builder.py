@@ -43,7 +43,7 @@ from .routes import Route
 from .site import SiteModel, load_model, open_site_db
 from .sitefiles import (
     ROUTES_MANIFEST,
-    feed,
+    feed_files,
     headers,
     redirect_page,
     redirects,
@@ -804,22 +804,16 @@ class Builder:
                 f"{slug}/public/_redirects": redirects(table).encode(),
                 f"{slug}/{ROUTES_MANIFEST}": routes_manifest(table, variants, composed).encode(),
             }
-            atom = feed(table, base)
-            if atom:
-                files[f"{slug}/public/feed.xml"] = atom.encode()
-            else:
-                stage.obsolete.add(f"{slug}/public/feed.xml")  # the blog is gone: so is its feed
-            for path, route in table.routes.items():  # a feed per public tag, beside its first page
-                if route.kind == "tag" and route.min_level == 0 and route.params.get("page", 1) == 1:
-                    tag_feed = feed(table, base, str(route.params.get("tag")))
-                    if tag_feed:
-                        files[f"{slug}/public{path}/feed.xml"] = tag_feed.encode()
-            tags_dir = out / slug / "public" / "tags"
-            if tags_dir.is_dir():
-                for old_feed in tags_dir.glob("*/feed.xml"):
-                    rel = old_feed.relative_to(out).as_posix()
-                    if rel not in files:
-                        stage.obsolete.add(rel)
+            files.update({f"{slug}/public{path}": text.encode() for path, text in feed_files(table, base).items()})
+            for root in table.roots:  # a blog or a tag that is gone: so is its feed
+                if f"{slug}/public{root}/feed.xml" not in files:
+                    stage.obsolete.add(f"{slug}/public{root}/feed.xml")
+                tags_dir = out / slug / "public" / root.lstrip("/") / "tags"
+                if tags_dir.is_dir():
+                    for old_feed in tags_dir.glob("*/feed.xml"):
+                        rel = old_feed.relative_to(out).as_posix()
+                        if rel not in files:
+                            stage.obsolete.add(rel)
             if model.tokens.get(slug):
                 files[f"{slug}/public{model.tokens_url(slug)}"] = model.tokens[slug].encode()
             for asset in model.theme.assets.values():

@@ -40,7 +40,7 @@ def listing_digest(table: RouteTable, blog_only: bool = False, lang: str | None 
         posts = sorted((r.path, r.title, r.date, r.tags, r.min_level, r.description, r.package, r.kind)
                        for r in table.routes.values() if r.kind in ("markdown", "gallery")
                        and (lang is None or r.lang == lang)
-                       and (not blog_only or (r.kind == "markdown" and r.path.startswith("/blog/"))))
+                       and (not blog_only or table.post_root(r) is not None))
         table.memo[key] = digest_of(posts)
     return str(table.memo[key])
 
@@ -85,11 +85,12 @@ def tenant_digests(table: RouteTable, tokens_url: str, levels: int = 6) -> dict[
     d[keys.tags(slug)] = tag_pages_digest(table)
     d[keys.paths(slug)] = paths_digest(table)
     d[keys.tokens(slug)] = tokens_url
-    d[keys.feed(slug)] = str(table.has_blog)
+    for root in table.roots:
+        d[keys.feed(slug, root)] = str(root in table.blogs())
     for route in table.routes.values():
         if route.markdown is not None:
             d[keys.file(route.markdown.relpath)] = route.markdown.digest
-            if route.path.startswith("/blog/"):
+            if table.post_root(route) is not None:
                 d[keys.nearby(slug, route.path)] = neighbors_digest(table, route.path)
         d[keys.route(slug, route.path)] = route_fingerprint(route)
         d[keys.translations(slug, route.translation_key)] = group_digest(table, route.translation_key)

@@ -17,7 +17,8 @@ outputs. Every place that records, computes or looks up an input builds its key 
     catalog:<lang>                      the theme's message catalogs a page in that language reads
     tags:<tenant>                       which tag pages exist, from which level (a page links its tags to them)
     tokens:<tenant>                     the URL of the tenant's stylesheet of design tokens
-    feed:<tenant>                       whether the tenant has a blog, and so a feed to announce
+    feed:<tenant>[:<root>]              whether the tenant has a blog (at a language root: `/de`), and so a feed
+                                        to announce
     nearby:<tenant>:<path>              a blog post's older and newer neighbours
     route:<tenant>:<path>               a route's own definition (its fingerprint)
     paths:<tenant>                      every route of the tenant with its kind, title, level and source (the panel)
@@ -75,8 +76,8 @@ def tokens(tenant: str) -> str:
     return "tokens:" + tenant
 
 
-def feed(tenant: str) -> str:
-    return "feed:" + tenant
+def feed(tenant: str, root: str = "") -> str:
+    return f"feed:{tenant}:{root}" if root else "feed:" + tenant
 
 
 def nearby(tenant: str, path: str) -> str:

@@ -169,8 +169,8 @@ def _markdown_page(job: BodyJob) -> Markup:
     job.rec.file(md.relpath, md.digest)
     job.context["reading_time"] = reading_minutes(md)
     job.context["summary"] = summary(md)
-    if job.route.path.startswith("/blog/"):  # its older and newer posts: an input of its own (only they matter)
-        table = job.model.tables[job.route.tenant]
+    table = job.model.tables[job.route.tenant]
+    if table.post_root(job.route) is not None:  # its older and newer posts: an input of its own (only they matter)
         key = keys.nearby(table.tenant.slug, job.route.path)
         job.rec.inputs.add(key)
         job.rec.digests[key] = neighbors_digest(table, job.route.path)
@@ -206,14 +206,16 @@ def _component_page(job: BodyJob) -> Markup:
 @renders("blog_index", "tag", "tags")
 def _listing_page(job: BodyJob) -> Markup:
     route, table = job.route, job.model.tables[job.route.tenant]
-    posts = _listed(job.rec, table, job.level, blog_only=True, lang=route.lang)
+    root = table.lang_root(route) or ""
+    posts = _listed(job.rec, table, job.level, blog_only=True, lang=route.lang, root=root)
     if route.kind == "tag":
         posts = [p for p in posts if route.params.get("tag") in p.tags]
     counts: dict[str, int] = {}
     for p in posts:
         for t in p.tags:
             counts[t] = counts.get(t, 0) + 1
-    job.context["tags"] = [{"name": t, "slug": tag_slug(t), "count": n} for t, n in sorted(counts.items())]
+    job.context["tags"] = [{"name": t, "slug": tag_slug(t), "count": n, "url": f"{root}/tags/{tag_slug(t)}"}
+                           for t, n in sorted(counts.items())]
     if route.kind != "tags":
         posts, job.context["pagination"] = _paginate(posts, route, job.model.config.page_size)
         job.context["posts"] = [_post(p, table, job.rec) for p in posts]
@@ -284,7 +286,7 @@ def render_page(model: SiteModel, route: Route, level: int, memo: dict[str, Any]
     base = tenant_base_url(tenant, model.config.base_url)
     page = {"title": route.title, "description": route.description, "path": route.path, "kind": route.kind,
             "level": route.min_level,
-            "date": route.date, "tags": _tags(route.tags, table, rec, route.min_level),
+            "date": route.date, "tags": _tags(route.tags, table, rec, route.min_level, table.lang_root(route) or ""),
             "url": base + url_path(route.path) if base else "", **_language(model, table, route, base, rec)}
     values = dict(page=page, content=content, css=Markup("".join(css_parts)), tokens_href=model.tokens_url(tenant.slug),
                   **context)
@@ -330,8 +332,12 @@ def _language(model: SiteModel, table: RouteTable, route: Route, base: str, rec:
         rec.digests[keys.translations(slug, key)] = group_digest(table, key)
     rec.inputs.add(keys.catalog(route.lang))
     rec.digests[keys.catalog(route.lang)] = model.theme.catalogs.digest(route.lang)
-    return {"lang": route.lang, "translations": switcher(table, route),
-            "alternates": alternates(table, route, base, url_path)}
+    root = table.lang_root(route) or ""
+    rec.inputs.add(keys.feed(slug, root))  # `page.feed`: the feed of the blog of the page's language root
+    rec.digests[keys.feed(slug, root)] = str(root in table.blogs())
+    return {"lang": route.lang, "lang_root": root, "translations": switcher(table, route),
+            "alternates": alternates(table, route, base, url_path),
+            "feed": f"{root}/feed.xml" if root in table.blogs() else None}
 
 
 def _marker(block: str) -> Callable[[Any], Any]:
@@ -399,7 +405,8 @@ def chrome_fragment(model: SiteModel, tenant_slug: str, level: int, key: str) ->
     if blocks is None:
         raise RenderError(f"template {template_name!r} has no chrome blocks", Location(file=template_name))
     page = {"title": "", "description": "", "path": path, "kind": "", "level": level, "date": None, "tags": [],
-            "url": "", "lang": lang or table.lang, "translations": [], "alternates": []}
+            "url": "", "lang": lang or table.lang, "translations": [], "alternates": [], "lang_root": "",
+            "feed": None}
     values = {"page": page, "content": Markup(""), "css": Markup(""), "tokens_href": model.tokens_url(tenant_slug),
               "posts": [], "tags": [], "pagination": None}
     cut = Split(template_name, model.theme.template(template_name), blocks, values)
@@ -491,17 +498,18 @@ def render_not_found(model: SiteModel, tenant: str) -> str:
     return render_page(model, route, 0).html
 
 
-def _listed(rec: Recorder, table: RouteTable, level: int, *, blog_only: bool, lang: str) -> list[Route]:
-    """The Markdown pages in `lang` a listing shows to a viewer at `level` (the blog's posts, or every page), newest
-    first. When some candidate needs a level above 0, the listing differs by level: the recorder is told, so each
-    level's variant is rendered. (Sorted once per table, level, language and kind: a paginated blog has a listing
-    page per ten posts.)"""
+def _listed(rec: Recorder, table: RouteTable, level: int, *, blog_only: bool, lang: str,
+            root: str = "") -> list[Route]:
+    """The Markdown pages in `lang` a listing shows to a viewer at `level` (the posts of the blog at language root
+    `root`, or every page), newest first. When some candidate needs a level above 0, the listing differs by level:
+    the recorder is told, so each level's variant is rendered. (Sorted once per table, level, language and kind: a
+    paginated blog has a listing page per ten posts.)"""
     _record_listing(rec, table, blog_only, lang)
-    key = ("listed", blog_only, level, lang)
+    key = ("listed", blog_only, level, lang, root)
     cached = table.memo.get(key)
     if cached is None:
         candidates = [r for r in table.routes.values() if r.kind == "markdown" and r.lang == lang and
-                      (not blog_only or r.path.startswith("/blog/"))]
+                      (not blog_only or table.post_root(r) == root)]
         members = any(r.min_level > 0 for r in candidates)
         cached = table.memo[key] = (members, sorted((r for r in candidates if r.min_level <= level),
                                                     key=lambda r: (r.date or "", r.path), reverse=True))
@@ -538,22 +546,23 @@ def _post(r: Route, table: RouteTable, rec: Recorder | None = None) -> dict[str,
     an input of the listing page: editing a post renders the listing pages that show it, not the others."""
     # (which tag pages exist follows from the listed pages: the listing's digest covers it)
     post = {"path": r.path, "title": r.title, "date": r.date, "description": r.description,
-            "tags": [_tag(t, table, r.min_level) for t in r.tags], "summary": r.description, "reading_time": None}
+            "tags": [_tag(t, table, r.min_level, table.lang_root(r) or "") for t in r.tags], "summary": r.description,
+            "reading_time": None}
     if rec is not None and r.markdown is not None:
         rec.file(r.markdown.relpath, r.markdown.digest)
         post["summary"], post["reading_time"] = summary(r.markdown), reading_minutes(r.markdown)
     return post
 
 
-def _tag(name: str, table: RouteTable, level: int) -> dict[str, Any]:
-    """A tag for the template; linked when its page exists for viewers at `level` (the lowest level that sees the
-    page showing it, so that every variant of that page links alike)."""
-    url = f"/tags/{tag_slug(name)}"
+def _tag(name: str, table: RouteTable, level: int, root: str = "") -> dict[str, Any]:
+    """A tag for the template; linked when its page (in the blog of the page's language root) exists for viewers at
+    `level` (the lowest level that sees the page showing it, so that every variant of that page links alike)."""
+    url = f"{root}/tags/{tag_slug(name)}"
     page = table.routes.get(url)
     return {"name": name, "slug": tag_slug(name), "url": url if page is not None and page.min_level <= level else None}
 
 
-def _tags(tags: tuple[str, ...], table: RouteTable, rec: Recorder, level: int) -> list[dict[str, Any]]:
+def _tags(tags: tuple[str, ...], table: RouteTable, rec: Recorder, level: int, root: str) -> list[dict[str, Any]]:
     """A page's tags for the template: `url` is the tag's page, or None when the site has none for it (tag pages
     list blog posts: a tag used only outside /blog/ has no page). Which tag pages exist is an input."""
     if not tags:
@@ -561,7 +570,7 @@ def _tags(tags: tuple[str, ...], table: RouteTable, rec: Recorder, level: int) -
     key = keys.tags(table.tenant.slug)
     rec.inputs.add(key)
     rec.digests[key] = tag_pages_digest(table)
-    return [_tag(t, table, level) for t in tags]
+    return [_tag(t, table, level, root) for t in tags]
 
 
 def _relocate(problems: list[Problem], file: str, line: int | None) -> list[Problem]:

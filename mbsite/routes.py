@@ -75,6 +75,7 @@ class RouteTable:
     lang: str = "en"                       # the tenant's language: of its pages that name none
     languages: tuple[str, ...] = ("en",)   # the tenant's languages, its own first (the switcher's order)
     zone: str = "UTC"                      # the IANA time zone its dates are shown in
+    roots: dict[str, str] = field(default_factory=lambda: {"": "en"})  # language root ("", "/de") → its language
 
     def add(self, route: Route) -> None:
         if not route.lang or not route.translation_key:
@@ -137,16 +138,33 @@ class RouteTable:
                                 "icon": entry.get("icon", route.icon), "external": False, "children": []})
         return out
 
+    def lang_root(self, route: Route) -> str | None:
+        """The language root a page stands under: "" for the tenant's language at the root of the URL space,
+        "/de" for a page in German under /de/; None for a page in a language without a root of its own here."""
+        for prefix, lang in self.roots.items():
+            if prefix and lang == route.lang and (route.path == prefix or route.path.startswith(prefix + "/")):
+                return prefix
+        return "" if route.lang == self.lang else None
+
+    def post_root(self, route: Route) -> str | None:
+        """The language root of the blog a page is a post of (a Markdown page under ROOT/blog/ in the root's
+        language), or None when the page is no blog post."""
+        if route.kind != "markdown" or "/blog/" not in route.path:
+            return None
+        root = self.lang_root(route)
+        return root if root is not None and route.path.startswith(root + "/blog/") else None
+
     def blog_neighbors(self, path: str) -> tuple["Route | None", "Route | None"]:
-        """A blog post's older and newer neighbours among the posts the post's own viewers may see (so that every
-        level that sees the post shows the same links)."""
+        """A blog post's older and newer neighbours among the posts of its blog the post's own viewers may see (so
+        that every level that sees the post shows the same links)."""
         route = self.routes.get(path)
-        if route is None or route.kind != "markdown" or not path.startswith("/blog/"):
+        root = self.post_root(route) if route is not None else None
+        if route is None or root is None:
             return None, None
-        key = ("blog-order", route.min_level)
+        key = ("blog-order", route.min_level, root)
         order = self.memo.get(key)
         if order is None:
-            posts = sorted((r for r in self.routes.values() if r.kind == "markdown" and r.path.startswith("/blog/")
+            posts = sorted((r for r in self.routes.values() if self.post_root(r) == root
                             and r.min_level <= route.min_level), key=lambda r: (r.date or "", r.path))
             order = self.memo[key] = ({r.path: i for i, r in enumerate(posts)}, posts)
         index, posts = order
@@ -154,15 +172,21 @@ class RouteTable:
         return (posts[i - 1] if i > 0 else None), (posts[i + 1] if i + 1 < len(posts) else None)
 
     def tag_pages(self) -> tuple[str, ...]:
-        """The paths of the tenant's tag pages (computed once: every tagged page asks)."""
+        """The paths of the tenant's tag pages, of every language root (computed once: every tagged page asks)."""
         if self._tag_pages is None:
-            self._tag_pages = tuple(sorted(p for p in self.routes if p.startswith("/tags/") and
+            prefixes = tuple(root + "/tags/" for root in self.roots)
+            self._tag_pages = tuple(sorted(p for p in self.routes if p.startswith(prefixes) and
                                            self.routes[p].params.get("page", 1) == 1))
         return self._tag_pages
 
     @property
     def has_blog(self) -> bool:
         return "/blog" in self.routes and self.routes["/blog"].kind == "blog_index"
+
+    def blogs(self) -> list[str]:
+        """The language roots that have a blog (and so a feed at ROOT/feed.xml)."""
+        return [root for root in self.roots if (r := self.routes.get(root + "/blog")) is not None
+                and r.kind == "blog_index"]
 
 
 def normalize_path(path: str, where: Location | None = None) -> str:
@@ -329,6 +353,7 @@ def _localize(table: RouteTable, config: "Config | None") -> Any:
                                       Location(file=where.file, pointer="/settings/lang"), "lang"))
     table.lang = lang
     table.languages = (lang, *(code for code in site_languages(config) if code != lang))
+    table.roots = {"": lang, **{f"/{code}": code for code in site_languages(config)[1:]}}
     zone_name = table.tenant.settings.get("timezone", config.timezone)
     problem = zone_problem(zone_name)
     if problem:
@@ -494,17 +519,27 @@ def _add_pages(table: RouteTable, first: Route, posts: list[Route], page_size: i
     for k in range(2, pages[max(LEVELS)] + 1):
         level = min(lv for lv in LEVELS if pages[lv] >= k)
         table.add(replace(first, path=f"{first.path}/page/{k}", title=f"{first.title} (page {k})", nav=False,
+                          translation_key=f"{first.translation_key}/page/{k}" if first.translation_key else "",
                           level=max(first.level, level), requires_auth=first.requires_auth or level > 0,
                           params={**first.params, "page": k}, sort_order=0))
 
 
 def _add_blog_routes(table: RouteTable, page_size: int = 0) -> None:
-    posts = [r for r in table.routes.values() if r.kind == "markdown" and r.path.startswith("/blog/")]
-    if not posts:
-        return
+    """A blog for each language root with posts: ROOT/blog (paginated), ROOT/tags and ROOT/tags/<tag>, in the
+    root's language (only the tenant language's blog is in the navigation, which every language shares)."""
+    by_root: dict[str, list[Route]] = {}
+    for r in table.routes.values():
+        root = table.post_root(r)
+        if root is not None:
+            by_root.setdefault(root, []).append(r)
+    for root, posts in sorted(by_root.items()):
+        _add_blog(table, root, table.roots.get(root, table.lang), posts, page_size)
+
+
+def _add_blog(table: RouteTable, root: str, lang: str, posts: list[Route], page_size: int) -> None:
     slug = table.tenant.slug
-    _add_pages(table, Route(slug, "/blog", "blog_index", "Blog", "generated blog index", nav=True, sort_order=50),
-               posts, page_size)
+    _add_pages(table, Route(slug, f"{root}/blog", "blog_index", "Blog", "generated blog index", nav=not root,
+                            sort_order=50, lang=lang, translation_key="/blog"), posts, page_size)
     # A tag page (and the tag index) may be seen from the lowest level that may see one of its posts: a tag used
     # only by members' posts gets no public page, no sitemap entry and no public link.
     levels: dict[str, int] = {}
@@ -513,11 +548,12 @@ def _add_blog_routes(table: RouteTable, page_size: int = 0) -> None:
             levels[t] = min(levels.get(t, p.min_level), p.min_level)
     if levels:
         lowest = min(levels.values())
-        table.add(Route(slug, "/tags", "tags", "Tags", "generated tag index", level=lowest,
-                        requires_auth=lowest > 0))
+        table.add(Route(slug, f"{root}/tags", "tags", "Tags", "generated tag index", level=lowest,
+                        requires_auth=lowest > 0, lang=lang, translation_key="/tags"))
     for tag in sorted(levels):
-        _add_pages(table, Route(slug, f"/tags/{tag_slug(tag)}", "tag", f"Tagged “{tag}”", "generated tag page",
-                                params={"tag": tag}, level=levels[tag], requires_auth=levels[tag] > 0),
+        _add_pages(table, Route(slug, f"{root}/tags/{tag_slug(tag)}", "tag", f"Tagged “{tag}”", "generated tag page",
+                                params={"tag": tag}, level=levels[tag], requires_auth=levels[tag] > 0, lang=lang,
+                                translation_key=f"/tags/{tag_slug(tag)}"),
                    [p for p in posts if tag in p.tags], page_size)
 
 

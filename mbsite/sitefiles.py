@@ -71,14 +71,14 @@ def robots(base_url: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def feed(table: RouteTable, base_url: str, tag: str | None = None) -> str | None:
-    """The Atom feed of the 20 newest public posts in the tenant's language (of one tag, when given); None when
-    there is none. Times are RFC 3339 in UTC, as Atom requires: a post's date is its midnight in the tenant's time
-    zone."""
+def feed(table: RouteTable, base_url: str, tag: str | None = None, root: str = "") -> str | None:
+    """The Atom feed of the 20 newest public posts of the blog at language root `root` (of one tag, when given);
+    None when there is none. Times are RFC 3339 in UTC, as Atom requires: a post's date is its midnight in the
+    tenant's time zone."""
     from .dates import get_zone, rfc3339
 
-    posts = sorted((r for r in table.routes.values() if r.kind == "markdown" and r.path.startswith("/blog/")
-                    and r.min_level == 0 and r.lang == table.lang and (tag is None or tag in r.tags)),
+    posts = sorted((r for r in table.routes.values() if r.min_level == 0 and table.post_root(r) == root
+                    and (tag is None or tag in r.tags)),
                    key=lambda r: (r.date or "", r.path), reverse=True)[:20]
     if not posts:
         return None
@@ -90,9 +90,26 @@ def feed(table: RouteTable, base_url: str, tag: str | None = None) -> str | None
         f"<id>{escape(base)}{url_path(p.path)}</id><updated>{rfc3339(p.date, zone)}</updated>"
         f"<summary>{escape(p.description)}</summary></entry>" for p in posts)
     title = table.tenant.name + (f" · #{tag}" if tag else "")
-    return (f'<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="{table.lang}">'
+    lang = table.roots.get(root, table.lang)
+    return (f'<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="{lang}">'
             f"<title>{escape(title)}</title><id>{escape(base + '/')}</id>"
             f"<updated>{updated}</updated>{entries}</feed>\n")
+
+
+def feed_files(table: RouteTable, base_url: str) -> dict[str, str]:
+    """Every feed of a tenant by its public path: ROOT/feed.xml for the blog of each language root, and a feed per
+    public tag beside the tag's first page (ROOT/tags/<tag>/feed.xml)."""
+    files: dict[str, str] = {}
+    for root in table.roots:
+        atom = feed(table, base_url, root=root)
+        if atom:
+            files[f"{root}/feed.xml"] = atom
+    for path, route in table.routes.items():
+        if route.kind == "tag" and route.min_level == 0 and route.params.get("page", 1) == 1:
+            tag_feed = feed(table, base_url, str(route.params.get("tag")), table.lang_root(route) or "")
+            if tag_feed:
+                files[f"{path}/feed.xml"] = tag_feed
+    return files
 
 
 def headers(csp: str) -> str:

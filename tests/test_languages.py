@@ -30,7 +30,8 @@ def make_site(root: Path, toml: str = '[site]\nlanguages = ["en", "de"]\n', sett
         "index.md": "---\ntitle: Home\n---\nWelcome.\n",
         "pages/about.md": "---\ntitle: About\nnav: true\n---\nAbout us.\n",
         "pages/contact.md": "---\ntitle: Contact\n---\nWrite to us.\n",
-        "blog/a.md": "---\ntitle: Post A\ndate: 2024-01-05\n---\nEnglish post.\n",
+        "blog/a.md": "---\ntitle: Post A\ndate: 2024-01-05\ntags: [news]\n---\nEnglish post.\n",
+        "de/blog/c.md": "---\ntitle: Beitrag C\ndate: 2024-01-07\ntags: [neu]\n---\nDeutscher Blog.\n",
         "blog/b.md": "---\ntitle: Beitrag B\ndate: 2024-01-06\nlang: de\n---\nDeutscher Beitrag.\n",
         "de/index.md": "---\ntitle: Start\n---\nWillkommen.\n",
         "de/pages/about.md": "---\ntitle: Über uns\n---\nÜber uns.\n",
@@ -92,13 +93,25 @@ def test_theme_strings_follow_the_page_language(site: Path) -> None:
     assert page(site, "/about").xpath("//a[@class='sign-in']/text()") == ["Sign in"]
 
 
-def test_listings_show_the_pages_of_their_language(site: Path) -> None:
-    blog = page(site, "/blog").xpath("//ul[@class='post-list']//a/@href")
-    assert blog == ["/blog/a"]  # the German post (lang: de) is not in the English blog
+def test_each_language_has_its_own_blog_tags_and_feed(site: Path) -> None:
+    assert page(site, "/blog").xpath("//ul[@class='post-list']//a/@href") == ["/blog/a"]
+    assert page(site, "/de/blog").xpath("//ul[@class='post-list']//a/@href") == ["/de/blog/c"]
+    # (blog/b.md says `lang: de` but lives in the English blog's folder: it is a page, in no blog)
+    assert page(site, "/de/blog").xpath("//p[@class='tag-cloud']/a/@href") == ["/de/tags/neu"]
+    assert page(site, "/de/tags/neu").xpath("//ul[@class='post-list']//a/@href") == ["/de/blog/c"]
+    assert page(site, "/de/tags/neu").xpath("//a[text()='Alle Schlagwörter']/@href") == ["/de/tags"]
+    assert page(site, "/de/blog/c").xpath("//a[@class='tag']/@href") == ["/de/tags/neu"]
+    assert page(site, "/de/blog/c").xpath("//link[@type='application/atom+xml']/@href") == ["/de/feed.xml"]
+    assert page(site, "/blog/a").xpath("//link[@type='application/atom+xml']/@href") == ["/feed.xml"]
+    english, german = (site / PUBLIC / "feed.xml").read_text(), (site / PUBLIC / "de" / "feed.xml").read_text()
+    assert "/blog/a" in english and "/blog/c" not in english and 'xml:lang="en"' in english
+    assert "/de/blog/c" in german and "/blog/a" not in german and 'xml:lang="de"' in german
+    assert (site / PUBLIC / "de" / "tags" / "neu" / "feed.xml").is_file()
+    # The two blogs are translations of each other; only the English one is in the (shared) navigation.
+    assert page(site, "/blog").xpath("//nav[@class='languages']//a/@href") == ["/de/blog"]
+    assert page(site, "/de/about").xpath("//header//nav//a/@href") == ["/about", "/blog"]
     home = page(site, "/").xpath("//a/@href")
-    assert "/de/about" not in home
-    feed = (site / PUBLIC / "feed.xml").read_text()
-    assert "/blog/a" in feed and "/blog/b" not in feed and 'xml:lang="en"' in feed
+    assert "/de/about" not in home and "/de/blog/c" not in home
 
 
 def test_a_members_translation_is_never_linked_from_a_public_page(site: Path) -> None:
@@ -214,7 +227,8 @@ def test_editing_a_catalog_rewrites_the_pages_in_its_language_only(tmp_path: Pat
     time.sleep(0.01)
     po.write_text('msgid "Sign in"\nmsgstr "Rein"\n', encoding="utf-8")
     build(root)
-    assert rendered_since(root, mark) == {"/de", "/de/about", "/de/contact", "/blog/b"}
+    assert rendered_since(root, mark) == {"/de", "/de/about", "/de/contact", "/blog/b", "/de/blog", "/de/blog/c",
+                                          "/de/tags", "/de/tags/neu"}
     assert page(root, "/de/about").xpath("//a[@class='sign-in']/text()") == ["Rein"]
 
 
@@ -244,3 +258,22 @@ def test_pages_with_alternates_and_a_switcher_are_valid_html(site: Path) -> None
                           capture_output=True, text=True, timeout=300)
     errors = [line for line in (done.stdout + done.stderr).splitlines() if ": error:" in line]
     assert errors == [], "\n".join(errors[:30])
+
+
+def test_a_first_post_in_german_renders_the_german_pages_it_shows_on_and_no_english_one(tmp_path: Path) -> None:
+    root = make_site(tmp_path / "site")
+    shutil.rmtree(root / "content" / "de" / "blog")
+    build(root)
+    mark = int(time.time() * 1000)
+    time.sleep(0.01)
+    (root / "content" / "de" / "blog").mkdir()
+    (root / "content" / "de" / "blog" / "d.md").write_text("---\ntitle: D\ndate: 2024-02-01\n---\nD.\n")
+    build(root)
+    # The new post and its blog (pages, tags: none), the German pages that now link the German feed, and the
+    # English blog, which gains a translation (its switcher and alternates).
+    assert rendered_since(root, mark) == {"/de/blog/d", "/de/blog", "/de", "/de/about", "/de/contact", "/blog"}
+    assert (root / PUBLIC / "de" / "feed.xml").is_file()
+    full = tmp_path / "full"
+    shutil.copytree(root, full, ignore=shutil.ignore_patterns("build", ".mbsite"))
+    build(full, full=True)
+    assert output_tree(root / "build") == output_tree(full / "build")
