@@ -9,7 +9,6 @@ with a redirect back here and a message the gate shows).
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
@@ -129,7 +128,7 @@ def _audit_rows(conn: Any, tenant: str) -> list[dict[str, Any]]:
         "SELECT a.id, a.action, a.target, a.at, u.username FROM audit_log a LEFT JOIN users u ON u.id = a.actor "
         "WHERE a.tenant = :t ORDER BY a.id DESC LIMIT :n"), {"t": tenant, "n": AUDIT_ROWS}).all()
     return [{"id": r.id, "action": r.action, "target": r.target, "actor": r.username or "system",
-             "at": datetime.fromtimestamp(r.at / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")} for r in rows]
+             "at": r.at} for r in rows]  # epoch ms: the template's `date` filter shows it in the tenant's zone
 
 
 def _schemas(model: "SiteModel", conn: Any, tenant: str, rec: Recorder, memo: dict[str, Any] | None
