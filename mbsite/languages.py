@@ -13,7 +13,9 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .catalogs import Catalogs
     from .config import Config
+    from .context import Recorder
     from .routes import Route, RouteTable
 
 # BCP 47 as sites use it: a 2–3 letter language, then optional script/region/variant subtags (`pt-BR`, `zh-Hant`).
@@ -103,6 +105,28 @@ def switcher(table: RouteTable, route: Route) -> list[dict[str, Any]]:
     return out if len(out) > 1 else []
 
 
+def page_language(table: RouteTable, route: Route, base: str, rec: Recorder, catalogs: Catalogs) -> dict[str, Any]:
+    """What a page's template gets of its language — `lang`, `lang_root`, `translations` (the switcher),
+    `alternates` (hreflang), `feed` (its language's blog feed) — with what they read recorded: the translation
+    groups of the page and of the home page, the theme's catalogs of the language, whether its blog exists."""
+    from . import keys
+    from .graph import group_digest
+    from .sitefiles import url_path
+
+    slug = table.tenant.slug
+    for key in {route.translation_key, "/"} if len(table.languages) > 1 else {route.translation_key}:
+        rec.inputs.add(keys.translations(slug, key))
+        rec.digests[keys.translations(slug, key)] = group_digest(table, key)
+    rec.inputs.add(keys.catalog(route.lang))
+    rec.digests[keys.catalog(route.lang)] = catalogs.digest(route.lang)
+    root = table.lang_root(route) or ""
+    has_blog = root in table.blogs()
+    rec.inputs.add(keys.feed(slug, root))
+    rec.digests[keys.feed(slug, root)] = str(has_blog)
+    return {"lang": route.lang, "lang_root": root, "translations": switcher(table, route),
+            "alternates": alternates(table, route, base, url_path), "feed": f"{root}/feed.xml" if has_blog else None}
+
+
 def alternates(table: RouteTable, route: Route, base_url: str, url_of: Any) -> list[dict[str, str]]:
     """`<link rel="alternate" hreflang>` entries of a page with translations: one per translation (itself
     included) and `x-default` for the tenant's language; absolute URLs, so none without a base URL."""
@@ -116,5 +140,5 @@ def alternates(table: RouteTable, route: Route, base_url: str, url_of: Any) -> l
     return out
 
 
-__all__ = ["alternates", "folder_languages", "lang_problem", "language_name", "site_languages",
+__all__ = ["alternates", "folder_languages", "page_language", "lang_problem", "language_name", "site_languages",
            "strip_language", "switcher", "tenant_language", "translation_group", "visible_translations"]

@@ -11,9 +11,9 @@ from . import keys
 from .compose import BLOCKS, FOOTER, HEADER, MARKS, NO_KEY, Chrome, fill
 from .context import PageScope, Recorder
 from .errors import Location, MbsiteError, Problem, RenderError
-from .graph import digest_of, group_digest, listing_digest, neighbors_digest, tag_pages_digest
+from .graph import digest_of, listing_digest, neighbors_digest, tag_pages_digest
 from .images import render_reference, rewrite_markdown
-from .languages import alternates, switcher
+from .languages import page_language
 from .levels import role_name
 from .markdown import render_markdown
 from .panel import panel_context
@@ -287,7 +287,7 @@ def render_page(model: SiteModel, route: Route, level: int, memo: dict[str, Any]
     page = {"title": route.title, "description": route.description, "path": route.path, "kind": route.kind,
             "level": route.min_level,
             "date": route.date, "tags": _tags(route.tags, table, rec, route.min_level, table.lang_root(route) or ""),
-            "url": base + url_path(route.path) if base else "", **_language(model, table, route, base, rec)}
+            "url": base + url_path(route.path) if base else "", **page_language(table, route, base, rec, model.theme.catalogs)}
     values = dict(page=page, content=content, css=Markup("".join(css_parts)), tokens_href=model.tokens_url(tenant.slug),
                   **context)
     blocks = model.theme.block_chain(template_name) if split else None
@@ -321,23 +321,6 @@ def render_page(model: SiteModel, route: Route, level: int, memo: dict[str, Any]
 def _site(tenant: Any, table: RouteTable, nav: list[dict[str, Any]]) -> dict[str, Any]:
     return {"title": tenant.name, "tenant": tenant.slug, "nav": nav, "lang": table.lang, "feed": table.has_blog,
             "languages": list(table.languages), "timezone": table.zone}
-
-
-def _language(model: SiteModel, table: RouteTable, route: Route, base: str, rec: Recorder) -> dict[str, Any]:
-    """A page's language, its translations (the switcher) and hreflang alternates, with what they read: the
-    translation groups of the page and of the home page, and the theme's catalogs of the language."""
-    slug = table.tenant.slug
-    for key in {route.translation_key, "/"} if len(table.languages) > 1 else {route.translation_key}:
-        rec.inputs.add(keys.translations(slug, key))
-        rec.digests[keys.translations(slug, key)] = group_digest(table, key)
-    rec.inputs.add(keys.catalog(route.lang))
-    rec.digests[keys.catalog(route.lang)] = model.theme.catalogs.digest(route.lang)
-    root = table.lang_root(route) or ""
-    rec.inputs.add(keys.feed(slug, root))  # `page.feed`: the feed of the blog of the page's language root
-    rec.digests[keys.feed(slug, root)] = str(root in table.blogs())
-    return {"lang": route.lang, "lang_root": root, "translations": switcher(table, route),
-            "alternates": alternates(table, route, base, url_path),
-            "feed": f"{root}/feed.xml" if root in table.blogs() else None}
 
 
 def _marker(block: str) -> Callable[[Any], Any]:
