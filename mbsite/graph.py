@@ -12,7 +12,7 @@ from . import keys
 from .db.feed import ChangeEvent
 from .db.models import BuildState
 from .errors import ConfigError
-from .languages import translation_group
+from .languages import group_digest
 from .routes import Route, RouteTable
 
 
@@ -51,16 +51,6 @@ def paths_digest(table: RouteTable) -> str:
         table.memo["paths-digest"] = digest_of(sorted((r.path, r.kind, r.title, r.min_level, r.source)
                                                       for r in table.routes.values()))
     return str(table.memo["paths-digest"])
-
-
-def group_digest(table: RouteTable, key: str) -> str:
-    """What a page shows of its translation group: each translation's language, path and level. A page alone in
-    its group has nothing to show of it (what it shows of itself is its route's own fingerprint): a constant,
-    which saves hashing one group per page of a site in one language."""
-    group = translation_group(table, key)
-    if len(group) <= 1:
-        return "alone" if group else "none"
-    return digest_of([(r.lang, r.path, r.min_level) for r in group])
 
 
 def tag_pages_digest(table: RouteTable) -> str:

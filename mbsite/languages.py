@@ -8,9 +8,12 @@ page share a translation key: their path without the language folder, or the `tr
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
+
+from . import keys
 
 if TYPE_CHECKING:
     from .catalogs import Catalogs
@@ -105,14 +108,21 @@ def switcher(table: RouteTable, route: Route) -> list[dict[str, Any]]:
     return out if len(out) > 1 else []
 
 
-def page_language(table: RouteTable, route: Route, base: str, rec: Recorder, catalogs: Catalogs) -> dict[str, Any]:
+def group_digest(table: RouteTable, key: str) -> str:
+    """What a page shows of its translation group: each translation's language, path and level. A page alone in
+    its group has nothing to show of it (what it shows of itself is its route's own fingerprint): a constant,
+    which saves hashing one group per page of a site in one language."""
+    group = translation_group(table, key)
+    if len(group) <= 1:
+        return "alone" if group else "none"
+    return hashlib.sha256(repr([(r.lang, r.path, r.min_level) for r in group]).encode()).hexdigest()[:32]
+
+
+def page_language(table: RouteTable, route: Route, base: str, rec: Recorder, catalogs: Catalogs,
+                  url_of: Any) -> dict[str, Any]:
     """What a page's template gets of its language — `lang`, `lang_root`, `translations` (the switcher),
     `alternates` (hreflang), `feed` (its language's blog feed) — with what they read recorded: the translation
     groups of the page and of the home page, the theme's catalogs of the language, whether its blog exists."""
-    from . import keys
-    from .graph import group_digest
-    from .sitefiles import url_path
-
     slug = table.tenant.slug
     for key in {route.translation_key, "/"} if len(table.languages) > 1 else {route.translation_key}:
         rec.inputs.add(keys.translations(slug, key))
@@ -124,7 +134,7 @@ def page_language(table: RouteTable, route: Route, base: str, rec: Recorder, cat
     rec.inputs.add(keys.feed(slug, root))
     rec.digests[keys.feed(slug, root)] = str(has_blog)
     return {"lang": route.lang, "lang_root": root, "translations": switcher(table, route),
-            "alternates": alternates(table, route, base, url_path), "feed": f"{root}/feed.xml" if has_blog else None}
+            "alternates": alternates(table, route, base, url_of), "feed": f"{root}/feed.xml" if has_blog else None}
 
 
 def alternates(table: RouteTable, route: Route, base_url: str, url_of: Any) -> list[dict[str, str]]:
@@ -140,5 +150,6 @@ def alternates(table: RouteTable, route: Route, base_url: str, url_of: Any) -> l
     return out
 
 
-__all__ = ["alternates", "folder_languages", "page_language", "lang_problem", "language_name", "site_languages",
-           "strip_language", "switcher", "tenant_language", "translation_group", "visible_translations"]
+__all__ = ["alternates", "folder_languages", "group_digest", "lang_problem", "language_name", "page_language",
+           "site_languages", "strip_language", "switcher", "tenant_language", "translation_group",
+           "visible_translations"]

@@ -287,7 +287,7 @@ def render_page(model: SiteModel, route: Route, level: int, memo: dict[str, Any]
     page = {"title": route.title, "description": route.description, "path": route.path, "kind": route.kind,
             "level": route.min_level,
             "date": route.date, "tags": _tags(route.tags, table, rec, route.min_level, table.lang_root(route) or ""),
-            "url": base + url_path(route.path) if base else "", **page_language(table, route, base, rec, model.theme.catalogs)}
+            "url": base + url_path(route.path) if base else "", **page_language(table, route, base, rec, model.theme.catalogs, url_path)}
     values = dict(page=page, content=content, css=Markup("".join(css_parts)), tokens_href=model.tokens_url(tenant.slug),
                   **context)
     blocks = model.theme.block_chain(template_name) if split else None
