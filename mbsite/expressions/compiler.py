@@ -7,11 +7,12 @@ other call, and every arrow function, compiles to a constant inert :class:`Actio
 """
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache, partial
 from typing import Any, Callable, Protocol, TypeVar
 
 from ..errors import ExpressionError
-from .library import CONVERSIONS, FILTERS, MATH, METHODS, new_date
+from .library import CONVERSIONS, FILTERS, LOCAL_METHODS, MATH, METHODS, date_filter, new_date, show_local, zone_of
 from .nodes import (
     Array,
     Arrow,
@@ -245,6 +246,8 @@ def _call(node: Call) -> Fn:
 
         def call(scope: Scope) -> Any:
             obj = target(scope)
+            if method in LOCAL_METHODS and isinstance(obj, datetime):
+                return show_local(obj, scope, method)
             impl = METHODS.get((list if isinstance(obj, (list, tuple)) else type(obj), method))
             return impl(obj, *(a(scope) for a in args)) if impl else action
         return call
@@ -264,6 +267,8 @@ def _new(node: New) -> Fn:
 def _filter(node: Filter) -> Fn:
     value = compile_node(node.value)
     args = [compile_node(arg) for arg in node.args]
+    if node.name == "date":  # the one filter that reads the render's time zone
+        return lambda scope: date_filter(value(scope), *(a(scope) for a in args), zone=zone_of(scope))
     impl = FILTERS.get(node.name)
     if impl is None:
         return value  # unknown filter: the value passes through unchanged

@@ -11,6 +11,7 @@ import math
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+from ..dates import get_zone, show
 from .values import UNDEFINED, strict_equal, to_number, to_string, to_text, truthy
 
 
@@ -38,19 +39,30 @@ def new_date(value: Any = UNDEFINED, *_: Any) -> Any:
     return datetime.fromtimestamp(number / 1000, tz=timezone.utc)
 
 
-def _date(value: Any, fmt: Any = "date") -> Any:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        moment = datetime.fromtimestamp(value / 1000, tz=timezone.utc)  # data uses epoch milliseconds
-    elif isinstance(value, str):
-        try:
-            moment = utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
-        except ValueError:
-            return value
-    elif isinstance(value, datetime):
-        moment = utc(value)
-    else:
+# Date methods that show a moment: in the tenant's time zone (never the machine's), as the `date` filter does.
+LOCAL_METHODS = {"toLocaleDateString": "date", "toLocaleString": "datetime", "toLocaleTimeString": "time"}
+
+
+def zone_of(scope: Any) -> Any:
+    """The time zone of the render (the tenant's: the scope's `timezone`), UTC for a scope that has none."""
+    name = getattr(scope, "timezone", None)
+    try:
+        return get_zone(name) if isinstance(name, str) and name else timezone.utc
+    except (ValueError, KeyError, OSError):
+        return timezone.utc
+
+
+def show_local(moment: datetime, scope: Any, method: str) -> str:
+    """`d.toLocaleDateString()` and its kin: the moment in the render's time zone (dates.show)."""
+    return str(show(moment, zone_of(scope), LOCAL_METHODS[method]))
+
+
+def date_filter(value: Any, fmt: Any = "date", *, zone: Any = timezone.utc) -> Any:
+    """`x | date` and `x | date('datetime')`: epoch milliseconds (as the data layer stores them), ISO strings and
+    Date values, shown in the tenant's time zone (dates.show); anything else passes through."""
+    if isinstance(value, bool):
         return value
-    return moment.strftime("%Y-%m-%d %H:%M" if fmt == "datetime" else "%Y-%m-%d")
+    return show(value, zone, fmt if fmt in ("date", "datetime", "time") else "date")
 
 
 MATH: dict[str, Callable[..., Any]] = {
@@ -77,8 +89,6 @@ METHODS: dict[tuple[type, str], Callable[..., Any]] = {
     (str, "toString"): lambda s: s,
     (list, "includes"): lambda a, x=UNDEFINED, *_: any(strict_equal(v, x) for v in a),
     (list, "join"): lambda a, sep=",", *_: to_string(sep).join(to_text(v) for v in a),
-    (datetime, "toLocaleDateString"): lambda d, *_: utc(d).strftime("%Y-%m-%d"),
-    (datetime, "toLocaleString"): lambda d, *_: utc(d).strftime("%Y-%m-%d %H:%M"),
     (datetime, "toISOString"): lambda d, *_: utc(d).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
     (datetime, "getFullYear"): lambda d, *_: d.year,
     (datetime, "getTime"): lambda d, *_: int(utc(d).timestamp() * 1000),
@@ -90,7 +100,6 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "trim": lambda v, *_: to_text(v).strip(),
     "length": lambda v, *_: len(v) if isinstance(v, (str, list, tuple, dict)) else 0,
     "json": lambda v, *_: json.dumps(None if v is UNDEFINED else v, default=str, ensure_ascii=False),
-    "date": _date,
     "default": lambda v, d=UNDEFINED, *_: v if truthy(v) else d,
     "join": lambda v, sep=", ", *_: to_string(sep).join(to_text(x) for x in v) if isinstance(v, list) else v,
 }
