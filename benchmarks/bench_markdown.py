@@ -48,10 +48,10 @@ def main() -> int:
     from pygments.formatters import HtmlFormatter
     from pygments.lexers import PythonLexer
 
-    from mbsite import frontmatter
     from mbsite.config import load_config
-    from mbsite.highlight import highlight, lexer_for
+    from mbsite.markdown import frontmatter_yaml as frontmatter
     from mbsite.markdown import render_markdown, split_front_matter
+    from mbsite.markdown.highlight import highlight, lexer_for
     from mbsite.sources import scan_markdown
 
     work = args.work or Path(tempfile.mkdtemp(prefix="mbsite-md-bench-"))
@@ -69,7 +69,7 @@ def main() -> int:
     scan()
     rows.append(("content scan, flat front matter reader", f"{min(scan() for _ in range(args.rounds)):.3f} s"))
     flat = frontmatter.simple_yaml
-    markdown_module = sys.modules["mbsite.markdown"]
+    markdown_module = sys.modules["mbsite.markdown.frontmatter"]
     markdown_module.simple_yaml = lambda lines: None  # every front matter through PyYAML
     try:
         rows.append(("content scan, PyYAML for every front matter",

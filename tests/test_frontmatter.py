@@ -9,8 +9,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mbsite.frontmatter import simple_yaml
 from mbsite.markdown import split_front_matter
+from mbsite.markdown.frontmatter_yaml import simple_yaml
 
 SCALARS = [
     "Page 2727", "It's here", "a, b", "a: b", "a:b", "a #b", "a#b", "http://x.y/z?q=1#frag", "2024-01-12",

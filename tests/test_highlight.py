@@ -12,7 +12,7 @@ from pygments.lexer import RegexLexer, bygroups, default
 from pygments.lexers import get_lexer_by_name
 from pygments.token import Keyword, Name, String, Text
 
-from mbsite import highlight as hl
+from mbsite.markdown import highlight as hl
 
 ROOT = Path(__file__).resolve().parents[1]
 LANGUAGES = ["python", "javascript", "typescript", "json", "yaml", "toml", "bash", "console", "sql", "html", "css",

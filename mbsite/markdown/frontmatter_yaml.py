@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
-from .errors import DataError, Location
-from .yamlload import FRONT_MATTER_LIMITS, load
+from ..errors import DataError, Location
+from ..yamlload import FRONT_MATTER_LIMITS, load
 
 # key: value — a plain key, one space at least after the colon (or nothing: a null value).
 _LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?:[ ]+(.*?))?[ ]*\Z")

@@ -14,7 +14,7 @@ from typing import Any
 
 import pyromark
 
-from . import markdown_syntax as _md
+from . import syntax as _md
 
 _OPTIONS = pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_FOOTNOTES | pyromark.Options.ENABLE_STRIKETHROUGH
 _BSHORTCODE_RE = re.compile(_md.SHORTCODE_RE.pattern.encode())
