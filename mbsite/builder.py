@@ -40,6 +40,7 @@ from .prerender import Prerenderer, body_key, start_prerender
 from .procs import die_with_parent
 from .reporter import BufferReporter, Reporter
 from .routes import Route
+from .search import ENTRY, search_state, update_search
 from .site import SiteModel, load_model, open_site_db
 from .sitefiles import (
     ROUTES_MANIFEST,
@@ -347,6 +348,7 @@ class Builder:
         self.broken: set[str] = set()
         self._batch: set[str] | None = None  # site-relative files of this run's watch batch (None: a cold run)
         self.next_change: int | None = None   # epoch ms when a scheduled page is published or expires
+        self.search_made: list[tuple[str, int]] = []  # the search bundles the last run made (tenant, level)
 
     @property
     def engine(self) -> Engine:
@@ -405,6 +407,7 @@ class Builder:
         self.bodies = {k: v for k, v in self.bodies.items() if k in current}
 
     def _run(self, started: float, problems: list[Problem], paths: set[str] | None) -> BuildResult:
+        self.search_made = []
         with self.engine.connect() as conn:
             pending = read_pending(conn)
         plan: Plan | None = None
@@ -702,6 +705,7 @@ class Builder:
             self.model = None  # nothing was published: the next run plans again from the stored graph
             problems.append(refusal)
             return self._finish(started, problems, reasons, 0, 0, 0, 0, model)
+        search = self._search(model, stage, final, plan.full, problems)
         clear_marker(out)
         if plan.full:
             for key in failed:
@@ -710,7 +714,7 @@ class Builder:
             removed = self._removed_tenants(out, model) + len(stale_files)
             stage.swap(sorted(model.tables))
         else:
-            stage.publish(order_last=(ROUTES_MANIFEST,))
+            stage.publish(order_last=(ROUTES_MANIFEST, ENTRY))
             removed = sum(1 for f in sorted(stale_files) if remove_output(out, f))
             removed += self._removed_tenants(out, model)
         generation = f"{os.getpid()}-{time.time_ns()}"
@@ -732,6 +736,8 @@ class Builder:
             set_state(conn, "next_change", "" if next_change is None else str(next_change))
             if navs != stored:
                 set_state(conn, "navs", json.dumps(navs, sort_keys=True))
+            if search is not None:
+                set_state(conn, "search", search)
             if plan.revalidation_ids:
                 conn.execute(delete(Revalidation).where(Revalidation.id.in_(plan.revalidation_ids)))
         write_marker(out, generation)
@@ -768,6 +774,20 @@ class Builder:
                        f"{share}; [build] max_shrink = {self.config.max_shrink:g}); nothing was changed. Run "
                        "with --allow-shrink if the site is meant to shrink", Location(file=str(self.config.out)),
                        "shrink")
+
+    def _search(self, model: SiteModel, stage: Stage, final: dict[tuple[str, str], list[OutputRow]], full: bool,
+                problems: list[Problem]) -> str | None:
+        """Stage the search bundles whose pages changed (search.py); the digests to store, or None if unchanged."""
+        with self.engine.connect() as conn:
+            raw = get_state(conn, "search")
+        stored = search_state(raw)
+        if not self.config.search:
+            self.search_made = []
+            return None if not stored else "{}"
+        result = update_search(self.config.out, stage, model.tables, final, stored, force=full)
+        problems.extend(result.problems)
+        self.search_made = result.made
+        return json.dumps(result.digests, sort_keys=True) if result.digests != stored else None
 
     # -- incremental decisions -----------------------------------------------------------------------------
     def _config_digest(self) -> str:
@@ -912,6 +932,7 @@ class Builder:
             "errors": sum(1 for p in problems if p.severity == "error"),
             "seconds": round(time.perf_counter() - started, 3), "reasons": dict(reasons),
             "tenants": sorted(model.tables) if model else [],
+            "search_indexes": len(self.search_made),
         }
         if self.cluster is not None and self.cluster.last is not None:
             summary["cluster"] = self.cluster.last

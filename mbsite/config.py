@@ -31,7 +31,7 @@ def builtin_root() -> Path:
 
 # Scripts only from the site itself; component stylesheets are inline <style> blocks of class rules generated from
 # sanitised values, hence 'unsafe-inline' for styles only.
-DEFAULT_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+DEFAULT_CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
                "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'")
 
 
@@ -73,6 +73,7 @@ class Config:
     image_quality: int = 80              # encoder quality of the lossy variants (1-100)
     image_max_pixels: int = 40_000_000   # larger images are not processed (a warning; the original is linked)
     image_sizes: str = "(min-width: 960px) 960px, 100vw"  # the `sizes` attribute of processed images
+    search: bool = True                  # a Pagefind search index per tenant and level, and a /search page
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -142,6 +143,7 @@ _KEYS: dict[str, str] = {
     "images.quality": "image_quality",
     "images.max_pixels": "image_max_pixels",
     "images.sizes": "image_sizes",
+    "search.enabled": "search",
     "database.url": "database_url",
     "functions.revalidate_secret": "revalidate_secret",
     "functions.session_ttl": "session_ttl",

@@ -18,7 +18,7 @@ from .levels import role_name
 from .markdown import render_markdown
 from .panel import panel_context
 from .prerender import body_key
-from .routes import Route, RouteTable, page_count, tag_slug
+from .routes import SEARCH_PATH, Route, RouteTable, page_count, tag_slug
 from .sitefiles import tenant_base_url, url_path
 from .summaries import reading_minutes, summary, table_of_contents
 from .templates import template_error
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 KIND_TEMPLATES = {"markdown": "page.html", "component": "component.html", "blog_index": "blog_index.html",
                   "tags": "tags.html", "tag": "tag.html", "gallery": "gallery.html", "notfound": "404.html",
-                  "home_index": "home.html"}
+                  "home_index": "home.html", "search": "search.html"}
 HOME_PAGES = 20   # newest pages listed by a generated home page
 
 
@@ -320,7 +320,8 @@ def render_page(model: SiteModel, route: Route, level: int, memo: dict[str, Any]
 
 def _site(tenant: Any, table: RouteTable, nav: list[dict[str, Any]]) -> dict[str, Any]:
     return {"title": tenant.name, "tenant": tenant.slug, "nav": nav, "lang": table.lang, "feed": table.has_blog,
-            "languages": list(table.languages), "timezone": table.zone}
+            "languages": list(table.languages), "timezone": table.zone,
+            "search": SEARCH_PATH if table.search else ""}
 
 
 def _marker(block: str) -> Callable[[Any], Any]:

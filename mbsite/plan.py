@@ -336,7 +336,7 @@ def plan_warm(memory: Memory, engine: Engine, paths: set[str], events: list[Chan
             removed += [k for k in memory.graph if k[0] == slug]
             continue
         table = build_route_table(tenant_data, sources, model.packages, model.store, page_size=cfg.page_size,
-                                  config=cfg)
+                                  config=cfg, search=cfg.search)
         problems.extend(table.problems)
         model.tables[slug] = table
         model.tokens[slug] = tenant_tokens(model.packages, tenant_data)

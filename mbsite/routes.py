@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 _PARAM_RE = re.compile(r":([A-Za-z_][A-Za-z0-9_]*)|\[([A-Za-z_][A-Za-z0-9_]*)\]")
 GALLERY_PREFIX = "/_gallery"
 PANEL_PREFIX = "/admin"   # the admin panel's pages (panel.py)
+SEARCH_PATH = "/search"
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class Route:
 
     tenant: str
     path: str
-    kind: str                     # component | markdown | blog_index | tags | tag | gallery | home_index
+    kind: str                     # component | markdown | blog_index | tags | tag | gallery | home_index | search
     title: str
     source: str                   # where it came from, for warnings and `mbsite why`
     level: int = 0
@@ -76,6 +77,7 @@ class RouteTable:
     languages: tuple[str, ...] = ("en",)   # the tenant's languages, its own first (the switcher's order)
     zone: str = "UTC"                      # the IANA time zone its dates are shown in
     roots: dict[str, str] = field(default_factory=lambda: {"": "en"})  # language root ("", "/de") → its language
+    search: bool = False  # `search.enabled`: the layout shows a search box that goes to SEARCH_PATH
 
     def add(self, route: Route) -> None:
         if not route.lang or not route.translation_key:
@@ -365,10 +367,12 @@ def _localize(table: RouteTable, config: "Config | None") -> Any:
 
 
 def build_route_table(tenant: TenantData, sources: Sources, packages: "PackageSet", store: RecordStore,
-                      now: int | None = None, page_size: int = 0, config: "Config | None" = None) -> RouteTable:
+                      now: int | None = None, page_size: int = 0, config: "Config | None" = None,
+                      search: bool = False) -> RouteTable:
     """Page-config rows ∪ installed packages' pages ∪ Markdown ∪ default routes, first wins per path; only the pages
-    published at `now` (epoch ms; default: the current time). `config`: the site's languages and time zone."""
-    table = RouteTable(tenant)
+    published at `now` (epoch ms; default: the current time). `config`: the site's languages and time zone;
+    `search`: add the search page (search.py)."""
+    table = RouteTable(tenant, search=search)
     zone = _localize(table, config)
     enabled = [p for p in tenant.enabled_packages() if p in packages]
     for name in tenant.enabled_packages():
@@ -429,6 +433,8 @@ def build_route_table(tenant: TenantData, sources: Sources, packages: "PackageSe
     _add_gallery_routes(table, enabled, packages)
     _add_panel_routes(table)
     _add_home_route(table)
+    if search and SEARCH_PATH not in table.routes:  # (a site's own page at /search wins: it is the search page then)
+        table.add(Route(tenant.slug, SEARCH_PATH, "search", "Search", "generated search page"))
     _collect_aliases(table)
     _check_menu(table, table.tenant.settings.get("menu"), "/menu")
     return table

@@ -203,7 +203,8 @@ def load_model(config: Config, engine: Engine, problems: list[Problem], scanned:
     if bad:
         sources.tenants = [t for t in sources.tenants if not tenant_problem(t.slug)]
     for tenant in sources.tenants:
-        table = build_route_table(tenant, sources, packages, store, page_size=config.page_size, config=config)
+        table = build_route_table(tenant, sources, packages, store, page_size=config.page_size, config=config,
+                                  search=config.search)
         problems.extend(table.problems)
         tables[tenant.slug] = table
     renderer = ComponentRenderer(packages, type_template=type_templates(theme))

@@ -252,7 +252,7 @@ def test_check_reports_a_broken_entity_schema(demo: Path) -> None:
 
 def test_static_headers_carry_the_security_policy(built_demo: Path) -> None:
     headers = (built_demo / "build/acme/public/_headers").read_text()
-    assert "Content-Security-Policy: default-src 'self'; script-src 'self';" in headers
+    assert "Content-Security-Policy: default-src 'self'; script-src 'self' 'wasm-unsafe-eval';" in headers
     assert "X-Content-Type-Options: nosniff" in headers
     home = lxml_html.fromstring((built_demo / "build/acme/public/index.html").read_bytes())
     assert all(el.get("src") for el in home.xpath("//script"))  # no inline script for the policy to block

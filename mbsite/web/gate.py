@@ -1,7 +1,8 @@
 """GET/HEAD of a page path + the session → the public page, the variant the user may see, 403 or a login redirect.
 
 Layout (written by the builder): `<out>/<tenant>/public/…/index.html`, `<out>/<tenant>/private/<L>/…/index.html`,
-`<out>/<tenant>/private/chrome/<L>.json` and `<out>/<tenant>/routes.json`. For a user at level U the gate answers
+`<out>/<tenant>/private/chrome/<L>.json` and `<out>/<tenant>/routes.json`; the search bundles `public/pagefind/` and
+`private/pagefind/<L>/` (`/pagefind/…` is answered from the viewer's level's bundle, `search_file`). For a user at level U the gate answers
 with the highest level not above U that the page has — a file (`variants`) or a composition (`composed`: the base
 level's file with its chrome fragment replaced by level U's, compose.py) — and only when U ≥ the page's minimum
 level. It never serves a level above U and fails closed: any error is a 500 problem or a 404, never a private
@@ -171,6 +172,24 @@ def _composed(gate: Gate, tenant: str, page: str, route: dict[str, Any], base: i
     return Choice("compose", file, PRIVATE_CACHE, chrome=(base_chrome, chrome), level=level)
 
 
+SEARCH_PREFIX = "/pagefind/"
+
+
+def search_file(gate: Gate, tenant: str, page: str, level: int) -> Choice:
+    """A file of the search bundle (`/pagefind/…`) for a viewer at `level`: from the bundle of the highest level not
+    above theirs that has one (search.py writes `private/pagefind/<L>/` only for a level that sees more than the
+    level below), else the public one. Never a higher level's; only an existing file, found without traversal."""
+    rest = page[len(SEARCH_PREFIX):]
+    for lv in range(min(max(level, 0), 5), 0, -1):
+        if (gate.out / tenant / "private" / "pagefind" / str(lv) / "pagefind-entry.json").is_file():
+            file = gate.file_for(tenant, f"private/pagefind/{lv}", rest)
+            return Choice("file", file, PRIVATE_CACHE, level=lv) if file is not None else _missing(gate, tenant)
+    file = gate.file_for(tenant, "public/pagefind", rest)
+    # The answer depends on the session (a signed-in viewer may get another bundle): caches must key on it.
+    return Choice("file", file, PRIVATE_CACHE if level > 0 else PUBLIC_CACHE) if file is not None \
+        else _missing(gate, tenant)
+
+
 def needed_level(route: dict[str, Any]) -> int:
     """The lowest viewer level that may open a page of routes.json."""
     return max(int(route.get("level") or 0), 1 if route.get("requires_auth") else 0)
@@ -230,8 +249,8 @@ def _page_response(path: Path, cache: str, status: int = 200, csp: str = "") -> 
         response = FileResponse(path, status_code=status)
     response.headers["Cache-Control"] = cache
     response.headers.update(security_headers(csp, path.suffix == ".html"))
-    if cache == PRIVATE_CACHE:
-        response.headers["Vary"] = "Cookie"
+    if cache == PRIVATE_CACHE or SEARCH_PREFIX in path.as_posix():
+        response.headers["Vary"] = "Cookie"  # (the search bundle differs by session: web/gate.py search_file)
     return response
 
 
@@ -276,11 +295,12 @@ async def serve(request: Request) -> Response:
             return _not_found(gate, tenant, web.config.content_security_policy)
         level = 0
         principal = None
-        if is_page(gate, tenant, page):  # static files are answered without looking up the session
+        search = page.startswith(SEARCH_PREFIX)
+        if search or is_page(gate, tenant, page):  # static files are answered without looking up the session
             principal = await principal_for(request, web.config, web.db)
             # A session of another tenant does not sign anyone in here.
             level = principal.level if principal.tenant == tenant else 0
-        choice = choose(gate, tenant, page, level)
+        choice = search_file(gate, tenant, page, level) if search else choose(gate, tenant, page, level)
         if level > 0 and principal is not None and choice.file is not None and choice.kind == "file" and \
                 gate.routes(tenant).pages.get(page, {}).get("kind") == "panel":
             return _panel_response(request, choice.file, principal.csrf_token or "", web.config.content_security_policy)

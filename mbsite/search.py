@@ -1,0 +1,249 @@
+"""Published page files of each tenant and level → Pagefind search bundles, rebuilt only when what a level sees changed.
+
+A level's index holds the pages that level may open, each as the file the gate serves it (the public file, or the
+level's own variant; a composed level differs from its base file only in the chrome, which `data-pagefind-body`
+keeps out of the index). Level 0 is `<tenant>/public/pagefind/`; a level that sees other pages than the level below
+gets `<tenant>/private/pagefind/<L>/`, which only the gate serves (web/gate.py `search_file`); a level that sees
+what the level below sees has no bundle of its own and is served that one. So a members' page never reaches a
+lower level's index, and a site without members' pages has one index.
+
+Pagefind indexes a whole bundle at once: the incremental part is deciding which bundles to make. Each bundle has a
+digest of its pages (path and file hash) stored in the build state; a build remakes a bundle only when that digest
+changed or its files are not in the output folder, and stages the files that differ (Pagefind names its index
+files by content, so an unchanged page's fragment keeps its name and is not rewritten).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import Location, Problem
+from .graph import OutputRow, digest_of
+from .routes import RouteTable
+
+if TYPE_CHECKING:
+    from .writer import Stage
+
+LEVELS = range(6)
+ENTRY = "pagefind-entry.json"  # the file Pagefind's scripts load first: published last (see Builder._execute)
+SEARCH_KINDS = frozenset({"markdown", "component"})  # listings, tag pages, galleries, the search page: not indexed
+INSTALL_HINT = "pip install 'pagefind[bin]'"
+INDEX_TIMEOUT = 600  # seconds one bundle may take to index
+FORMAT = "search-v1"  # bump when what goes into a bundle changes, so every bundle is made again
+
+log = logging.getLogger("mbsite.search")
+
+
+def bundle_dir(tenant: str, level: int) -> str:
+    """The output-relative folder of a tenant's bundle for one level."""
+    return f"{tenant}/public/pagefind" if level == 0 else f"{tenant}/private/pagefind/{level}"
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """One level's index: the pages it holds as (page path, output file, file hash), sorted by path."""
+
+    tenant: str
+    level: int
+    pages: tuple[tuple[str, str, str], ...]
+
+    @property
+    def folder(self) -> str:
+        return bundle_dir(self.tenant, self.level)
+
+    def digest(self, version: str) -> str:
+        return digest_of([FORMAT, version, self.pages])
+
+
+def plan_bundles(table: RouteTable, rows: dict[str, list[OutputRow]]) -> dict[int, Bundle]:
+    """The bundles of one tenant by level: level 0 always, a higher level when it sees other pages (or other files
+    of them) than the level below. `rows`: the tenant's output rows by page path."""
+    slug = table.tenant.slug
+    bundles: dict[int, Bundle] = {}
+    previous: tuple[tuple[str, str, str], ...] | None = None
+    indexed = sorted((path, route) for path, route in table.routes.items() if route.kind in SEARCH_KINDS)
+    for level in LEVELS:
+        pages: list[tuple[str, str, str]] = []
+        for path, route in indexed:
+            if route.min_level > level:
+                continue
+            seen = [r for r in rows.get(path, ()) if r.level <= level]
+            if seen:
+                row = max(seen, key=lambda r: r.level)  # the variant the gate serves this level
+                pages.append((path, row.file, row.html_hash))
+        here = tuple(pages)
+        if level == 0 or here != previous:
+            bundles[level] = Bundle(slug, level, here)
+        previous = here
+    return bundles
+
+
+def pagefind_version() -> str | None:
+    """The installed Pagefind's version, or None when the Python package is not installed."""
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+        try:
+            return version("pagefind")
+        except PackageNotFoundError:
+            return None
+    except ImportError:  # pragma: no cover - importlib.metadata is in every supported Python
+        return None
+
+
+@dataclass
+class SearchResult:
+    """What the search step did: the digests to store, the bundles made, and its problems."""
+
+    digests: dict[str, dict[str, str]]
+    made: list[tuple[str, int]]
+    problems: list[Problem]
+
+
+def update_search(out: Path, stage: Stage, tables: dict[str, RouteTable],
+                  final: dict[tuple[str, str], list[OutputRow]], stored: dict[str, dict[str, str]],
+                  *, force: bool) -> SearchResult:
+    """Stage the bundles whose pages changed (all of them when `force`: a full build publishes whole tenant
+    folders), and mark the files of bundles that are no longer wanted, or of older versions, obsolete.
+    `stored`: the digests of the bundles the output folder holds (tenant → level → digest)."""
+    problems: list[Problem] = []
+    version = pagefind_version()
+    by_tenant: dict[str, dict[str, list[OutputRow]]] = {}
+    for (slug, path), rows in final.items():
+        by_tenant.setdefault(slug, {})[path] = rows
+    wanted: dict[str, dict[int, Bundle]] = {slug: plan_bundles(table, by_tenant.get(slug, {}))
+                                           for slug, table in tables.items()}
+    digests: dict[str, dict[str, str]] = {}
+    todo: list[Bundle] = []
+    for slug, bundles in sorted(wanted.items()):
+        old = stored.get(slug, {})
+        for level in LEVELS:
+            if level not in bundles:
+                _drop_folder(out, stage, bundle_dir(slug, level))  # this level is served a lower level's bundle
+        for level, bundle in sorted(bundles.items()):
+            digest = bundle.digest(version or "")
+            current = not force and old.get(str(level)) == digest and (out / bundle.folder / ENTRY).is_file()
+            if current:
+                digests.setdefault(slug, {})[str(level)] = digest
+            else:
+                todo.append(bundle)
+    made: list[tuple[str, int]] = []
+    if not todo:
+        return SearchResult(digests, made, problems)
+    why = "the pagefind package is not installed" if version is None else ""
+    written: dict[tuple[str, int], dict[str, bytes]] = {}
+    if not why:
+        try:
+            written = _index(out, stage, todo)
+        except Exception as exc:  # noqa: BLE001 - a missing binary or a crash of Pagefind: no search, never no build
+            log.debug("pagefind failed", exc_info=True)
+            why = f"Pagefind could not run ({type(exc).__name__}: {exc})"
+    if why:
+        # Fail closed: an out-of-date bundle could still hold a page that a level may no longer see, so it goes
+        # (the search page then says search is unavailable) until a build can make it again.
+        for bundle in todo:
+            _drop_folder(out, stage, bundle.folder)
+        problems.append(_unavailable(todo, why))
+        return SearchResult(digests, made, problems)
+    assert version is not None
+    for bundle in todo:
+        files = written[(bundle.tenant, bundle.level)]
+        _stage_bundle(out, stage, bundle.folder, files, force)
+        digests.setdefault(bundle.tenant, {})[str(bundle.level)] = bundle.digest(version)
+        made.append((bundle.tenant, bundle.level))
+    return SearchResult(digests, made, problems)
+
+
+def _unavailable(todo: list[Bundle], why: str) -> Problem:
+    tenants = ", ".join(sorted({b.tenant for b in todo}))
+    return Problem("warning", f"search: {why}; the search index of {tenants} was not updated (install it with "
+                   f"{INSTALL_HINT}, or turn search off with [search] enabled = false)",
+                   Location(file="mbsite.toml", pointer="/search/enabled"), "search")
+
+
+def _index(out: Path, stage: Stage, todo: list[Bundle]) -> dict[tuple[str, int], dict[str, bytes]]:
+    """Run Pagefind's indexer on each bundle to make: the bundle's pages are linked into a folder of their own (page
+    path/index.html, from which Pagefind takes each page's URL), indexed into another, and read back. (The command,
+    not the package's Python service: the service answers a request at most every tenth of a second.)"""
+    from pagefind.service import get_executable
+
+    binary = get_executable()
+    if binary is None:
+        raise FileNotFoundError("the Pagefind program was not found (the pagefind[bin] extra installs it)")
+    written: dict[tuple[str, int], dict[str, bytes]] = {}
+    work = out / ".staging" / f"search-{os.getpid()}"
+    try:
+        for bundle in todo:
+            site, target = work / f"site-{bundle.tenant}-{bundle.level}", work / f"out-{bundle.tenant}-{bundle.level}"
+            site.mkdir(parents=True)
+            for path, rel, _hash in bundle.pages:
+                _place(out, stage, rel, site / path.strip("/") / "index.html")
+            done = subprocess.run([str(binary), "--site", str(site), "--output-path", str(target), "--silent"],
+                                  capture_output=True, text=True, timeout=INDEX_TIMEOUT, check=False)
+            if done.returncode != 0 or not (target / ENTRY).is_file():
+                detail = (done.stderr or done.stdout).strip().splitlines()
+                raise RuntimeError(f"exit status {done.returncode}" + (f": {detail[-1]}" if detail else ""))
+            written[(bundle.tenant, bundle.level)] = {
+                p.relative_to(target).as_posix(): p.read_bytes() for p in sorted(target.rglob("*")) if p.is_file()}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return written
+
+
+def _place(out: Path, stage: Stage, rel: str, target: Path) -> None:
+    """Put a page file as this build publishes it (the staged copy when the page was rendered now, else the
+    published one) at `target`: a hard link, or a copy across file systems. A file that cannot be read is left
+    out of the index (the next build that touches the page tries again)."""
+    source = Path(stage.path(rel)) if rel in stage.files else out / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        try:
+            shutil.copyfile(source, target)
+        except OSError:
+            log.warning("search: %s could not be read; left out of the index", rel)
+
+
+def _stage_bundle(out: Path, stage: Stage, folder: str, files: dict[str, bytes], force: bool) -> None:
+    """Stage a bundle's files that differ from the published ones; published files it no longer has go."""
+    for name, data in files.items():
+        rel = f"{folder}/{name}"
+        target = out / rel
+        if force or not target.is_file() or target.read_bytes() != data:
+            stage.write(rel, data)
+    published = out / folder
+    if published.is_dir():
+        for path in published.rglob("*"):
+            name = path.relative_to(published).as_posix()
+            if path.is_file() and name not in files:
+                stage.obsolete.add(f"{folder}/{name}")
+
+
+def _drop_folder(out: Path, stage: Stage, folder: str) -> None:
+    published = out / folder
+    if published.is_dir():
+        for path in published.rglob("*"):
+            if path.is_file():
+                stage.obsolete.add(path.relative_to(out).as_posix())
+
+
+def search_state(raw: str | None) -> dict[str, dict[str, str]]:
+    """The stored digests of the published bundles (build state "search"), {} when absent or unreadable."""
+    import json
+
+    try:
+        data: Any = json.loads(raw or "{}")
+    except ValueError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {str(t): {str(k): str(v) for k, v in levels.items()} for t, levels in data.items()
+            if isinstance(levels, dict)}
+
+
+__all__ = ["ENTRY", "Bundle", "SearchResult", "bundle_dir", "plan_bundles", "search_state", "update_search"]

@@ -1,0 +1,207 @@
+"""Static search: a Pagefind bundle per tenant and level, built from what that level may see, made again only when
+those pages changed; the search page and the header's search box; a build without Pagefind warns and goes on."""
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from lxml import html as lxml_html
+from support import output_tree
+
+from mbsite.builder import Builder
+from mbsite.check import check_output
+from mbsite.config import load_config
+from mbsite.reporter import BufferReporter
+from mbsite.search import plan_bundles
+from mbsite.site import SiteModel
+
+pytest.importorskip("pagefind.service", reason="pagefind is not installed (pip install 'pagefind[bin]')")
+
+
+def make_site(root: Path, toml: str = "") -> Path:
+    (root / "content" / "seed").mkdir(parents=True)
+    tenant = {"slug": "t", "name": "T", "domains": ["t.example"]}
+    (root / "content" / "seed" / "site.yaml").write_text(json.dumps({"entity": "Tenant", "records": [tenant]}))
+    (root / "content" / "blog").mkdir()
+    post(root, "open", "The zebrafish swims in public.")
+    post(root, "club", "The okapi is a members secret.", level=2)
+    (root / "content" / "pages").mkdir()
+    (root / "content" / "pages" / "about.md").write_text("---\ntitle: About\n---\nAbout the narwhal.\n")
+    (root / "mbsite.toml").write_text("[build]\nworkers = 1\n" + toml)
+    return root
+
+
+def post(root: Path, name: str, text: str, level: int = 0) -> None:
+    front = f"---\ntitle: {name.title()}\ndate: 2024-01-0{len(name) % 9 + 1}\n" + (f"level: {level}\n" if level else "")
+    (root / "content" / "blog" / f"{name}.md").write_text(front + "---\n" + text + "\n")
+
+
+def build(site: Path, full: bool = False) -> dict:
+    result = Builder(load_config(site), BufferReporter(), full=full).run()
+    assert result.ok, result.problems
+    return result.summary
+
+
+def indexed(site: Path, folder: str) -> dict[str, str]:
+    """The pages a bundle holds, read from Pagefind's own fragment files: URL → indexed text."""
+    pages = {}
+    for fragment in sorted((site / "build" / "t" / folder / "fragment").glob("*.pf_fragment")):
+        data = json.loads(gzip.decompress(fragment.read_bytes()).removeprefix(b"pagefind_dcd"))
+        pages[data["url"]] = data["content"]
+    return pages
+
+
+def bundles(site: Path) -> set[str]:
+    out = site / "build" / "t"
+    return {p.parent.relative_to(out).as_posix() for p in out.rglob("pagefind-entry.json")}
+
+
+def test_public_index_holds_public_pages_only_and_the_members_level_sees_both(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site")
+    summary = build(site)
+    assert summary["search_indexes"] == 2
+    # Level 1 sees what the public sees: it is served the public bundle (no bundle of its own).
+    assert bundles(site) == {"public/pagefind", "private/pagefind/2"}
+    public = indexed(site, "public/pagefind")
+    assert set(public) == {"/blog/open/", "/about/"}
+    assert not any("okapi" in text for text in public.values())
+    members = indexed(site, "private/pagefind/2")
+    assert set(members) == {"/blog/open/", "/blog/club/", "/about/"}
+    assert "okapi" in members["/blog/club/"]
+    # Only the page's own content is indexed: not the header, its navigation or the footer.
+    assert "built with mbsite" not in public["/about/"] and "Sign in" not in public["/about/"]
+    # Nothing of the members' level under public/.
+    assert b"okapi" not in b"".join(p.read_bytes() for p in (site / "build" / "t" / "public").rglob("*") if p.is_file()
+                                    and p.suffix != ".pagefind")
+    assert check_output(site / "build") == []  # the search page's links to the bundle resolve
+
+
+def test_search_page_and_header_box_work_without_javascript(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site")
+    build(site)
+    public = site / "build" / "t" / "public"
+    doc = lxml_html.fromstring((public / "about" / "index.html").read_bytes())
+    (box,) = doc.xpath("//header//form[@role='search']")
+    assert box.get("action") == "/search" and box.get("method") == "get"
+    (field,) = box.xpath(".//input[@name='q']")
+    assert box.xpath(f".//label[@for='{field.get('id')}']")  # labelled
+    page = lxml_html.fromstring((public / "search" / "index.html").read_bytes())
+    assert page.xpath("//script[@src='/pagefind/pagefind-ui.js']") and page.xpath("//link[@href='/pagefind/pagefind-ui.css']")
+    (form,) = page.xpath("//main//form[@role='search']")
+    assert form.get("action") == "/search" and form.xpath(".//input[@name='q']") and form.xpath(".//label")
+    assert page.xpath("//noscript")
+    assert (public / "pagefind" / "pagefind-ui.js").is_file()
+    assert "/search" not in indexed(site, "public/pagefind")  # the search page is not a result
+
+
+def test_second_build_does_no_index_work_and_changes_update_the_indexes(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site")
+    build(site)
+    public_dir = site / "build" / "t" / "public" / "pagefind"
+    before = {p: p.stat().st_mtime_ns for p in public_dir.rglob("*") if p.is_file()}
+    assert build(site)["search_indexes"] == 0
+    assert {p: p.stat().st_mtime_ns for p in public_dir.rglob("*") if p.is_file()} == before
+
+    post(site, "new", "A public quokka appears.")
+    assert build(site)["search_indexes"] == 2  # the public bundle, and level 2's (it sees public pages too)
+    assert "/blog/new/" in indexed(site, "public/pagefind") and "/blog/new/" in indexed(site, "private/pagefind/2")
+
+    post(site, "club", "The okapi is a members secret, now with a tapir.", level=2)
+    assert build(site)["search_indexes"] == 1  # only the members' bundle: the public one did not change
+    assert "tapir" in indexed(site, "private/pagefind/2")["/blog/club/"]
+
+    (site / "content" / "blog" / "new.md").unlink()
+    build(site)
+    assert "/blog/new/" not in indexed(site, "public/pagefind")
+    assert "/blog/new/" not in indexed(site, "private/pagefind/2")
+    # The removed page's fragment file went too.
+    assert not any(b"quokka" in gzip.decompress(p.read_bytes()) for p in public_dir.glob("fragment/*"))
+
+    post(site, "open", "The zebrafish swims in public.", level=2)  # a public post becomes members-only
+    build(site)
+    assert "/blog/open/" not in indexed(site, "public/pagefind")
+    assert "/blog/open/" in indexed(site, "private/pagefind/2")
+
+    incremental = output_tree(site / "build")
+    build(site, full=True)
+    assert output_tree(site / "build") == incremental  # incremental ≡ full, bundles included
+
+
+def test_a_level_that_sees_what_the_level_below_sees_has_no_bundle(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site")
+    (site / "content" / "blog" / "club.md").unlink()
+    build(site)
+    assert bundles(site) == {"public/pagefind"}
+    post(site, "staff", "Admins only: the axolotl.", level=3)
+    build(site)
+    assert bundles(site) == {"public/pagefind", "private/pagefind/3"}
+    (site / "content" / "blog" / "staff.md").unlink()
+    build(site)
+    assert bundles(site) == {"public/pagefind"}
+    assert not (site / "build" / "t" / "private" / "pagefind").exists()
+
+
+def test_plan_follows_the_variant_each_level_is_served(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site")
+    builder = Builder(load_config(site), BufferReporter())
+    builder.run()
+    model = builder.model
+    assert isinstance(model, SiteModel)
+    rows: dict[str, list] = {}
+    for (slug, path), found in builder.graph.items():
+        if slug == "t":
+            rows[path] = found
+    plan = plan_bundles(model.tables["t"], rows)
+    assert sorted(plan) == [0, 2]
+    assert [p[0] for p in plan[0].pages] == ["/about", "/blog/open"]
+    assert [p[0] for p in plan[2].pages] == ["/about", "/blog/club", "/blog/open"]
+    builder.close()
+
+
+def test_without_pagefind_the_build_warns_and_drops_the_out_of_date_bundle(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    site = make_site(tmp_path / "site")
+    build(site)
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(tmp_path / "no-such-pagefind"))
+    post(site, "open", "The zebrafish swims in public.", level=2)
+    result = Builder(load_config(site), BufferReporter()).run()
+    assert result.ok
+    (warning,) = [p for p in result.problems if p.code == "search"]
+    assert warning.severity == "warning" and "pip install 'pagefind[bin]'" in warning.message
+    assert warning.location.file == "mbsite.toml"
+    # The public bundle still listed the post that is now members-only: it is gone rather than out of date.
+    assert not (site / "build" / "t" / "public" / "pagefind").exists()
+    monkeypatch.delenv("PAGEFIND_BINARY_PATH")
+    build(site)  # Pagefind is back: the next build makes the bundles again
+    assert "/blog/open/" not in indexed(site, "public/pagefind")
+    assert "/blog/open/" in indexed(site, "private/pagefind/2")
+
+
+def test_search_can_be_turned_off(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site", "[search]\nenabled = false\n")
+    summary = build(site)
+    assert summary["search_indexes"] == 0
+    out = site / "build" / "t"
+    assert not list(out.rglob("pagefind*")) and not (out / "public" / "search").exists()
+    doc = lxml_html.fromstring((out / "public" / "about" / "index.html").read_bytes())
+    assert not doc.xpath("//form[@role='search']")
+
+
+def test_turning_search_off_removes_the_bundles_and_the_page(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site")
+    build(site)
+    (site / "mbsite.toml").write_text("[build]\nworkers = 1\n[search]\nenabled = false\n")
+    build(site)
+    out = site / "build" / "t"
+    assert not list(out.rglob("pagefind-entry.json")) and not (out / "public" / "search").exists()
+
+
+def test_a_deleted_bundle_is_repaired_by_the_next_build(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site")
+    build(site)
+    shutil.rmtree(site / "build" / "t" / "private" / "pagefind")
+    assert build(site)["search_indexes"] == 1
+    assert "/blog/club/" in indexed(site, "private/pagefind/2")
