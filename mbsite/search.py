@@ -18,6 +18,7 @@ import logging
 import os
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -177,21 +178,34 @@ def _index(out: Path, stage: Stage, todo: list[Bundle]) -> dict[tuple[str, int],
     written: dict[tuple[str, int], dict[str, bytes]] = {}
     work = out / ".staging" / f"search-{os.getpid()}"
     try:
+        jobs: list[tuple[Bundle, Path, Path]] = []
         for bundle in todo:
             site, target = work / f"site-{bundle.tenant}-{bundle.level}", work / f"out-{bundle.tenant}-{bundle.level}"
             site.mkdir(parents=True)
             for path, rel, _hash in bundle.pages:
                 _place(out, stage, rel, site / path.strip("/") / "index.html")
-            done = subprocess.run([str(binary), "--site", str(site), "--output-path", str(target), "--silent"],
-                                  capture_output=True, text=True, timeout=INDEX_TIMEOUT, check=False)
-            if done.returncode != 0 or not (target / ENTRY).is_file():
-                detail = (done.stderr or done.stdout).strip().splitlines()
-                raise RuntimeError(f"exit status {done.returncode}" + (f": {detail[-1]}" if detail else ""))
+            jobs.append((bundle, site, target))
+        # The bundles are independent: index a few at once (starting Pagefind is a good part of a small bundle's time).
+        with ThreadPoolExecutor(max_workers=max(2, min(8, os.cpu_count() or 1))) as pool:
+            runs = list(pool.map(lambda job: _run(binary, job[1], job[2]), jobs))
+        for (bundle, _site, target), problem in zip(jobs, runs, strict=True):
+            if problem:
+                raise RuntimeError(problem)
             written[(bundle.tenant, bundle.level)] = {
                 p.relative_to(target).as_posix(): p.read_bytes() for p in sorted(target.rglob("*")) if p.is_file()}
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return written
+
+
+def _run(binary: Path, site: Path, target: Path) -> str:
+    """Index one folder of pages into `target`; "" when done, else what went wrong."""
+    done = subprocess.run([str(binary), "--site", str(site), "--output-path", str(target), "--silent"],
+                          capture_output=True, text=True, timeout=INDEX_TIMEOUT, check=False)
+    if done.returncode == 0 and (target / ENTRY).is_file():
+        return ""
+    detail = (done.stderr or done.stdout).strip().splitlines()
+    return f"exit status {done.returncode}" + (f": {detail[-1]}" if detail else "")
 
 
 def _place(out: Path, stage: Stage, rel: str, target: Path) -> None:
