@@ -23,6 +23,7 @@ _PARAM_RE = re.compile(r":([A-Za-z_][A-Za-z0-9_]*)|\[([A-Za-z_][A-Za-z0-9_]*)\]"
 GALLERY_PREFIX = "/_gallery"
 PANEL_PREFIX = "/admin"   # the admin panel's pages (panel.py)
 SEARCH_PATH = "/search"
+SEARCH_BUNDLE = "/pagefind"  # the search index's folder (search.py): no page may live there while search is on
 
 
 @dataclass(frozen=True)
@@ -425,6 +426,12 @@ def build_route_table(tenant: TenantData, sources: Sources, packages: "PackageSe
                 candidates.append(Route(tenant.slug, path, "component", pkg.name or pkg.id, source,
                                         level=pkg.min_level, package=pkg.id, component=home.id, nav=False))
     for route in candidates:
+        if search and (route.path == SEARCH_BUNDLE or route.path.startswith(SEARCH_BUNDLE + "/")):
+            table.problems.append(Problem("warning", f"page {route.path} of tenant {tenant.slug} ({route.source}): "
+                                          f"{SEARCH_BUNDLE}/ holds the search index; skipped (move the page, or set "
+                                          "[search] enabled = false)", Location(file=route.source.split("#")[0]),
+                                          "route-conflict"))
+            continue
         if not _resolvable(table, route, packages, enabled):
             continue  # the next source of the same path may still provide the page
         for r in _expand(table, route, store):

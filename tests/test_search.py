@@ -205,3 +205,14 @@ def test_a_deleted_bundle_is_repaired_by_the_next_build(tmp_path: Path) -> None:
     shutil.rmtree(site / "build" / "t" / "private" / "pagefind")
     assert build(site)["search_indexes"] == 1
     assert "/blog/club/" in indexed(site, "private/pagefind/2")
+
+
+def test_a_page_under_the_search_folder_is_refused(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site")
+    (site / "content" / "pages" / "pagefind.md").write_text("---\ntitle: Clash\n---\nA page where the index goes.\n")
+    result = Builder(load_config(site), BufferReporter()).run()
+    assert result.ok
+    (warning,) = [p for p in result.problems if p.code == "route-conflict"]
+    assert "/pagefind" in warning.message and warning.location.file == "content/pages/pagefind.md"
+    assert (site / "build" / "t" / "public" / "pagefind" / "pagefind-entry.json").is_file()
+    assert not (site / "build" / "t" / "public" / "pagefind" / "index.html").exists()

@@ -191,6 +191,21 @@ async def test_useful_404s(client: httpx.AsyncClient) -> None:
 
 
 @pytest.mark.anyio
+async def test_the_preview_searches_the_signed_in_levels_index(client: httpx.AsyncClient, site: Config) -> None:
+    # Pagefind's scripts ask for /pagefind/… from the search page: the request goes under the tenant's prefix, where
+    # the gate answers from the viewer's level's index (not straight from public/ as other unprefixed files).
+    r = await client.get("/pagefind/pagefind-entry.json", headers={"referer": "http://127.0.0.1:8000/acme/search"})
+    assert r.status_code == 302 and r.headers["location"] == "/acme/pagefind/pagefind-entry.json"
+    public = (site.out / "acme" / "public" / "pagefind" / "pagefind-entry.json").read_bytes()
+    admin = (site.out / "acme" / "private" / "pagefind" / "3" / "pagefind-entry.json").read_bytes()
+    assert public != admin
+    assert (await client.get("/acme/pagefind/pagefind-entry.json")).content == public
+    await client.post("/api/auth/login", json={"tenant": "acme", "username": "admin", "password": PASSWORD})
+    r = await client.get("/acme/pagefind/pagefind-entry.json")
+    assert r.content == admin and r.headers["vary"] == "Cookie"
+
+
+@pytest.mark.anyio
 async def test_private_pages_redirect_to_the_prefixed_login(client: httpx.AsyncClient) -> None:
     r = await client.get("/acme/admin")
     assert r.status_code == 302 and r.headers["location"] == "/acme/login?next=/acme/admin"
