@@ -122,7 +122,9 @@ def check_output(out: Path) -> list[Problem]:
                     if parts.scheme or parts.netloc or not parts.path.startswith("/"):
                         continue
                     path = unquote(parts.path)
-                    if path.startswith("/api/"):
+                    if path.startswith(("/api/", "/pagefind/")):
+                        # (the search index: the build makes it, or warns that it could not; a level that may
+                        # search no page has none, and the search page then says search is unavailable)
                         continue
                     norm = "/" + path.strip("/")
                     if norm in pages or norm == "/login" or (public / path.lstrip("/")).is_file() or \

@@ -127,6 +127,10 @@ def update_search(out: Path, stage: Stage, tables: dict[str, RouteTable],
                 _drop_folder(out, stage, bundle_dir(slug, level))  # this level is served a lower level's bundle
         for level, bundle in sorted(bundles.items()):
             digest = bundle.digest(version or "")
+            if not bundle.pages:  # nothing this level may search (Pagefind makes no index of no page): no bundle
+                _drop_folder(out, stage, bundle.folder)
+                digests.setdefault(slug, {})[str(level)] = digest
+                continue
             current = not force and old.get(str(level)) == digest and (out / bundle.folder / ENTRY).is_file()
             if current:
                 digests.setdefault(slug, {})[str(level)] = digest

@@ -216,3 +216,19 @@ def test_a_page_under_the_search_folder_is_refused(tmp_path: Path) -> None:
     assert "/pagefind" in warning.message and warning.location.file == "content/pages/pagefind.md"
     assert (site / "build" / "t" / "public" / "pagefind" / "pagefind-entry.json").is_file()
     assert not (site / "build" / "t" / "public" / "pagefind" / "index.html").exists()
+
+
+def test_a_tenant_with_no_public_page_to_search_has_no_public_index(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site")
+    for name in ("open.md",):
+        (site / "content" / "blog" / name).unlink()
+    (site / "content" / "pages" / "about.md").unlink()
+    result = Builder(load_config(site), BufferReporter()).run()
+    assert result.ok and not [p for p in result.problems if p.code == "search"]
+    assert bundles(site) == {"private/pagefind/2"}  # the members' post, for members
+    assert build(site)["search_indexes"] == 0  # and nothing to do the next time
+    # The search page's links to a public index that there is no page for are not broken links.
+    assert not [p for p in check_output(site / "build") if "/pagefind/" in p.message]
+    (site / "content" / "pages" / "about.md").write_text("---\ntitle: About\n---\nAbout the narwhal.\n")
+    build(site)
+    assert set(indexed(site, "public/pagefind")) == {"/about/"}
