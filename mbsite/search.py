@@ -14,6 +14,7 @@ files by content, so an unchanged page's fragment keeps its name and is not rewr
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -195,11 +196,21 @@ def _index(out: Path, stage: Stage, todo: list[Bundle]) -> dict[tuple[str, int],
         for (bundle, _site, target), problem in zip(jobs, runs, strict=True):
             if problem:
                 raise RuntimeError(problem)
-            written[(bundle.tenant, bundle.level)] = {
-                p.relative_to(target).as_posix(): p.read_bytes() for p in sorted(target.rglob("*")) if p.is_file()}
+            files = {p.relative_to(target).as_posix(): p.read_bytes() for p in sorted(target.rglob("*")) if p.is_file()}
+            files[ENTRY] = _stable_entry(files[ENTRY])
+            written[(bundle.tenant, bundle.level)] = files
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return written
+
+
+def _stable_entry(data: bytes) -> bytes:
+    """Pagefind lists a multilingual index's languages in no fixed order; the same index must be the same bytes
+    (an incremental build equals a full one), so the entry file's keys are sorted. Its readers look names up."""
+    try:
+        return json.dumps(json.loads(data), sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    except ValueError:
+        return data
 
 
 def _run(binary: Path, site: Path, target: Path) -> str:

@@ -160,7 +160,7 @@ def test_a_site_theme_catalog_rewords_some_strings_and_keeps_the_rest(tmp_path: 
     build(root)
     german = page(root, "/de/about")
     assert german.xpath("//a[@class='sign-in']/text()") == ["Einloggen"]
-    assert german.xpath("//button/text()") == ["Abmelden"]  # from the built-in catalog
+    assert german.xpath("//form[@class='sign-out']/button/text()") == ["Abmelden"]  # from the built-in catalog
 
 
 def test_a_tenant_lang_setting_is_the_language_of_its_pages(tmp_path: Path) -> None:
