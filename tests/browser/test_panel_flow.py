@@ -71,6 +71,7 @@ def test_an_admin_creates_and_renames_a_page_through_the_panel(tab: Any, base_ur
     new = tab.locator("form.panel-form[action$='/_pages']")
     new.locator("input[name=path]").fill("/crew")
     new.locator("input[name=title]").fill("Our crew")
+    new.locator("select[name=component]").select_option(index=1)  # the first is the "Choose a component" prompt
     new.locator("button[type=submit]").click()
     tab.wait_for_url(f"{base_url}/acme/admin/pages")
     assert tab.locator("output.panel-flash").inner_text().startswith("Created /crew")

@@ -84,8 +84,10 @@ async def test_a_page_created_through_the_panel_form_is_built_and_the_panel_says
     page = (await c.get("/admin/pages")).text
     token = lxml_html.fromstring(page).xpath("//input[@name='csrf']/@value")[0]
     assert token and CSRF_SLOT.decode() not in page  # the gate wrote this session's token into the forms
-    action, fields = form(page, "/_pages", path="/crew", title="Our crew")
-    assert fields["_method"] == "POST" and ":" in fields["component"]
+    choices = lxml_html.fromstring(page).xpath("//select[@name='component']/option/@value")
+    assert choices[0] == "" and all(":" in c for c in choices[1:])  # a placeholder first: a choice is required
+    action, fields = form(page, "/_pages", path="/crew", title="Our crew", component=choices[1])
+    assert fields["_method"] == "POST"
     r = await c.post(action, data=fields, headers=SAME_ORIGIN)
     assert r.status_code == 303 and r.headers["location"] == "/admin/pages"
     assert "mb_flash=" in r.headers["set-cookie"] and "HttpOnly" in r.headers["set-cookie"]
@@ -107,7 +109,8 @@ async def test_a_refused_form_comes_back_with_the_reason(client: tuple[httpx.Asy
     c, _ = client
     await sign_in(c, "admin")
     page = (await c.get("/admin/pages")).text
-    action, fields = form(page, "/_pages", path="/a/../../globex", title="x")
+    component = lxml_html.fromstring(page).xpath("//select[@name='component']/option/@value")[1]
+    action, fields = form(page, "/_pages", path="/a/../../globex", title="x", component=component)
     r = await c.post(action, data=fields, headers=SAME_ORIGIN)
     assert r.status_code == 303
     text = message((await c.get("/admin/pages")).text)
@@ -119,7 +122,8 @@ async def test_a_cross_site_form_or_a_wrong_token_changes_nothing(client: tuple[
     c, config = client
     await sign_in(c, "admin")
     page = (await c.get("/admin/pages")).text
-    action, fields = form(page, "/_pages", path="/evil", title="Evil")
+    component = lxml_html.fromstring(page).xpath("//select[@name='component']/option/@value")[1]
+    action, fields = form(page, "/_pages", path="/evil", title="Evil", component=component)
     fields["csrf"] = ""
     r = await c.post(action, data=fields, headers={"origin": "https://evil.example", "sec-fetch-site": "cross-site"})
     assert r.status_code == 303 and r.headers["location"] == "/admin/pages"  # not to the attacker's Referer
