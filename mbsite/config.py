@@ -192,6 +192,8 @@ def load_config(site_dir: Path | str = ".") -> Config:
     for env, name in ENV_KEYS.items():
         if os.environ.get(env):
             values[name] = os.environ[env]
+    if os.environ.get("MBSITE_SEARCH"):  # search.enabled for one run (0/false/no/off, or 1/true/yes/on)
+        values["search"] = os.environ["MBSITE_SEARCH"].strip().lower() not in ("0", "false", "no", "off")
     _check_site_keys(values)
     return Config(site_dir=site, **values)
 

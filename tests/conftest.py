@@ -4,11 +4,14 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+# Search indexing (Pagefind, a program run per tenant and level) is switched off for the suite's many builds; the
+# search tests switch it on for themselves (`search_on`), and the CI's demo build runs it.
+os.environ["MBSITE_SEARCH"] = "0"
 
 
 def upstream_dir() -> Path:
@@ -66,3 +69,11 @@ def built_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
         result = Builder(load_config(site), BufferReporter()).run()
     assert result.ok, [str(p) for p in result.problems if p.severity == "error"]
     return site
+
+
+@pytest.fixture(scope="module")
+def search_on() -> Iterator[None]:
+    """Search indexing on for a module's builds (conftest switches it off for the rest of the suite)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MBSITE_SEARCH", "1")
+        yield

@@ -18,6 +18,8 @@ from mbsite.reporter import BufferReporter
 from mbsite.search import plan_bundles
 from mbsite.site import SiteModel
 
+pytestmark = pytest.mark.usefixtures("search_on")  # conftest switches indexing off elsewhere
+
 pytest.importorskip("pagefind.service", reason="pagefind is not installed (pip install 'pagefind[bin]')")
 
 
@@ -180,7 +182,8 @@ def test_without_pagefind_the_build_warns_and_drops_the_out_of_date_bundle(tmp_p
     assert "/blog/open/" in indexed(site, "private/pagefind/2")
 
 
-def test_search_can_be_turned_off(tmp_path: Path) -> None:
+def test_search_can_be_turned_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MBSITE_SEARCH")  # the file's [search] enabled decides here
     site = make_site(tmp_path / "site", "[search]\nenabled = false\n")
     summary = build(site)
     assert summary["search_indexes"] == 0
@@ -190,7 +193,8 @@ def test_search_can_be_turned_off(tmp_path: Path) -> None:
     assert not doc.xpath("//form[@role='search']")
 
 
-def test_turning_search_off_removes_the_bundles_and_the_page(tmp_path: Path) -> None:
+def test_turning_search_off_removes_the_bundles_and_the_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MBSITE_SEARCH")  # the file's [search] enabled decides here
     site = make_site(tmp_path / "site")
     build(site)
     (site / "mbsite.toml").write_text("[build]\nworkers = 1\n[search]\nenabled = false\n")

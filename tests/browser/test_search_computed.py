@@ -15,7 +15,7 @@ from mbsite.builder import Builder
 from mbsite.config import DEFAULT_CSP, load_config
 from mbsite.reporter import BufferReporter
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("search_on")]
 ORIGIN = "http://t.example"
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from web_support import Api
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("search_on")]
 
 
 def _write_bundles(out: Path) -> None:
