@@ -51,12 +51,19 @@ def wait_for_title(tab: Any, url: str, wanted: str, seconds: float = 15) -> None
     """Open `url` until its title contains `wanted` (the live preview rebuilds after the change feed moves)."""
     deadline = time.monotonic() + seconds
     while True:
-        response = tab.goto(url)
-        if response is not None and response.status == 200 and wanted in tab.title():
+        try:
+            response = tab.goto(url)
+            title = tab.title()
+        except Exception as exc:  # noqa: BLE001 - the live script reloading the tab aborts a navigation: try again
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{url} could not be opened: {exc}") from exc
+            time.sleep(0.3)
+            continue
+        if response is not None and response.status == 200 and wanted in title:
             return
         if time.monotonic() > deadline:
             raise AssertionError(f"{url} did not show {wanted!r} (status {response and response.status}, "
-                                 f"title {tab.title()!r})")
+                                 f"title {title!r})")
         time.sleep(0.3)
 
 
