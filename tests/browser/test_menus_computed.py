@@ -4,11 +4,11 @@ opens it, and nothing overflows the screen. The built public folder is served to
 from __future__ import annotations
 
 import json
-import mimetypes
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from support import folder_server
 from test_fidelity_computed import ARGS, _chromium
 
 from mbsite.builder import Builder
@@ -44,16 +44,7 @@ def tab(public: Path) -> Iterator[Any]:
     executable = _chromium()
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
-    def serve(route: Any) -> None:
-        path = route.request.url[len(ORIGIN):].split("?")[0]
-        file = public / path.lstrip("/")
-        if file.is_dir():
-            file = file / "index.html"
-        if not file.is_file():
-            route.fulfill(status=404, body="not found")
-            return
-        route.fulfill(status=200, body=file.read_bytes(),
-                      content_type=mimetypes.guess_type(file.name)[0] or "application/octet-stream")
+    serve = folder_server(public, ORIGIN)
 
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=executable, headless=True, args=ARGS)

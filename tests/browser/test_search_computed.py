@@ -4,11 +4,11 @@ the members' page; typing another query on the search page finds other pages."""
 from __future__ import annotations
 
 import json
-import mimetypes
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from support import folder_server
 from test_fidelity_computed import ARGS, _chromium
 
 from mbsite.builder import Builder
@@ -43,18 +43,8 @@ def tab(public: Path) -> Iterator[Any]:
     executable = _chromium()
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
-    def serve(route: Any) -> None:
-        path = route.request.url[len(ORIGIN):].split("?")[0].split("#")[0]
-        file = public / path.lstrip("/")
-        if file.is_dir():
-            file = file / "index.html"
-        if not file.is_file():
-            route.fulfill(status=404, body="not found")
-            return
-        kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
-        # The site's own Content-Security-Policy, as its _headers gives it to a CDN: search must work under it.
-        route.fulfill(status=200, body=file.read_bytes(), content_type=kind,
-                      headers={"Content-Security-Policy": DEFAULT_CSP} if kind == "text/html" else {})
+    # The site's own Content-Security-Policy, as its _headers gives it to a CDN: search must work under it.
+    serve = folder_server(public, ORIGIN, {"Content-Security-Policy": DEFAULT_CSP})
 
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=executable, headless=True, args=ARGS)
