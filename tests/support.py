@@ -2,17 +2,63 @@
 from __future__ import annotations
 
 import mimetypes
+import shutil
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 from mbsite.writer import MARKER
 
+if TYPE_CHECKING:
+    from mbsite.errors import Problem
+    from mbsite.site import SiteModel
 
-def output_tree(out: Path) -> dict[str, bytes]:
-    """Every file of an output folder by its relative path, as a build leaves it: the build's marker and any
-    staging folder left aside (they are bookkeeping, not output)."""
+SITES = Path(__file__).resolve().parent / "sites"
+
+
+def output_tree(out: Path, *, bookkeeping: bool = False, links: bool = True) -> dict[str, bytes]:
+    """Every file under a folder by its relative path. For an output folder, as a build leaves it: the build's
+    marker and any staging folder are left aside (they are bookkeeping, not output) unless `bookkeeping`;
+    `links=False` leaves symbolic links aside (and so never reads what they point to)."""
     return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and p.name != MARKER and ".staging" not in p.parts}
+            if p.is_file() and (links or not p.is_symlink())
+            and (bookkeeping or (p.name != MARKER and ".staging" not in p.relative_to(out).parts))}
+
+
+def copy_site(name: str, root: Path, overrides: Mapping[str, str | bytes | None] | None = None) -> Path:
+    """A copy of the fixture site `tests/sites/<name>/` at `root` (a folder of the test's tmp_path) with
+    `overrides`: site-relative path → new text or bytes, or None to delete that file. Returns `root`."""
+    source = SITES / name
+    if not source.is_dir():
+        raise FileNotFoundError(f"no fixture site {name!r} in {SITES}")
+    shutil.copytree(source, root, dirs_exist_ok=True)
+    for rel, data in (overrides or {}).items():
+        path = root / rel
+        if data is None:
+            path.unlink()
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, bytes):
+            path.write_bytes(data)
+        else:
+            path.write_text(data, encoding="utf-8")
+    return root
+
+
+@contextmanager
+def site_model(root: Path) -> Iterator[tuple[SiteModel, list[Problem]]]:
+    """The SiteModel of a site folder (its database created and seeded on first use) and the problems loading it
+    reported; the database connections are closed after the block."""
+    from mbsite.config import load_config
+    from mbsite.site import load_model, open_site_db
+
+    config = load_config(root)
+    engine, _ = open_site_db(config)
+    try:
+        problems: list[Problem] = []
+        yield load_model(config, engine, problems), problems
+    finally:
+        engine.dispose()
 
 
 def folder_server(root: Path, origin: str, html_headers: dict[str, str] | None = None) -> Callable[[Any], None]:
