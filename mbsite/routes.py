@@ -87,7 +87,7 @@ class RouteTable:
         if existing is not None:
             self.problems.append(Problem(
                 "warning", f"route {route.path} of tenant {route.tenant} is defined by {existing.source} "
-                f"and by {route.source}; the first wins", Location(file=route.source.split("#")[0]), "route-conflict"))
+                f"and by {route.source}; the first wins", _where(route), "route-conflict"))
             return
         self.routes[route.path] = route
         self._nav.clear()
@@ -192,6 +192,12 @@ class RouteTable:
                 and r.kind == "blog_index"]
 
 
+def _where(route: Route) -> Location:
+    """Where a problem of a route points: its page-config row (`page_configs:<id>`, as the row's own errors say), or
+    its source file (a package page's message names the entry in it)."""
+    return Location(file=f"page_configs:{route.row_id}") if route.row_id else Location(file=route.source.split("#")[0])
+
+
 def normalize_path(path: str, where: Location | None = None) -> str:
     """A page path in canonical form; a `.`, `..` or control-character segment is a PathError (see paths)."""
     return route_path(path, where)
@@ -277,16 +283,16 @@ def _expand(table: RouteTable, route: Route, store: RecordStore) -> list[Route]:
     missing = [n for n, s in specs.items() if not isinstance(s, dict)]
     if missing:
         table.problems.append(Problem("warning", f"route {route.path} has parameter(s) {', '.join(missing)} with no "
-                                      f"'expand' rule in params; skipped", Location(file=route.source), "route-param"))
+                                      f"'expand' rule in params; skipped", _where(route), "route-param"))
         return []
     if len(names) > 1:
         table.problems.append(Problem("warning", f"route {route.path}: only one expanded parameter is supported; skipped",
-                                      Location(file=route.source), "route-param"))
+                                      _where(route), "route-param"))
         return []
     name = names[0]
     spec = specs[name]
     try:
-        q = Query.parse(route.tenant, spec, Location(file=route.source, pointer=f"/params/expand/{name}"))
+        q = Query.parse(route.tenant, spec, Location(file=_where(route).file, pointer=f"/params/expand/{name}"))
     except MbsiteError as exc:
         table.problems.append(Problem.from_error(exc, "warning"))
         return []
@@ -303,7 +309,7 @@ def _expand(table: RouteTable, route: Route, store: RecordStore) -> list[Route]:
             table.problems.append(Problem(
                 "error", f"route {route.path}: record {doc.get('id')!r} of {q.package}/{q.entity} gives field "
                 f"{field_name!r} = {str(value)[:80]!r}: {reason}; that page is skipped",
-                Location(file=route.source), "path"))
+                _where(route), "path"))
             continue
         path = _PARAM_RE.sub(seg, route.path, count=1)
         out.append(replace(route, path=path, params={name: value}, record=(q.package, q.entity, str(doc.get("id"))),
@@ -429,7 +435,7 @@ def build_route_table(tenant: TenantData, sources: Sources, packages: "PackageSe
         if search and (route.path == SEARCH_BUNDLE or route.path.startswith(SEARCH_BUNDLE + "/")):
             table.problems.append(Problem("warning", f"page {route.path} of tenant {tenant.slug} ({route.source}): "
                                           f"{SEARCH_BUNDLE}/ holds the search index; skipped (move the page, or set "
-                                          "[search] enabled = false)", Location(file=route.source.split("#")[0]),
+                                          "[search] enabled = false)", _where(route),
                                           "route-conflict"))
             continue
         if not _resolvable(table, route, packages, enabled):
@@ -478,7 +484,7 @@ def _collect_aliases(table: RouteTable) -> None:
     for route in sorted(table.routes.values(), key=lambda r: r.path):
         for raw in route.aliases:
             try:
-                alias = route_path(raw, Location(file=route.source))
+                alias = route_path(raw, _where(route))
             except MbsiteError as exc:
                 table.problems.append(Problem.from_error(exc, "warning"))
                 continue
@@ -486,7 +492,7 @@ def _collect_aliases(table: RouteTable) -> None:
             if other is not None or alias in table.aliases:
                 owner = other.source if other is not None else f"an alias of {table.aliases[alias]}"
                 table.problems.append(Problem("warning", f"alias {alias} of {route.path} is already {owner}; skipped",
-                                              Location(file=route.source), "route-conflict"))
+                                              _where(route), "route-conflict"))
                 continue
             table.aliases[alias] = route.path
 
@@ -504,7 +510,7 @@ def _resolvable(table: RouteTable, route: Route, packages: "PackageSet", enabled
     if reason is None:
         return True
     table.problems.append(Problem("warning", f"route {route.path} of tenant {route.tenant} ({route.source}): {reason}; "
-                                  "skipped", Location(file=route.source.split("#")[0]), "route-unresolved"))
+                                  "skipped", _where(route), "route-unresolved"))
     return False
 
 
