@@ -32,7 +32,8 @@ def tenant_base_url(tenant: TenantData, fallback: str = "") -> str:
         candidate = setting.strip()
     elif tenant.domains and isinstance(tenant.domains[0], str) and tenant.domains[0].strip():
         host = tenant.domains[0].strip().lower()
-        local = host == "localhost" or host.endswith(".localhost") or host.split(":")[0] in ("127.0.0.1", "::1")
+        name = re.sub(r":\d+$", "", host).strip("[]")  # without its port
+        local = name == "localhost" or name.endswith(".localhost") or name in ("127.0.0.1", "::1")
         candidate = host if "://" in host else ("http://" if local else "https://") + host
     else:
         candidate = fallback
