@@ -375,27 +375,40 @@ def plan_warm(memory: Memory, engine: Engine, paths: set[str], events: list[Chan
         why[route_key] = "new"
     for route_key in memory.failed:  # the last render failed: try again whatever changed
         why.setdefault(route_key, "retry")
-    for key in changed:
-        if key in moved_assets:
-            continue  # decided below: pages whose only change is an asset's URL get the new URL, not a render
-        reason = reason_for(key)
+    # A page is labelled as the cold plan labels it (stale_reason): its definition first, then a revalidation, its
+    # timer, and then the first of its changed inputs in the order they are stored (sorted).
+    queries = {keys.query(*entity): (entity, found) for entity, found in precise.items()}
+    # (pages whose only change is an asset's URL are decided below: they get the new URL, not a render)
+    labelled = sorted((changed - set(moved_assets)) | set(queries))
+
+    def label(key: str) -> None:
+        if key not in queries:
+            reason = reason_for(key)
+            for rk in memory.index.get(key, ()):
+                why.setdefault(rk, reason)
+            return
+        (tenant, package, entity), (docs, ids) = queries[key]
         for rk in memory.index.get(key, ()):
-            why.setdefault(rk, reason)
-    for (tenant, package, entity), (docs, ids) in precise.items():
-        for rk in memory.index.get(keys.query(tenant, package, entity), ()):
             if rk in why:
                 continue
             route = model.tables[rk[0]].routes.get(rk[1]) if rk[0] in model.tables else None
             if route is None or _route_touched(route, tenant, package, entity, docs, ids):
                 why[rk] = "data"
-    now = now_ms()
-    for rk, rows in memory.graph.items():
-        if any(r.revalidate_at is not None and r.revalidate_at <= now for r in rows):
-            why.setdefault(rk, "timer")
+
+    for key in labelled:
+        if key.startswith("route:"):
+            label(key)
     for rev in revalidations:
         for rk, rows in memory.graph.items():
             if revalidation_hits(rev, rk, rows):
                 why.setdefault(rk, "on-demand")
+    now = now_ms()
+    for rk, rows in memory.graph.items():
+        if any(r.revalidate_at is not None and r.revalidate_at <= now for r in rows):
+            why.setdefault(rk, "timer")
+    for key in labelled:
+        if not key.startswith("route:"):
+            label(key)
     removed_set = set(removed)
     # A stylesheet edit changes only the content-hashed URL in the pages that link it. Rendering such a page again
     # would give its stored HTML with the old URL replaced by the new one — in attribute position only (`="URL"`,
