@@ -1,40 +1,19 @@
 """Built gallery pages: their components' CSS, the viewer's level, and their storybook files as inputs."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+from support import copy_site
 
 from mbsite.builder import Builder
 from mbsite.config import load_config
 from mbsite.reporter import BufferReporter
 from mbsite.web.gate import Gate, choose
 
-SEED = """\
-entity: Tenant
-records:
-  - {slug: t, name: T, domains: [t.example]}
----
-entity: InstalledPackage
-records:
-  - {tenant: t, package: p}
-"""
-
 
 def make_site(root: Path) -> Path:
-    (root / "content" / "seed").mkdir(parents=True)
-    (root / "content" / "seed" / "site.yaml").write_text(SEED)
-    pkg = root / "packages" / "p"
-    (pkg / "components").mkdir(parents=True)
-    (pkg / "storybook").mkdir()
-    (pkg / "package.json").write_text(json.dumps({"packageId": "p", "name": "P", "version": "1.0.0", "minLevel": 4}))
-    (pkg / "components" / "ui.json").write_text(json.dumps({"components": [
-        {"id": "people", "name": "People", "props": [{"name": "users", "default": []}],
-         "render": {"type": "element", "template": {"type": "Stack", "spacing": 2, "children": [
-             {"type": "each", "items": "{{users}}", "render": {"type": "Text", "children": "{{item}}"}}]}}}]}))
-    (pkg / "storybook" / "stories.json").write_text(json.dumps({"stories": [
-        {"name": "People", "args": {"users": ["Ada", "Grace"]}}]}))
-    (root / "mbsite.toml").write_text("[build]\nworkers = 1\n")
-    return root
+    """tests/sites/gallery: tenant t with package p (level 4), whose component lists the users its story gives."""
+    return copy_site("gallery", root)
 
 
 def page(site: Path, level: int) -> str:

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from support import copy_site
 from support import output_tree as tree
 
 from mbsite import routes
@@ -21,23 +22,11 @@ from mbsite.markdown import split_front_matter
 from mbsite.reporter import BufferReporter
 from mbsite.watch import Watcher
 
-SEED = """\
-entity: Tenant
-records:
-  - {slug: t, name: T, domains: [t.example]}
-"""
-
 
 def make_site(root: Path, posts: dict[str, str]) -> Path:
-    (root / "content" / "seed").mkdir(parents=True)
-    (root / "content" / "seed" / "site.yaml").write_text(SEED)
-    (root / "content" / "blog").mkdir()
-    (root / "content" / "pages").mkdir()
-    (root / "content" / "blog" / "always.md").write_text("---\ntitle: Always\ndate: 2024-01-01\ntags: [news]\n---\nA\n")
-    for name, front in posts.items():
-        (root / "content" / name).write_text(f"---\n{front}\n---\nBody of {name}.\n")
-    (root / "mbsite.toml").write_text("[build]\nworkers = 1\nhighlight = false\n")
-    return root
+    """tests/sites/schedules (tenant t and a post that is always there) with content files of the given front matter."""
+    return copy_site("schedules", root, {f"content/{name}": f"---\n{front}\n---\nBody of {name}.\n"
+                                         for name, front in posts.items()})
 
 
 def iso(delta: timedelta) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from lxml import html as lxml_html
-from support import output_tree
+from support import copy_site, output_tree
 
 from mbsite.builder import Builder
 from mbsite.check import check_output
@@ -24,19 +24,15 @@ pytest.importorskip("pagefind.service", reason="pagefind is not installed (pip i
 
 
 def make_site(root: Path, toml: str = "") -> Path:
-    (root / "content" / "seed").mkdir(parents=True)
-    tenant = {"slug": "t", "name": "T", "domains": ["t.example"]}
-    (root / "content" / "seed" / "site.yaml").write_text(json.dumps({"entity": "Tenant", "records": [tenant]}))
-    (root / "content" / "blog").mkdir()
-    post(root, "open", "The zebrafish swims in public.")
-    post(root, "club", "The okapi is a members secret.", level=2)
-    (root / "content" / "pages").mkdir()
-    (root / "content" / "pages" / "about.md").write_text("---\ntitle: About\n---\nAbout the narwhal.\n")
-    (root / "mbsite.toml").write_text("[build]\nworkers = 1\n" + toml)
-    return root
+    """tests/sites/search: tenant t with a public post (a zebrafish), a members' post (an okapi) and an about page
+    (a narwhal); `toml` is added to its mbsite.toml."""
+    site = copy_site("search", root)
+    (site / "mbsite.toml").write_text((site / "mbsite.toml").read_text() + toml)
+    return site
 
 
 def post(root: Path, name: str, text: str, level: int = 0) -> None:
+    """Write content/blog/<name>.md (as the fixture site's own posts are written)."""
     front = f"---\ntitle: {name.title()}\ndate: 2024-01-0{len(name) % 9 + 1}\n" + (f"level: {level}\n" if level else "")
     (root / "content" / "blog" / f"{name}.md").write_text(front + "---\n" + text + "\n")
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from lxml import etree
+from support import copy_site
 
 from mbsite.builder import Builder
 from mbsite.cli import main
@@ -15,26 +16,13 @@ from mbsite.reporter import BufferReporter
 from mbsite.sitefiles import tenant_base_url
 from mbsite.sources import TenantData
 
-SEED = """\
-entity: Tenant
-records:
-  - {slug: shop, name: Shop, domains: [shop.example]}
-  - {slug: local, name: Local, domains: [local.localhost]}
-  - {slug: own, name: Own, domains: [own.example], settings: {base_url: "https://www.own.example/site/"}}
-  - {slug: bare, name: Bare}
-"""
-
 
 def make_site(root: Path, toml: str = "") -> Path:
-    (root / "content" / "seed").mkdir(parents=True)
-    (root / "content" / "seed" / "site.yaml").write_text(SEED)
-    blog = root / "content" / "blog"
-    blog.mkdir()
-    (blog / "open.md").write_text("---\ntitle: Open\ndate: 2024-01-02\ntags: [shared]\n---\nPublic post.\n")
-    (blog / "club.md").write_text("---\ntitle: Club\ndate: 2024-01-03\nlevel: 2\ntags: [shared, inner-circle]\n---\n"
-                                  "Members only.\n")
-    (root / "mbsite.toml").write_text("[build]\nworkers = 1\n" + toml)
-    return root
+    """tests/sites/addresses: four tenants (a domain, a localhost domain, a base_url setting, nothing), a public post
+    and a members' one sharing a tag; `toml` is added to its mbsite.toml."""
+    site = copy_site("addresses", root)
+    (site / "mbsite.toml").write_text((site / "mbsite.toml").read_text() + toml)
+    return site
 
 
 def build(site: Path):
