@@ -15,47 +15,16 @@ from typing import Callable
 
 import pytest
 from click.testing import CliRunner, Result
+from support import copy_site, output_tree
 
 from mbsite.builder import Builder
 from mbsite.cli import main
 from mbsite.config import load_config
 from mbsite.db import backup as backup_module
 from mbsite.reporter import BufferReporter
-from mbsite.writer import MARKER
 
 DATA_TABLES = ("tenants", "users", "credentials", "page_configs", "installed_packages", "package_data",
                "entity_records", "media_assets")
-
-SEED = """
-entity: Tenant
-records:
-  - {slug: t1, name: One}
----
-entity: User
-records:
-  - {tenant: t1, username: alice, role: admin, password: pw-1}
----
-entity: InstalledPackage
-records:
-  - {tenant: t1, package: mb_data_table}
----
-entity: PageConfig
-records:
-  - tenant: t1
-    path: /products
-    title: Products
-    packageId: mb_data_table
-    component: data_table
-    params:
-      data: {products: {package: shop, entity: product, sort: name}}
-      props: {rows: "{{records.products}}", columns: [{field: name, label: Name}]}
----
-entity: Record
-records:
-  - {tenant: t1, package: shop, entity: product, id: p1, data: {name: Pen, price: 2}}
-  - {tenant: t1, package: shop, entity: product, id: p2, data: {name: Ink, price: 5}}
-"""
-
 
 def run(site: Path, *args: str) -> Result:
     return CliRunner().invoke(main, [*args, "--site", str(site)])
@@ -74,9 +43,7 @@ def rows(db: Path) -> dict[str, list[tuple]]:
 
 
 def output(site: Path) -> dict[str, bytes]:
-    out = site / "build"
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and p.name != MARKER and ".staging" not in p.parts}
+    return output_tree(site / "build")
 
 
 def build(site: Path) -> None:
@@ -98,8 +65,9 @@ def add_media(site: Path, data: bytes) -> str:
 
 
 @pytest.fixture
-def site(make_site: Callable[..., Path]) -> Path:
-    site = make_site({"content/seed/seed.yaml": SEED, "content/pages/about.md": "# About\n\nHello.\n"})
+def site(tmp_path: Path) -> Path:
+    """tests/sites/backup built, with one media file: tenant t1, a user, a products page and two product records."""
+    site = copy_site("backup", tmp_path / "site")
     build(site)
     add_media(site, b"\x89PNG\r\n\x1a\nfirst")
     return site

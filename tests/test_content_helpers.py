@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 from lxml import html as lxml_html
+from support import SITES, copy_site
 
 from mbsite.builder import Builder
 from mbsite.config import load_config
@@ -14,9 +15,8 @@ from mbsite.reporter import BufferReporter
 from mbsite.sources import MarkdownSource
 from mbsite.summaries import reading_minutes, summary, table_of_contents
 
-SEED = "entity: Tenant\nrecords:\n  - {slug: t, name: T, domains: [t.example]}\n"
-LONG = "---\ntitle: Long\ndate: 2024-01-03\ntags: [guides]\n---\n" + "\n\n".join(
-    [f"## Part {i}\n\n" + " ".join(["word"] * 300) for i in range(1, 4)])
+# tests/sites/helpers: tenant t, public posts a and long (900 words in three parts), members' posts b and secret.
+LONG = (SITES / "helpers" / "content" / "blog" / "long.md").read_text()
 
 
 def md(text: str) -> MarkdownSource:
@@ -47,16 +47,7 @@ def test_reading_time_and_table_of_contents() -> None:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("helpers") / "site"
-    (root / "content" / "seed").mkdir(parents=True)
-    (root / "content" / "seed" / "site.yaml").write_text(SEED)
-    blog = root / "content" / "blog"
-    blog.mkdir()
-    (blog / "a.md").write_text("---\ntitle: Alpha\ndate: 2024-01-01\ntags: [guides]\n---\nAlpha body.\n")
-    (blog / "b.md").write_text("---\ntitle: Beta\ndate: 2024-01-02\nlevel: 2\ntags: [guides]\n---\nMembers.\n")
-    (blog / "long.md").write_text(LONG)
-    (blog / "secret.md").write_text("---\ntitle: Secret\ndate: 2024-01-04\nlevel: 2\ntags: [club]\n---\nShh.\n")
-    (root / "mbsite.toml").write_text("[build]\nworkers = 1\n")
+    root = copy_site("helpers", tmp_path_factory.mktemp("helpers") / "site")
     assert Builder(load_config(root), BufferReporter()).run().ok
     return root
 

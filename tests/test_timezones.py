@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from lxml import html as lxml_html
+from support import SITES, copy_site
 
 from mbsite.builder import Builder
 from mbsite.config import load_config
@@ -20,16 +21,15 @@ from mbsite.site import load_model, open_site_db
 
 
 def make_site(root: Path, zone: str | None, settings: dict | None = None) -> Path:
-    (root / "content" / "seed").mkdir(parents=True)
-    tenant = {"slug": "t", "name": "T", "domains": ["t.example"], "settings": settings or {}}
-    (root / "content" / "seed" / "site.yaml").write_text(json.dumps({"entity": "Tenant", "records": [tenant]}))
-    (root / "content" / "blog").mkdir()
-    (root / "content" / "blog" / "late.md").write_text("---\ntitle: Late\ndate: 2024-01-05T23:30:00Z\n---\nx\n")
-    (root / "content" / "blog" / "day.md").write_text("---\ntitle: Day\ndate: 2024-01-03\n---\ny\n")
-    (root / "content" / "soon.md").write_text("---\ntitle: Soon\npublishDate: 2030-01-01T00:30:00\n---\nz\n")
-    site = f'[site]\ntimezone = "{zone}"\n' if zone else ""
-    (root / "mbsite.toml").write_text(site + "[build]\nworkers = 1\nhighlight = false\n")
-    return root
+    """tests/sites/timezones (tenant t: a post at 23:30 UTC, a post of a date, a page published at a local time)
+    with the site's time zone `zone` and the tenant's `settings`."""
+    overrides = {}
+    if zone:
+        overrides["mbsite.toml"] = f'[site]\ntimezone = "{zone}"\n' + (SITES / "timezones" / "mbsite.toml").read_text()
+    if settings:
+        tenant = {"slug": "t", "name": "T", "domains": ["t.example"], "settings": settings}
+        overrides["content/seed/site.yaml"] = json.dumps({"entity": "Tenant", "records": [tenant]})
+    return copy_site("timezones", root, overrides)
 
 
 def built(site: Path) -> Path:

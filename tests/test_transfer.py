@@ -11,49 +11,16 @@ from typing import Callable
 
 import pytest
 from click.testing import CliRunner, Result
+from support import copy_site, output_tree
 
 from mbsite.builder import Builder
 from mbsite.cli import main
 from mbsite.config import load_config
 from mbsite.reporter import BufferReporter
-from mbsite.writer import MARKER
 
 REPO = Path(__file__).resolve().parent.parent
 TABLES = ("tenants", "users", "credentials", "sessions", "page_configs", "installed_packages", "package_data",
           "entity_records", "media_assets", "audit_log", "changes")
-
-SEED = """
-entity: Tenant
-records:
-  - {slug: shop1, name: Shop One, domains: [shop1.localhost, shop.example.com], settings: {layout: {b: 1, a: 2}}}
-  - {slug: other, name: Other}
----
-entity: User
-records:
-  - {tenant: shop1, username: alice, role: admin, password: secret-pw-123}
-  - {tenant: shop1, username: bob, role: user}
----
-entity: InstalledPackage
-records:
-  - {tenant: shop1, package: shop, config: {z: 1, a: 2}, sortOrder: 3}
----
-entity: PageConfig
-records:
-  - tenant: shop1
-    path: /deals
-    title: Deals
-    componentTree: {type: Box, props: {z: 1, a: 2}, children: [{type: Text, props: {text: Cheap}}]}
----
-entity: PackageData
-records:
-  - {tenant: shop1, package: shop, data: {motto: Buy}}
----
-entity: Record
-records:
-  - {tenant: shop1, package: shop, entity: product, id: p1, data: {name: Pen, price: 2}}
-  - {tenant: shop1, package: shop, entity: product, id: p2, data: {name: Ink, price: 5}}
-"""
-
 
 def run(site: Path, *args: str, input: bytes | str | None = None) -> Result:
     return CliRunner().invoke(main, [*args, "--site", str(site)], input=input)
@@ -69,9 +36,10 @@ def snapshot(db: Path) -> dict[str, list[tuple]]:
 
 
 @pytest.fixture
-def small(make_site: Callable[..., Path]) -> Path:
-    """A site with two tenants in its seed and its database created."""
-    site = make_site({"content/seed/seed.yaml": SEED, "content/pages/about.md": "# About\n"})
+def small(tmp_path: Path) -> Path:
+    """tests/sites/transfer (two tenants in its seed; shop1 with users, a package, a page, package data and records)
+    with its database created."""
+    site = copy_site("transfer", tmp_path / "site")
     assert run(site, "db", "init").exit_code == 0
     return site
 
@@ -104,12 +72,8 @@ def built_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def tenant_files(site: Path, tenant: str, original: str) -> dict[str, bytes]:
     """A tenant's output with its slug written as the original's."""
-    root = site / "build" / tenant
-    out = {}
-    for p in sorted(root.rglob("*")):
-        if p.is_file() and p.name != MARKER:
-            out[p.relative_to(root).as_posix()] = p.read_bytes().replace(tenant.encode(), original.encode())
-    return out
+    return {rel: data.replace(tenant.encode(), original.encode())
+            for rel, data in output_tree(site / "build" / tenant).items()}
 
 
 def test_export_import_as_builds_the_same_site_modulo_the_slug(built_demo: Path, tmp_path: Path) -> None:
