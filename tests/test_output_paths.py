@@ -9,6 +9,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from support import output_tree
 
 from mbsite.builder import Builder
 from mbsite.config import load_config
@@ -24,8 +25,8 @@ def build(site: Path, **opts: object):
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file() and not p.is_symlink() and ".staging" not in p.parts}
+    """Every file under `folder` but symbolic links (never read through), staging folders and the build's marker."""
+    return output_tree(folder, links=False)
 
 
 

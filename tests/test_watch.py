@@ -16,13 +16,13 @@ from typing import Iterator
 
 import pytest
 from click.testing import CliRunner
+from support import output_tree
 
 from mbsite.builder import Builder
 from mbsite.cli import main
 from mbsite.config import load_config
 from mbsite.reporter import BufferReporter
 from mbsite.watch import Batch, Watcher
-from mbsite.writer import MARKER
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -156,10 +156,6 @@ KILL_POINTS = [0.1, 0.3, 0.5, 0.7, 0.9, 1.2, 1.6, 2.2]
 
 def test_kill_9_at_any_moment_leaves_a_consistent_output(site: Path, tmp_path: Path) -> None:
     """kill -9 the builder at many points; the output stays whole, and the next build completes the job."""
-    def tree(out: Path) -> dict[str, bytes]:
-        return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-                if p.is_file() and p.name != MARKER and ".staging" not in p.parts}
-
     for i, delay in enumerate(KILL_POINTS):
         post = site / "content/blog/hello-mbsite.md"
         post.write_text(post.read_text() + f"\n\nEdit {i}.\n")
@@ -184,7 +180,7 @@ def test_kill_9_at_any_moment_leaves_a_consistent_output(site: Path, tmp_path: P
     clean = tmp_path / "clean"
     shutil.copytree(site, clean, ignore=shutil.ignore_patterns("build"))
     assert Builder(load_config(clean), full=True).run().ok
-    assert tree(site / "build") == tree(clean / "build")
+    assert output_tree(site / "build") == output_tree(clean / "build")
     assert "Edit 7." in (site / "build/acme/public/blog/hello-mbsite/index.html").read_text()
     assert not (site / "build" / ".staging").exists()
     assert os.environ.get("PYTHONHASHSEED", "") != "x"
