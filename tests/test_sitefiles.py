@@ -59,6 +59,12 @@ def test_the_sitemap_of_the_fixture_holds_exactly_the_pages_level_zero_may_open(
         "/products/p2", "/tags", "/tags/news", "/welcome")]
 
 
+def test_a_page_that_needs_a_session_is_not_in_the_sitemap_whatever_its_level() -> None:
+    t = table(Route("t", "/account", "markdown", "Account", "a.md", requires_auth=True),
+              Route("t", "/open", "markdown", "Open", "o.md"))
+    assert "/account" not in sitemap(t, "https://t.example") and "/open" in sitemap(t, "https://t.example")
+
+
 def test_translations_are_sitemap_alternates_only_with_an_address() -> None:
     t = table(Route("t", "/about", "markdown", "About", "a.md", lang="en", translation_key="/about"),
               Route("t", "/de/about", "markdown", "Über", "de/a.md", lang="de", translation_key="/about"))
