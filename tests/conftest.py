@@ -77,3 +77,23 @@ def search_on() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MBSITE_SEARCH", "1")
         yield
+
+
+@pytest.fixture(scope="session")
+def seeded_site(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """A factory of fixture-site copies whose database is already created and seeded (and whose package checks are
+    cached): `seeded_site(name, root, overrides)` prepares tests/sites/<name>/ once per session and copies it to
+    `root`. An override of a seed file does not reach that database: use support.copy_site for that."""
+    from support import copy_folder, copy_site, site_model
+
+    prepared: dict[str, Path] = {}
+
+    def factory(name: str, root: Path, overrides: dict[str, str | bytes | None] | None = None) -> Path:
+        if name not in prepared:
+            site = copy_site(name, tmp_path_factory.mktemp(f"seeded-{name}") / "site")
+            with site_model(site):
+                pass
+            prepared[name] = site
+        return copy_folder(prepared[name], root, overrides)
+
+    return factory

@@ -31,6 +31,11 @@ def copy_site(name: str, root: Path, overrides: Mapping[str, str | bytes | None]
     source = SITES / name
     if not source.is_dir():
         raise FileNotFoundError(f"no fixture site {name!r} in {SITES}")
+    return copy_folder(source, root, overrides)
+
+
+def copy_folder(source: Path, root: Path, overrides: Mapping[str, str | bytes | None] | None = None) -> Path:
+    """A copy of the folder `source` at `root`, with `overrides` as copy_site takes them. Returns `root`."""
     shutil.copytree(source, root, dirs_exist_ok=True)
     for rel, data in (overrides or {}).items():
         path = root / rel

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 from sqlalchemy import Engine
-from support import copy_site, site_model
+from support import site_model
 
 from mbsite import keys
 from mbsite.db.engine import ensure_schema, open_engine
@@ -88,8 +88,8 @@ def test_a_listing_digest_is_computed_again_after_a_route_is_added() -> None:
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SiteModel]:
-    with site_model(copy_site("pipeline", tmp_path_factory.mktemp("graph") / "site")) as (found, _problems):
+def model(tmp_path_factory: pytest.TempPathFactory, seeded_site: Callable[..., Path]) -> Iterator[SiteModel]:
+    with site_model(seeded_site("pipeline", tmp_path_factory.mktemp("graph") / "site")) as (found, _problems):
         yield found
 
 

@@ -3,10 +3,11 @@ chrome, neighbours and listings — whether it depends on the viewer, and the sp
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterator
+from pathlib import Path
+from typing import Callable, Iterator
 
 import pytest
-from support import copy_site, site_model
+from support import site_model
 
 from mbsite import keys
 from mbsite.compose import BLOCKS, MARKS, NO_KEY, fill
@@ -26,8 +27,8 @@ OVERRIDES = {  # two templates of the site's own theme folder, for pages that na
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SiteModel]:
-    site = copy_site("pipeline", tmp_path_factory.mktemp("pages") / "site", OVERRIDES)
+def model(tmp_path_factory: pytest.TempPathFactory, seeded_site: Callable[..., Path]) -> Iterator[SiteModel]:
+    site = seeded_site("pipeline", tmp_path_factory.mktemp("pages") / "site", OVERRIDES)
     with site_model(site) as (found, _problems):
         yield found
 

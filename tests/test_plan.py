@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections import namedtuple
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 from sqlalchemy import text
-from support import copy_site, site_model
+from support import site_model
 
 from mbsite import keys
 from mbsite.builder import Builder
@@ -61,8 +61,8 @@ def test_a_revalidation_names_a_page_by_path_or_tag(tenant: str | None, path: st
 # -- one page against its stored rows (the fixture site tests/sites/pipeline) ------------------------------------
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SiteModel]:
-    with site_model(copy_site("pipeline", tmp_path_factory.mktemp("plan") / "site")) as (found, _problems):
+def model(tmp_path_factory: pytest.TempPathFactory, seeded_site: Callable[..., Path]) -> Iterator[SiteModel]:
+    with site_model(seeded_site("pipeline", tmp_path_factory.mktemp("plan") / "site")) as (found, _problems):
         yield found
 
 
@@ -180,8 +180,8 @@ def index_of(graph: dict[tuple[str, str], list[OutputRow]]) -> dict[str, set[tup
     return index
 
 
-def test_the_warm_plan_labels_a_batch_as_the_cold_plan_does(tmp_path: Path) -> None:
-    site = copy_site("pipeline", tmp_path / "site")
+def test_the_warm_plan_labels_a_batch_as_the_cold_plan_does(tmp_path: Path, seeded_site: Callable[..., Path]) -> None:
+    site = seeded_site("pipeline", tmp_path / "site")
     config = load_config(site)
     builder = Builder(config, BufferReporter())
     builder.run()

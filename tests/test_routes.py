@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import datetime, timezone
-from typing import Any, Iterator
+from pathlib import Path
+from typing import Any, Callable, Iterator
 
 import pytest
 from sqlalchemy import text
-from support import copy_site, site_model
+from support import site_model
 
 from mbsite.errors import Location, Problem
 from mbsite.levels import ADMIN
@@ -121,8 +122,8 @@ def test_tag_slugs(tag: str, slug: str) -> None:
 # -- tables of the fixture site (tests/sites/pipeline) ----------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SiteModel]:
-    with site_model(copy_site("pipeline", tmp_path_factory.mktemp("routes") / "site")) as (found, _problems):
+def model(tmp_path_factory: pytest.TempPathFactory, seeded_site: Callable[..., Path]) -> Iterator[SiteModel]:
+    with site_model(seeded_site("pipeline", tmp_path_factory.mktemp("routes") / "site")) as (found, _problems):
         yield found
 
 

@@ -3,11 +3,12 @@ the redirect pages of aliases and routes.json — from route tables, without a b
 from __future__ import annotations
 
 import json
-from typing import Iterator
+from pathlib import Path
+from typing import Callable, Iterator
 
 import pytest
 from lxml import etree
-from support import copy_site, site_model
+from support import site_model
 
 from mbsite.routes import Route, RouteTable
 from mbsite.site import SiteModel
@@ -38,9 +39,9 @@ def table(*routes: Route) -> RouteTable:
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SiteModel]:
+def model(tmp_path_factory: pytest.TempPathFactory, seeded_site: Callable[..., Path]) -> Iterator[SiteModel]:
     """The fixture site tests/sites/pipeline: tenant t with a blog of two public posts and a members' one."""
-    with site_model(copy_site("pipeline", tmp_path_factory.mktemp("sitefiles") / "site")) as (found, _problems):
+    with site_model(seeded_site("pipeline", tmp_path_factory.mktemp("sitefiles") / "site")) as (found, _problems):
         yield found
 
 
