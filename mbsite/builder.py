@@ -32,9 +32,9 @@ from .graph import (
     save_outputs,
     set_state,
 )
-from .images import URL_PREFIX, published
+from .images import Published, published
 from .pages import PageResult, nav_key, render_chrome, render_not_found, render_page, route_records
-from .paths import route_path_problem
+from .paths import IMAGES_DIR, image_file, route_path_problem
 from .plan import Memory, Pending, Plan, plan_cold, plan_warm, read_pending
 from .prerender import Prerenderer, body_key, start_prerender
 from .procs import die_with_parent
@@ -555,7 +555,7 @@ class Builder:
             names = [f"{slug}/{ROUTES_MANIFEST}"] + [f"{slug}/public/{n}" for n in
                                                       ("404.html", "sitemap.xml", "robots.txt", "_headers", "_redirects")]
             names += [f"{slug}/public{a.url}" for a in model.theme.assets.values()]
-            names += [f"{slug}/public{URL_PREFIX}{n}" for n in _images_of(model, slug, old)]
+            names += [image_file(slug, n, p.level) for n, p in _images_of(model, slug, old).items()]
             if model.tokens.get(slug):
                 names.append(f"{slug}/public{model.tokens_url(slug)}")
             names += list(self._alias_pages(model.tables[slug], ""))
@@ -816,13 +816,18 @@ class Builder:
                         composed[path] = levels
                     if contract is not None and "key" in contract:  # kept for splicing its navigation later
                         bases.setdefault(int(contract["base"]), set()).add(contract["key"])
+            # The images the tenant's pages show (content-hashed, like assets): public when a public page shows
+            # one, else private, listed in routes.json with the lowest level that sees it (the gate serves it then).
+            shown = _images_of(model, slug, final)
+            images = {image_file(slug, name, p.level): p.file for name, p in shown.items()}
+            members_images = {name: p.level for name, p in shown.items() if p.level > 0}
             files: dict[str, bytes] = {
                 f"{slug}/public/404.html": render_not_found(model, slug).encode(),
                 f"{slug}/public/sitemap.xml": sitemap(table, base).encode(),
                 f"{slug}/public/robots.txt": robots(base).encode(),
                 f"{slug}/public/_headers": headers(self.config.content_security_policy).encode(),
                 f"{slug}/public/_redirects": redirects(table).encode(),
-                f"{slug}/{ROUTES_MANIFEST}": routes_manifest(table, variants, composed).encode(),
+                f"{slug}/{ROUTES_MANIFEST}": routes_manifest(table, variants, composed, members_images).encode(),
             }
             files.update({f"{slug}/public{path}": text.encode() for path, text in feed_files(table, base).items()})
             for root in table.roots:  # a blog or a tag that is gone: so is its feed
@@ -840,8 +845,7 @@ class Builder:
                 rel = f"{slug}/public{asset.url}"
                 if force or not (out / rel).exists():
                     files[rel] = asset.source.read_bytes()
-            images = {f"{slug}/public{URL_PREFIX}{name}": cached for name, cached in _images_of(model, slug, final).items()}
-            for rel, cached in images.items():  # the images the tenant's pages show (content-hashed, like assets)
+            for rel, cached in images.items():
                 if force or not (out / rel).exists():
                     files[rel] = cached.read_bytes()
             files.update(self._alias_pages(table, base))
@@ -860,6 +864,12 @@ class Builder:
                 for path in assets_dir.rglob("*"):
                     rel = path.relative_to(out).as_posix()
                     if path.is_file() and rel not in wanted:
+                        stage.obsolete.add(rel)
+            private_images = out / slug / "private" / IMAGES_DIR
+            if private_images.is_dir():  # members' images no page shows any more, or that a public page now shows
+                for path in private_images.iterdir():
+                    rel = path.relative_to(out).as_posix()
+                    if path.is_file() and rel not in images:
                         stage.obsolete.add(rel)
             for level in range(LEVEL_MAX + 1):  # fragments of levels no page is composed for any more
                 rel = fragment_file(slug, level)
@@ -940,10 +950,12 @@ class Builder:
         return BuildResult(summary, problems)
 
 
-def _images_of(model: SiteModel, slug: str, graph: dict[tuple[str, str], list[OutputRow]]) -> dict[str, Path]:
-    """The image files (output name → cached file) that the pages of a tenant recorded (images.published)."""
-    return published(model.images, ((key, digest) for (tenant, _path), rows in graph.items() if tenant == slug
-                                    for row in rows for key, digest in row.digests.items()))
+def _images_of(model: SiteModel, slug: str, graph: dict[tuple[str, str], list[OutputRow]]) -> dict[str, Published]:
+    """The image files (output name → cached file and the lowest level of the outputs showing it) that the pages of a
+    tenant recorded (images.published). An output's level is the level its file is served from: a public page's
+    image is public, one that only members' pages (or only a members' level of a page) show is not."""
+    return published(model.images, ((key, digest, row.level) for (tenant, _path), rows in graph.items()
+                                    if tenant == slug for row in rows for key, digest in row.digests.items()))
 
 
 def _published_pages(out: Path) -> int:

@@ -11,7 +11,8 @@ from lxml import html as lxml_html
 from .config import Config
 from .db.seed import parse_seed, record_problems, seed_files
 from .errors import Location, MbsiteError, Problem
-from .paths import link_roots
+from .images import URL_PREFIX
+from .paths import image_file, link_roots
 from .sitefiles import ROUTES_MANIFEST
 from .writer import MARKER, read_marker
 
@@ -106,8 +107,10 @@ def check_output(out: Path) -> list[Problem]:
         manifest = json.loads((tenant_dir / ROUTES_MANIFEST).read_text())
         pages = set(manifest.get("pages", {}))
         public = tenant_dir / "public"
+        members_images = manifest.get("images") or {}  # (served by the gate, to members' pages only)
         for page in sorted(tenant_dir.rglob("*.html")):
             rel = page.relative_to(out).as_posix()
+            private = rel.startswith(f"{tenant_dir.name}/private/")
             try:
                 doc = lxml_html.fromstring(page.read_bytes())
             except Exception as exc:  # noqa: BLE001 - lxml raises several types for unparsable files
@@ -127,12 +130,20 @@ def check_output(out: Path) -> list[Problem]:
                         # search no page has none, and the search page then says search is unavailable)
                         continue
                     norm = "/" + path.strip("/")
+                    if private and _members_image(out, tenant_dir.name, path, members_images):
+                        continue
                     if norm in pages or norm == "/login" or (public / path.lstrip("/")).is_file() or \
                             (public / path.lstrip("/") / "index.html").is_file():
                         continue
                     problems.append(Problem("error", f"broken internal link to {target} ({el.tag} {attr})",
                                             Location(file=rel), "broken-link"))
     return problems
+
+
+def _members_image(out: Path, tenant: str, path: str, listed: dict[str, Any]) -> bool:
+    """Whether `path` is a members' image that the tenant's routes.json lists and the build wrote under private/."""
+    name = path[len(URL_PREFIX):] if path.startswith(URL_PREFIX) else ""
+    return bool(name) and "/" not in name and name in listed and (out / image_file(tenant, name, 1)).is_file()
 
 
 def check_addresses(model: SiteModel) -> list[Problem]:

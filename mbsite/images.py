@@ -14,8 +14,10 @@
 - `picture` / `plain`: an entry → the HTML (`<picture>` with `<source>`s, `<img>` with width, height, srcset,
   sizes, `loading="lazy"`, `decoding="async"`), every value escaped.
 
-Output files are content-hashed (`<stem>-<width>.<sha256[:10]>.<ext>`) and published under each tenant's
-`public/assets/images/` by the builder, from the entries that the tenant's pages recorded (`keys.image`).
+Output files are content-hashed (`<stem>-<width>.<sha256[:10]>.<ext>`) and published by the builder from the
+entries that the tenant's pages recorded (`keys.image`), each with the lowest level of the outputs that show it
+(`published`): under the tenant's `public/assets/images/` when a public page shows it, else under
+`private/assets/images/`, which the gate serves at the same URL to viewers of that level (paths.image_file).
 """
 from __future__ import annotations
 
@@ -37,7 +39,7 @@ from urllib.parse import unquote
 from markupsafe import escape
 
 from .errors import Location, Problem
-from .paths import segment_problem
+from .paths import IMAGES_DIR, segment_problem
 
 if TYPE_CHECKING:
     from .config import Config
@@ -45,7 +47,7 @@ if TYPE_CHECKING:
 
 VERSION = 2                      # of the processing: a new one makes every entry again
 AVIF_SPEED = 8                   # libavif's 0 (slowest, smallest) … 10: about 3× faster than its default 6
-URL_PREFIX = "/assets/images/"   # under a tenant's public/ folder
+URL_PREFIX = f"/{IMAGES_DIR}/"  # under a tenant's public/ folder, or private/ for members' images (the gate)
 MISSING = "missing"              # the digest recorded for a referenced image that does not exist
 _MIME = {"webp": "image/webp", "avif": "image/avif", "jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif",
          "svg": "image/svg+xml"}
@@ -498,13 +500,25 @@ def rewrite_markdown(images: Images, body: str, relpath: str, rec: "Recorder", p
     return _MARKDOWN_IMG.sub(one, body)
 
 
-def published(images: Images, inputs: Iterable[tuple[str, str]]) -> dict[str, Path]:
-    """The output files (name → cached file) of the images that these recorded inputs (key, digest) name; an
-    entry missing from the cache is made again from its source when the source still has that digest."""
-    files: dict[str, Path] = {}
-    for key, digest in inputs:
-        if not key.startswith("image:") or digest == MISSING:
-            continue
+@dataclass(frozen=True)
+class Published:
+    """An output file of an image: the cached file to copy, and the lowest level of the outputs that show it (0: a
+    public page does, and the file is public; else only the gate serves it, to viewers of at least that level)."""
+
+    file: Path
+    level: int
+
+
+def published(images: Images, inputs: Iterable[tuple[str, str, int]]) -> dict[str, Published]:
+    """The output files (name → Published) of the images that these recorded inputs (key, digest, level of the output
+    that recorded it) name; an entry missing from the cache is made again from its source when the source still has
+    that digest. A file shown by several outputs (or made from several sources) takes the lowest of their levels."""
+    lowest: dict[tuple[str, str], int] = {}
+    for key, digest, level in inputs:
+        if key.startswith("image:") and digest != MISSING:
+            lowest[(key, digest)] = min(level, lowest.get((key, digest), level))
+    files: dict[str, Published] = {}
+    for (key, digest), level in sorted(lowest.items()):
         rel = key[len("image:"):]
         entry = images.cached(rel, digest)
         if entry is None:
@@ -513,10 +527,12 @@ def published(images: Images, inputs: Iterable[tuple[str, str]]) -> dict[str, Pa
                 entry = images.entry(found)
         if entry is not None:
             for name in entry.files():
-                files[name] = images.file(name)
+                known = files.get(name)
+                if known is None or level < known.level:
+                    files[name] = Published(images.file(name), level)
     return files
 
 
-__all__ = ["Entry", "Images", "MISSING", "Refused", "Settings", "Source", "URL_PREFIX", "Variant", "can_write",
-           "picture", "plain", "published", "render_reference", "resolve", "rewrite_markdown", "source_digest",
-           "svg_size"]
+__all__ = ["Entry", "Images", "MISSING", "Published", "Refused", "Settings", "Source", "URL_PREFIX", "Variant",
+           "can_write", "picture", "plain", "published", "render_reference", "resolve", "rewrite_markdown",
+           "source_digest", "svg_size"]

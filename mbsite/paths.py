@@ -5,7 +5,9 @@ is spliced into a path, a tenant slug and every output-relative file name pass t
 
 - no segment is empty, `.` or `..` (they would climb out of the page, the tenant or the output folder);
 - no segment holds a NUL, a control character or a backslash, or is longer than a file name may be;
-- every output file lies under `<out>/<tenant>/`.
+- every output file lies under `<out>/<tenant>/`;
+- a page of level 0 and an image a public page shows go under `public/`; what needs a session (other levels'
+  pages, images that only members' pages show) under `private/`, which only the gate serves.
 
 A bad name is a `PathError` that names its source; the caller turns it into a located problem.
 """
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 
 MAX_SEGMENT_BYTES = 200        # below NAME_MAX (255) with room for a staging prefix
 MAX_ID_LENGTH = 64
+IMAGES_DIR = "assets/images"   # processed images: under public/ (served at /assets/images/…) or private/
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
 _SLASHES = re.compile(r"/{2,}")
 _SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
@@ -97,6 +100,15 @@ def page_file(tenant: str, path: str, level: int) -> str:
     rel = path.strip("/")
     leaf = f"{rel}/index.html" if rel else "index.html"
     return checked_rel(f"{tenant}/public/{leaf}" if level == 0 else f"{tenant}/private/{level}/{leaf}")
+
+
+def image_file(tenant: str, name: str, level: int) -> str:
+    """Output-relative file of a processed image (`name`: its content-hashed file name): public/assets/images/ when
+    a public page shows it (level 0), else private/assets/images/ — served by the gate, at the same URL, only to
+    viewers of at least `level` (the lowest level of the pages that show it)."""
+    if "/" in name:
+        raise PathError(f"image file name {name!r} holds a slash")
+    return checked_rel(f"{tenant}/{'public' if level == 0 else 'private'}/{IMAGES_DIR}/{name}")
 
 
 def checked_rel(rel: str) -> str:

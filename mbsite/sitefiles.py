@@ -144,9 +144,10 @@ def redirect_page(target: str) -> str:
 
 
 def routes_manifest(table: RouteTable, variants: dict[str, list[int]],
-                    composed: dict[str, dict[str, Any]] | None = None) -> str:
+                    composed: dict[str, dict[str, Any]] | None = None, images: dict[str, int] | None = None) -> str:
     """routes.json: each page's minimum level, the levels that have a file (`variants`) and, for a page the gate
-    composes, the levels it composes with the chrome fragment key of each (`composed`: base level and keys)."""
+    composes, the levels it composes with the chrome fragment key of each (`composed`: base level and keys); and the
+    members' images (`images`: file name under private/assets/images/ → the lowest level that may see it)."""
     pages: dict[str, Any] = {}
     for path in sorted(variants):
         r = table.routes.get(path)
@@ -160,4 +161,6 @@ def routes_manifest(table: RouteTable, variants: dict[str, list[int]],
            "aliases": dict(sorted(table.aliases.items())),
            "login": "/login" if "/login" in table.routes else None,
            "access_denied": "/access-denied" if "/access-denied" in table.routes else None, "pages": pages}
+    if images:
+        doc["images"] = dict(sorted(images.items()))
     return orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"

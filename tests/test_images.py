@@ -345,3 +345,86 @@ def test_bad_image_settings_are_config_errors(tmp_path: Path, toml: str, message
     with pytest.raises(ConfigError) as info:
         load_config(tmp_path)
     assert message in str(info.value) and "mbsite.toml" in str(info.value)
+
+
+# -- members' images: only the gate serves an image that no public page shows ----------------------------------
+
+PRIVATE_IMAGES = "build/t/private/assets/images"
+
+
+def members_post(site: Path, level: int = 2) -> None:
+    """A members' post showing club.png (besides the public post a.md showing pic.jpg)."""
+    save(site / "content" / "blog" / "club.png", (64, 48), color=(20, 90, 200), fmt="PNG")
+    (site / "content" / "blog" / "club.md").write_text(f"---\ntitle: Club\ndate: 2024-01-03\nlevel: {level}\n---\n"
+                                                        "For members.\n\n![The club](club.png)\n")
+
+
+def private_images(site: Path) -> dict[str, bytes]:
+    folder = site / PRIVATE_IMAGES
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())} if folder.is_dir() else {}
+
+
+def listed_images(site: Path) -> dict[str, int]:
+    return json.loads((site / "build" / "t" / "routes.json").read_text()).get("images", {})
+
+
+def gate_answers(site: Path, name: str) -> list[str]:
+    """What the gate answers for /assets/images/<name> at each level 0…5 ("missing", or where the file is)."""
+    from mbsite.web.gate import Gate, image_choice
+
+    gate = Gate(site / "build")
+    out = []
+    for level in range(6):
+        choice = image_choice(gate, "t", f"/assets/images/{name}", level)
+        out.append("missing" if choice.kind == "missing" else choice.file.relative_to(site / "build").parts[1])
+    return out
+
+
+def test_an_image_only_members_pages_show_is_private_and_served_from_their_level(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site")
+    members_post(site)
+    build(site)
+    secret = private_images(site)
+    assert secret and all(n.startswith("club-") for n in secret)
+    assert not [n for n in published(site) if n.startswith("club")]  # nothing of it under public/
+    assert [n for n in published(site) if n.startswith("pic-")]      # the public post's image stays public
+    assert listed_images(site) == {name: 2 for name in secret}
+    members = lxml_html.fromstring((site / "build/t/private/2/blog/club/index.html").read_bytes())
+    src = members.xpath("//picture/img/@src")[0]
+    assert src.startswith("/assets/images/club-") and src.removeprefix("/assets/images/") in secret  # same URL
+    for name in secret:
+        assert gate_answers(site, name) == ["missing", "missing", "private", "private", "private", "private"]
+    assert gate_answers(site, [n for n in published(site)][0]) == ["public"] * 6
+    assert gate_answers(site, "club-64.0000000000.png") == ["missing"] * 6  # never written: missing for everyone
+    public_text = b"".join(p.read_bytes() for p in (site / "build/t/public").rglob("*") if p.is_file())
+    assert b"club-" not in public_text  # no public file names it either
+    from mbsite.check import check_output
+
+    assert [str(p) for p in check_output(site / "build") if p.code == "broken-link"] == []
+
+
+def test_an_image_moves_to_public_when_a_public_page_shows_it_and_back_when_it_stops(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site")
+    members_post(site)
+    build(site)
+    secret = private_images(site)
+    b = site / "content" / "blog" / "b.md"
+    b.write_text("---\ntitle: B\ndate: 2024-01-02\n---\nNow public: ![The club](club.png)\n")
+    build(site)
+    assert private_images(site) == {} and "images" not in json.loads((site / "build/t/routes.json").read_text())
+    assert {n: d for n, d in published(site).items() if n.startswith("club")} == secret
+    assert output_tree(site / "build") == full_build_of(site, tmp_path / "full")
+    b.write_text("---\ntitle: B\ndate: 2024-01-02\n---\nNo image here.\n")
+    build(site)
+    assert private_images(site) == secret and not [n for n in published(site) if n.startswith("club")]
+    assert output_tree(site / "build") == full_build_of(site, tmp_path / "full")
+    # The members' post becomes public itself: its image follows; then it needs level 1, and the gate follows.
+    club = site / "content" / "blog" / "club.md"
+    club.write_text(club.read_text().replace("level: 2\n", ""))
+    build(site)
+    assert private_images(site) == {} and [n for n in published(site) if n.startswith("club")]
+    club.write_text(club.read_text().replace("date: 2024-01-03\n", "date: 2024-01-03\nlevel: 1\n"))
+    build(site)
+    assert set(listed_images(site).values()) == {1} and set(listed_images(site)) == set(private_images(site))
+    assert output_tree(site / "build") == full_build_of(site, tmp_path / "full")
+    assert every_level_equals_a_full_render(site) > 0

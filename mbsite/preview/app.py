@@ -116,8 +116,8 @@ async def page(request: Request) -> Response:
     elif not isinstance(response, FileResponse):
         return response
     elif not str(response.path).endswith(".html"):
-        if _HASHED.search(str(response.path)):
-            response.headers["cache-control"] = IMMUTABLE
+        if _HASHED.search(str(response.path)) and not response.headers.get("cache-control", "").startswith("private"):
+            response.headers["cache-control"] = IMMUTABLE  # (a members' image stays private: the gate said so)
         return response
     else:
         served = Path(response.path).read_bytes()

@@ -2,11 +2,15 @@
 
 Layout (written by the builder): `<out>/<tenant>/public/…/index.html`, `<out>/<tenant>/private/<L>/…/index.html`,
 `<out>/<tenant>/private/chrome/<L>.json` and `<out>/<tenant>/routes.json`; the search bundles `public/pagefind/` and
-`private/pagefind/<L>/` (`/pagefind/…` is answered from the viewer's level's bundle, `search_file`). For a user at level U the gate answers
-with the highest level not above U that the page has — a file (`variants`) or a composition (`composed`: the base
-level's file with its chrome fragment replaced by level U's, compose.py) — and only when U ≥ the page's minimum
-level. It never serves a level above U and fails closed: any error is a 500 problem or a 404, never a private
-file; a composition that cannot be made falls back to the base file, which shows less (a lower level), never more.
+`private/pagefind/<L>/` (`/pagefind/…` is answered from the viewer's level's bundle, `search_file`), and the
+images that only members' pages show, `private/assets/images/`, listed in routes.json with the lowest level that
+may see each (`/assets/images/…` is answered from there when public/ has no such file, `image_choice`).
+
+For a user at level U the gate answers with the highest level not above U that the page has — a file (`variants`)
+or a composition (`composed`: the base level's file with its chrome fragment replaced by level U's, compose.py) —
+and only when U ≥ the page's minimum level. It never serves a level above U and fails closed: any error is a 500
+problem or a 404, never a private file; a composition that cannot be made falls back to the base file, which shows
+less (a lower level), never more.
 """
 from __future__ import annotations
 
@@ -25,6 +29,8 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from ..compose import Chrome, compose, load_fragments
+from ..errors import MbsiteError
+from ..paths import IMAGES_DIR, image_file
 from .forms import FLASH_COOKIE, personalize
 from .problems import problem
 from .sessions import principal_for
@@ -42,6 +48,7 @@ class RouteTable:
     login: str = "/login"
     access_denied: str = "/access-denied"
     pages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    images: dict[str, int] = field(default_factory=dict)  # members' image file name → the lowest level that sees it
 
 
 class Gate:
@@ -76,7 +83,8 @@ class Gate:
             data = orjson.loads(path.read_bytes())  # a broken file raises: the request fails closed (500)
             table = RouteTable(mtime, str(data.get("login") or "/login"),
                                str(data.get("access_denied") or "/access-denied"),
-                               {str(k): v for k, v in (data.get("pages") or {}).items() if isinstance(v, dict)})
+                               {str(k): v for k, v in (data.get("pages") or {}).items() if isinstance(v, dict)},
+                               {str(k): int(v) for k, v in (data.get("images") or {}).items()})
             self._tables[tenant] = table
         return table
 
@@ -190,6 +198,35 @@ def search_file(gate: Gate, tenant: str, page: str, level: int) -> Choice:
         else _missing(gate, tenant)
 
 
+IMAGE_PREFIX = f"/{IMAGES_DIR}/"
+
+
+def members_image(gate: Gate, tenant: str, page: str) -> str | None:
+    """The file name of a members' image (one that routes.json lists) when `page` asks for one, else None."""
+    if not page.startswith(IMAGE_PREFIX):
+        return None
+    name = page[len(IMAGE_PREFIX):]
+    return name if name in gate.routes(tenant).images else None
+
+
+def image_choice(gate: Gate, tenant: str, page: str, level: int) -> Choice:
+    """`/assets/images/<name>` for a viewer at `level`: the public file when there is one; a members' image only when
+    the viewer's level is at least the lowest level of the pages that show it. Anyone else gets what a file that
+    does not exist gets (a 404, the same page and headers), so the answer does not even tell that it exists."""
+    public = gate.file_for(tenant, "public", page)
+    if public is not None:
+        return Choice("file", public, PUBLIC_CACHE)
+    name = members_image(gate, tenant, page)
+    needed = gate.routes(tenant).images.get(name, 0) if name is not None else 0
+    if name is None or needed < 1 or level < needed:
+        return _missing(gate, tenant)
+    try:
+        file = gate.out / image_file(tenant, name, needed)
+    except MbsiteError:  # (a name no output path may hold: nothing the build wrote)
+        return _missing(gate, tenant)
+    return Choice("file", file, PRIVATE_CACHE, level=needed) if file.is_file() else _missing(gate, tenant)
+
+
 def needed_level(route: dict[str, Any]) -> int:
     """The lowest viewer level that may open a page of routes.json."""
     return max(int(route.get("level") or 0), 1 if route.get("requires_auth") else 0)
@@ -296,11 +333,15 @@ async def serve(request: Request) -> Response:
         level = 0
         principal = None
         search = page.startswith(SEARCH_PREFIX)
-        if search or is_page(gate, tenant, page):  # static files are answered without looking up the session
+        image = members_image(gate, tenant, page) is not None
+        # Static files are answered without looking up the session; pages, the search bundle and members' images
+        # depend on it.
+        if search or image or is_page(gate, tenant, page):
             principal = await principal_for(request, web.config, web.db)
             # A session of another tenant does not sign anyone in here.
             level = principal.level if principal.tenant == tenant else 0
-        choice = search_file(gate, tenant, page, level) if search else choose(gate, tenant, page, level)
+        choice = search_file(gate, tenant, page, level) if search else image_choice(gate, tenant, page, level) \
+            if image else choose(gate, tenant, page, level)
         if level > 0 and principal is not None and choice.file is not None and choice.kind == "file" and \
                 gate.routes(tenant).pages.get(page, {}).get("kind") == "panel":
             return _panel_response(request, choice.file, principal.csrf_token or "", web.config.content_security_policy)
