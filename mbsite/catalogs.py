@@ -50,6 +50,19 @@ class Catalogs:
         """What the catalogs of a language are (their files and contents): an input of the pages in it."""
         return digest_of([(key, sha) for c in self.chain(lang) for key, sha, _ in self.files[c]])
 
+    def signature(self) -> str:
+        """What every catalog is (languages, files, contents): the route table's generated titles depend on it."""
+        return digest_of(sorted((lang, [(key, sha) for key, sha, _ in found]) for lang, found in self.files.items()))
+
+    def text(self, lang: str, message: str, context: str | None = None) -> str:
+        """One message in `lang` (titles.Titles): its translation, or the message itself when no catalog has it. A
+        catalog that cannot be read leaves the message as it is here; the pages in its language report the error."""
+        try:
+            found = self.translations(lang)
+        except TemplateError:
+            return message
+        return found.pgettext(context, message) if context else found.gettext(message)
+
     def translations(self, lang: str) -> gettext.NullTranslations:
         found = self._compiled.get(lang)
         if found is None:

@@ -477,7 +477,8 @@ def _component_body(model: SiteModel, route: Route, scope: PageScope, rec: Recor
 
 
 def render_not_found(model: SiteModel, tenant: str) -> str:
-    route = Route(tenant, "/404", "notfound", "Page not found", "generated 404 page", lang=model.tables[tenant].lang,
+    table = model.tables[tenant]
+    route = Route(tenant, "/404", "notfound", table.titles.not_found(table.lang), "generated 404 page", lang=table.lang,
                   translation_key="/404")
     return render_page(model, route, 0).html
 

@@ -36,6 +36,7 @@ from .sources import (
     markdown_url,
     sha256_bytes,
 )
+from .titles import Titles
 
 LEVEL_MAX = 5
 
@@ -288,7 +289,10 @@ def plan_warm(memory: Memory, engine: Engine, paths: set[str], events: list[Chan
     if reload_theme:
         from .templates import load_theme
 
+        signature = model.theme.catalogs.signature()
         model.theme = load_theme(cfg)
+        if model.theme.catalogs.signature() != signature:  # the generated titles come from the catalogs (titles.py)
+            rebuild |= set(model.tables)
     if reload_packages or reload_theme:
         from .components import ComponentRenderer
 
@@ -336,7 +340,7 @@ def plan_warm(memory: Memory, engine: Engine, paths: set[str], events: list[Chan
             removed += [k for k in memory.graph if k[0] == slug]
             continue
         table = build_route_table(tenant_data, sources, model.packages, model.store, page_size=cfg.page_size,
-                                  config=cfg, search=cfg.search)
+                                  config=cfg, search=cfg.search, titles=Titles(model.theme.catalogs.text))
         problems.extend(table.problems)
         model.tables[slug] = table
         model.tokens[slug] = tenant_tokens(model.packages, tenant_data)

@@ -14,6 +14,7 @@ from .levels import ADMIN, GOD, SUPERGOD, clamp_level
 from .paths import route_path, segment_problem
 from .records import Query, RecordStore
 from .sources import MarkdownSource, PageRow, Sources, TenantData
+from .titles import Titles
 
 if TYPE_CHECKING:
     from .config import Config
@@ -79,6 +80,7 @@ class RouteTable:
     zone: str = "UTC"                      # the IANA time zone its dates are shown in
     roots: dict[str, str] = field(default_factory=lambda: {"": "en"})  # language root ("", "/de") → its language
     search: bool = False  # `search.enabled`: the layout shows a search box that goes to SEARCH_PATH
+    titles: Titles = field(default_factory=Titles)  # the generated titles, in a page's language (the theme's catalogs)
 
     def add(self, route: Route) -> None:
         if not route.lang or not route.translation_key:
@@ -258,18 +260,20 @@ def _package_route(tenant: str, page: Any, lang: str = "") -> Route:
     )
 
 
-def _markdown_route(tenant: str, md: MarkdownSource, lang: str = "") -> Route:
+def _markdown_route(tenant: str, md: MarkdownSource, lang: str = "", titles: Titles | None = None) -> Route:
     fm = md.front
     where = Location(file=md.relpath)
-    title = fm.title or md.url.rsplit("/", 1)[-1].replace("-", " ").capitalize() or "Home"
+    page_lang = fm.lang or md.lang or lang
+    # Without a title: the file's name (not its language folder: content/de/index.md is a home page too).
+    name = (strip_language(md.url, md.lang) if md.lang else md.url).rsplit("/", 1)[-1]
+    title = fm.title or name.replace("-", " ").capitalize() or (titles or Titles()).home(page_lang)
     path = normalize_path(md.url, where)
     return Route(
         tenant=tenant, path=path, kind="markdown", title=title, source=md.relpath,
         level=fm.level, requires_auth=fm.requires_auth, markdown=md, description=fm.description, date=fm.date,
         tags=fm.tags, revalidate=fm.revalidate, sort_order=fm.sort_order, nav=fm.nav, icon=fm.icon,
         template=fm.template, queries=_data_queries(tenant, fm.data, where), aliases=fm.aliases,
-        lang=fm.lang or md.lang or lang,
-        translation_key=fm.translation_key or (strip_language(path, md.lang) if md.lang else path),
+        lang=page_lang, translation_key=fm.translation_key or (strip_language(path, md.lang) if md.lang else path),
     )
 
 
@@ -375,11 +379,12 @@ def _localize(table: RouteTable, config: "Config | None") -> Any:
 
 def build_route_table(tenant: TenantData, sources: Sources, packages: "PackageSet", store: RecordStore,
                       now: int | None = None, page_size: int = 0, config: "Config | None" = None,
-                      search: bool = False) -> RouteTable:
+                      search: bool = False, titles: Titles | None = None) -> RouteTable:
     """Page-config rows ∪ installed packages' pages ∪ Markdown ∪ default routes, first wins per path; only the pages
     published at `now` (epoch ms; default: the current time). `config`: the site's languages and time zone;
-    `search`: add the search page (search.py)."""
-    table = RouteTable(tenant, search=search)
+    `search`: add the search page (search.py); `titles`: the generated titles from the theme's catalogs (titles.py;
+    default: English)."""
+    table = RouteTable(tenant, search=search, titles=titles or Titles())
     zone = _localize(table, config)
     enabled = [p for p in tenant.enabled_packages() if p in packages]
     for name in tenant.enabled_packages():
@@ -412,7 +417,7 @@ def build_route_table(tenant: TenantData, sources: Sources, packages: "PackageSe
         if not _on_schedule(table, _markdown_window(md, zone), now):
             continue
         try:
-            candidates.append(_markdown_route(tenant.slug, md, table.lang))
+            candidates.append(_markdown_route(tenant.slug, md, table.lang, table.titles))
         except MbsiteError as exc:
             table.problems.append(Problem.from_error(exc))
     for inst in tenant.installed:
@@ -447,7 +452,7 @@ def build_route_table(tenant: TenantData, sources: Sources, packages: "PackageSe
     _add_panel_routes(table)
     _add_home_route(table)
     if search and SEARCH_PATH not in table.routes:  # (a site's own page at /search wins: it is the search page then)
-        table.add(Route(tenant.slug, SEARCH_PATH, "search", "Search", "generated search page"))
+        table.add(Route(tenant.slug, SEARCH_PATH, "search", table.titles.search(table.lang), "generated search page"))
     _collect_aliases(table)
     _check_menu(table, table.tenant.settings.get("menu"), "/menu")
     return table
@@ -535,9 +540,11 @@ def _add_pages(table: RouteTable, first: Route, posts: list[Route], page_size: i
     enough posts to fill k pages (members may see more pages than the public)."""
     table.add(first)
     pages = {level: page_count(sum(1 for p in posts if p.min_level <= level), page_size) for level in LEVELS}
+    lang = first.lang or table.lang
     for k in range(2, pages[max(LEVELS)] + 1):
         level = min(lv for lv in LEVELS if pages[lv] >= k)
-        table.add(replace(first, path=f"{first.path}/page/{k}", title=f"{first.title} (page {k})", nav=False,
+        table.add(replace(first, path=f"{first.path}/page/{k}", title=table.titles.listing_page(lang, first.title, k),
+                          nav=False,
                           translation_key=f"{first.translation_key}/page/{k}" if first.translation_key else "",
                           level=max(first.level, level), requires_auth=first.requires_auth or level > 0,
                           params={**first.params, "page": k}, sort_order=0))
@@ -557,7 +564,8 @@ def _add_blog_routes(table: RouteTable, page_size: int = 0) -> None:
 
 def _add_blog(table: RouteTable, root: str, lang: str, posts: list[Route], page_size: int) -> None:
     slug = table.tenant.slug
-    _add_pages(table, Route(slug, f"{root}/blog", "blog_index", "Blog", "generated blog index", nav=not root,
+    titles = table.titles
+    _add_pages(table, Route(slug, f"{root}/blog", "blog_index", titles.blog(lang), "generated blog index", nav=not root,
                             sort_order=50, lang=lang, translation_key="/blog"), posts, page_size)
     # A tag page (and the tag index) may be seen from the lowest level that may see one of its posts: a tag used
     # only by members' posts gets no public page, no sitemap entry and no public link.
@@ -567,10 +575,10 @@ def _add_blog(table: RouteTable, root: str, lang: str, posts: list[Route], page_
             levels[t] = min(levels.get(t, p.min_level), p.min_level)
     if levels:
         lowest = min(levels.values())
-        table.add(Route(slug, f"{root}/tags", "tags", "Tags", "generated tag index", level=lowest,
+        table.add(Route(slug, f"{root}/tags", "tags", titles.tags(lang), "generated tag index", level=lowest,
                         requires_auth=lowest > 0, lang=lang, translation_key="/tags"))
     for tag in sorted(levels):
-        _add_pages(table, Route(slug, f"{root}/tags/{tag_slug(tag)}", "tag", f"Tagged “{tag}”", "generated tag page",
+        _add_pages(table, Route(slug, f"{root}/tags/{tag_slug(tag)}", "tag", titles.tag(lang, tag), "generated tag page",
                                 params={"tag": tag}, level=levels[tag], requires_auth=levels[tag] > 0, lang=lang,
                                 translation_key=f"/tags/{tag_slug(tag)}"),
                    [p for p in posts if tag in p.tags], page_size)

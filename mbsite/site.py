@@ -24,6 +24,7 @@ from .records import RecordStore
 from .routes import Route, RouteTable, build_route_table
 from .sources import TenantData, load_sources
 from .templates import Theme, load_theme
+from .titles import Titles
 
 if TYPE_CHECKING:
     from .components import ComponentRenderer
@@ -204,7 +205,7 @@ def load_model(config: Config, engine: Engine, problems: list[Problem], scanned:
         sources.tenants = [t for t in sources.tenants if not tenant_problem(t.slug)]
     for tenant in sources.tenants:
         table = build_route_table(tenant, sources, packages, store, page_size=config.page_size, config=config,
-                                  search=config.search)
+                                  search=config.search, titles=Titles(theme.catalogs.text))
         problems.extend(table.problems)
         tables[tenant.slug] = table
     renderer = ComponentRenderer(packages, type_template=type_templates(theme))

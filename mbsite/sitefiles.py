@@ -8,7 +8,7 @@ from urllib.parse import quote, urlsplit
 
 import orjson
 
-from .routes import RouteTable
+from .routes import RouteTable, tag_slug
 from .sources import TenantData
 
 ROUTES_MANIFEST = "routes.json"
@@ -74,8 +74,9 @@ def robots(base_url: str) -> str:
 
 def feed(table: RouteTable, base_url: str, tag: str | None = None, root: str = "") -> str | None:
     """The Atom feed of the 20 newest public posts of the blog at language root `root` (of one tag, when given);
-    None when there is none. Times are RFC 3339 in UTC, as Atom requires: a post's date is its midnight in the
-    tenant's time zone."""
+    None when there is none. Its title is the tenant's name and the title of the listing it follows (the blog, or
+    the tag's page: generated titles, in the blog's language). Times are RFC 3339 in UTC, as Atom requires: a post's
+    date is its midnight in the tenant's time zone."""
     from .dates import get_zone, rfc3339
 
     posts = sorted((r for r in table.routes.values() if r.min_level == 0 and table.post_root(r) == root
@@ -90,7 +91,8 @@ def feed(table: RouteTable, base_url: str, tag: str | None = None, root: str = "
         f"<entry><title>{escape(p.title)}</title><link href=\"{escape(base)}{url_path(p.path)}\"/>"
         f"<id>{escape(base)}{url_path(p.path)}</id><updated>{rfc3339(p.date, zone)}</updated>"
         f"<summary>{escape(p.description)}</summary></entry>" for p in posts)
-    title = table.tenant.name + (f" · #{tag}" if tag else "")
+    listing = table.routes.get(f"{root}/tags/{tag_slug(tag)}" if tag is not None else f"{root}/blog")
+    title = f"{table.tenant.name} · {listing.title}" if listing is not None else table.tenant.name
     lang = table.roots.get(root, table.lang)
     return (f'<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="{lang}">'
             f"<title>{escape(title)}</title><id>{escape(base + '/')}</id>"

@@ -279,7 +279,7 @@ def test_feed_and_sitemap_stay_well_formed_with_quotes_and_markup_in_titles_and_
     public = site / "build" / "t" / "public"
     atom = {"a": "http://www.w3.org/2005/Atom"}
     feed = etree.fromstring((public / "feed.xml").read_bytes())
-    assert feed.findtext("a:title", namespaces=atom) == "T & 'Co'"
+    assert feed.findtext("a:title", namespaces=atom) == "T & 'Co' · Blog"  # the tenant's name · the blog's title
     entry = feed.find("a:entry", namespaces=atom)
     assert entry.findtext("a:title", namespaces=atom) == title
     assert entry.find("a:link", namespaces=atom).get("href").endswith("/blog/say-%22hi%22%26more")

@@ -140,6 +140,71 @@ def test_the_gate_composes_german_chrome_for_signed_in_levels(site: Path) -> Non
     assert german and all("Anmelden" in header for header, _ in german)
 
 
+def test_generated_titles_and_feed_titles_are_in_the_blogs_language(site: Path) -> None:
+    def titles(path: str) -> tuple[str, str]:
+        doc = page(site, path)
+        return doc.xpath("//h1")[0].text_content(), doc.xpath("//title")[0].text_content()
+
+    assert titles("/de/tags") == ("Schlagwörter", "Schlagwörter · T")
+    assert titles("/de/tags/neu") == ("Schlagwort „neu“", "Schlagwort „neu“ · T")
+    assert page(site, "/de/tags/neu").xpath("//link[@type='application/atom+xml']/@title") == ["T", "Schlagwort „neu“"]
+    assert titles("/tags") == ("Tags", "Tags · T") and titles("/tags/news") == ("Tagged “news”", "Tagged “news” · T")
+    assert titles("/blog")[0] == titles("/de/blog")[0] == "Blog"  # (the same word in both)
+
+    def feed_title(rel: str) -> str:
+        return str(lxml_html.fromstring((site / PUBLIC / rel).read_bytes()).xpath("//title")[0].text_content())
+
+    assert feed_title("de/feed.xml") == "T · Blog" and feed_title("feed.xml") == "T · Blog"
+    assert feed_title("de/tags/neu/feed.xml") == "T · Schlagwort „neu“"
+    assert feed_title("tags/news/feed.xml") == "T · Tagged “news”"
+
+
+def test_a_german_tenant_gets_german_generated_titles(tmp_path: Path) -> None:
+    import dataclasses
+
+    from mbsite.pages import render_page
+    from mbsite.site import load_model, open_site_db
+
+    root = make_site(tmp_path / "site", toml='[site]\nlanguages = ["en", "de"]\npage_size = 1\n',
+                     settings={"lang": "de"})
+    (root / "content" / "index.md").write_text("Willkommen, ohne Titel.\n")  # a home page without a title
+    (root / "content" / "blog" / "z.md").write_text("---\ntitle: Z\ndate: 2024-02-01\ntags: [news]\n---\nZ.\n")
+    build(root)
+    assert page(root, "/").xpath("//h1")[0].text_content() == "Startseite"
+    assert page(root, "/tags").xpath("//h1")[0].text_content() == "Schlagwörter"
+    assert page(root, "/tags/news").xpath("//h1")[0].text_content() == "Schlagwort „news“"
+    assert page(root, "/blog/page/2").xpath("//h1")[0].text_content() == "Blog (Seite 2)"
+    assert page(root, "/tags/news/page/2").xpath("//title")[0].text_content() == "Schlagwort „news“ (Seite 2) · T"
+    routes = json.loads((root / "build" / "t" / "routes.json").read_text())["pages"]
+    assert routes["/tags"]["title"] == "Schlagwörter"  # the same title everywhere the page is named
+    config = dataclasses.replace(load_config(root), search=True)  # (the search page, without running Pagefind)
+    engine, _ = open_site_db(config)
+    try:
+        model = load_model(config, engine, [])
+        search = model.tables["t"].routes["/search"]
+        assert search.title == "Suche"
+        doc = lxml_html.fromstring(render_page(model, search, 0).html)
+        assert doc.xpath("//h1")[0].text_content() == "Suche" and doc.xpath("//button/text()")[-1] == "Suchen"
+    finally:
+        engine.dispose()
+
+
+def test_a_site_catalog_rewords_a_generated_title_and_the_watch_loop_follows(tmp_path: Path) -> None:
+    root = make_site(tmp_path / "site")
+    builder = Builder(load_config(root), BufferReporter())
+    assert builder.run().ok
+    po = root / "themes" / "default" / "locale" / "de" / "LC_MESSAGES" / "messages.po"
+    po.parent.mkdir(parents=True)
+    po.write_text('msgid "Tags"\nmsgstr "Stichwörter"\n', encoding="utf-8")
+    assert builder.run(paths={str(po)}).ok  # warm: the route table's titles come from the catalogs
+    assert page(root, "/de/tags").xpath("//h1")[0].text_content() == "Stichwörter"
+    assert page(root, "/tags").xpath("//h1")[0].text_content() == "Tags"
+    full = tmp_path / "full"
+    shutil.copytree(root, full, ignore=shutil.ignore_patterns("build", ".mbsite"))
+    build(full, full=True)
+    assert output_tree(root / "build") == output_tree(full / "build")  # incremental ≡ full
+
+
 def test_a_language_without_a_catalog_shows_the_source_strings(tmp_path: Path) -> None:
     root = make_site(tmp_path / "site", '[site]\nlanguages = ["en", "fr"]\n')
     shutil.move(root / "content" / "de", root / "content" / "fr")
@@ -232,18 +297,22 @@ def test_editing_a_catalog_rewrites_the_pages_in_its_language_only(tmp_path: Pat
     assert page(root, "/de/about").xpath("//a[@class='sign-in']/text()") == ["Rein"]
 
 
-def test_the_german_catalog_translates_every_string_of_the_default_templates() -> None:
-    from babel.messages.extract import extract_from_dir
+def test_the_german_catalog_translates_every_string_of_the_default_templates_and_every_generated_title() -> None:
+    from babel.messages.extract import extract, extract_from_dir
     from babel.messages.pofile import read_po
 
-    theme = Path(__file__).resolve().parent.parent / "themes" / "default"
-    used = {msg[2] for msg in extract_from_dir(str(theme), [("templates/**.html", "jinja2")],
-                                               {"templates/**.html": {"extensions": "jinja2.ext.i18n"}})}
-    assert len(used) > 15
+    repo = Path(__file__).resolve().parent.parent
+    theme = repo / "themes" / "default"
+    used = {(msg[4], msg[2]) for msg in extract_from_dir(str(theme), [("templates/**.html", "jinja2")],
+                                                         {"templates/**.html": {"extensions": "jinja2.ext.i18n"}})}
+    with (repo / "mbsite" / "titles.py").open("rb") as fh:  # the generated titles (pybabel's -k translate:2,3c)
+        titles = {(msg[3], msg[1]) for msg in extract("python", fh, keywords={"translate": ((3, "c"), 2)})}
+    assert len(used) > 15 and len(titles) >= 7 and (None, "Blog") in titles and ("page title", "Search") in titles
+    used |= titles
     with (theme / "locale" / "messages.pot").open("rb") as fh:
-        assert {m.id for m in read_po(fh) if m.id} == used  # the template is up to date
+        assert {(m.context, m.id) for m in read_po(fh) if m.id} == used  # the template is up to date
     with (theme / "locale" / "de" / "LC_MESSAGES" / "messages.po").open("rb") as fh:
-        german = {m.id: m.string for m in read_po(fh) if m.id}
+        german = {(m.context, m.id): m.string for m in read_po(fh) if m.id}
     assert set(german) == used
     assert all(german[m] and (all(german[m]) if isinstance(german[m], tuple) else True) for m in used)
 
