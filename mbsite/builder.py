@@ -147,7 +147,7 @@ def _render_levels(model: SiteModel, route: Route, stage_root: str, flat: bool, 
     prev_key: Any = None
     sensitive = True
     for level in range(route.min_level, LEVEL_MAX + 1):
-        key = model.chrome_key(route.tenant, level)
+        key = model.chrome_key(route.tenant, level, route.lang)
         if outcome.rows and not sensitive and key == prev_key:
             outcome.shared += 1  # same inputs as the variant below: not rendered again
             continue
@@ -182,13 +182,13 @@ def _render_composed(model: SiteModel, route: Route, stage_root: str, flat: bool
     base = first.html
     levels: list[tuple[int, str, Recorder]] = []
     contract = fill(first.skeleton, base_fragment) == base
-    same_as = (model.chrome_key(route.tenant, base_level), base_key, base)
+    same_as = (model.chrome_key(route.tenant, base_level, route.lang), base_key, base)
     for level in range(base_level + 1, LEVEL_MAX + 1):
-        key = (model.chrome_key(route.tenant, level), f"{template}\t{nav_key(table, level, route.path)}")
+        key = (model.chrome_key(route.tenant, level, route.lang), f"{template}\t{nav_key(table, level, route.path)}")
         if not first.split.chrome_reads_viewer and key == same_as[:2]:
             # The same header, footer, navigation and place in it as the level below, and a chrome that does not
             # read the viewer: the same page, already checked (its fragment is the same too).
-            levels.append((level, same_as[2], model.chrome(table.tenant, level)[3]))
+            levels.append((level, same_as[2], model.chrome(table.tenant, level, route.lang)[3]))
             continue
         chrome, chrome_rec, problems = render_chrome(model, route, level, first.split)
         outcome.problems.extend(problems)
@@ -277,9 +277,10 @@ def render_all(model: SiteModel, routes: list[Route], stage: Stage, workers: int
     # Warm every query and the chrome before forking, so workers never touch the database.
     for r in routes:
         route_records(model, r, Recorder())
-    for slug in model.tables:
+    for table in model.tables.values():
         for level in range(LEVEL_MAX + 1):
-            model.chrome(model.tables[slug].tenant, level)
+            for lang in table.page_languages():
+                model.chrome(table.tenant, level, lang)
     if before_fork is not None:
         before_fork()
     _WORKER_MODEL = model

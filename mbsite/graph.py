@@ -65,10 +65,22 @@ def neighbors_digest(table: RouteTable, path: str) -> str:
     return digest_of([(r.path, r.title) if r is not None else None for r in (older, newer)])
 
 
+def nav_digest(table: RouteTable, level: int) -> str:
+    """What the navigation at one level is (the input `nav:<tenant>:<level>` of the chrome): its entries, or, when
+    the menu differs by language, each language's entries."""
+    key = ("nav-digest", level)
+    if key not in table.memo:
+        langs = table.page_languages()
+        navs = [table.nav(level, lang) for lang in langs]
+        same = all(nav == navs[0] for nav in navs[1:])
+        table.memo[key] = digest_of(navs[0]) if same else digest_of([[lang, nav] for lang, nav in zip(langs, navs, strict=True)])
+    return str(table.memo[key])
+
+
 def tenant_digests(table: RouteTable, tokens_url: str, levels: int = 6) -> dict[str, str]:
     """Current digests of the per-tenant inputs: navigation per level, listings, tokens, routes, Markdown."""
     slug = table.tenant.slug
-    d = {keys.nav(slug, level): digest_of(table.nav(level)) for level in range(levels)}
+    d = {keys.nav(slug, level): nav_digest(table, level) for level in range(levels)}
     for lang in {table.lang, *table.languages, *(r.lang for r in table.routes.values())}:
         d[keys.routes(slug, lang)] = listing_digest(table, lang=lang)
         d[keys.posts(slug, lang)] = listing_digest(table, blog_only=True, lang=lang)

@@ -268,7 +268,7 @@ def render_page(model: SiteModel, route: Route, level: int, memo: dict[str, Any]
     body = _BODIES.get(route.kind)
     content = body(job) if body is not None else Markup("")
 
-    header, footer, _, chrome_rec, chrome_problems = model.chrome(tenant, level)
+    header, footer, _, chrome_rec, chrome_problems = model.chrome(tenant, level, route.lang)
     rec.merge_inputs(chrome_rec)
     problems.extend(chrome_problems)
     template_name = route.template or KIND_TEMPLATES.get(route.kind, "page.html")
@@ -296,7 +296,7 @@ def render_page(model: SiteModel, route: Route, level: int, memo: dict[str, Any]
             # The page around its chrome: the level-dependent values are bound to the recorder, so that using
             # them outside the chrome blocks makes the page level-sensitive.
             ctx = template.new_context(dict(
-                values, site=_site(tenant, table, _LevelBoundList(table.nav(level), rec)),
+                values, site=_site(tenant, table, _LevelBoundList(table.nav(level, route.lang), rec)),
                 header=_LevelBound(Markup(header), rec), footer=_LevelBound(Markup(footer), rec),
                 viewer=Viewer(level, rec)))
             for block in BLOCKS:
@@ -309,7 +309,7 @@ def render_page(model: SiteModel, route: Route, level: int, memo: dict[str, Any]
                 cut.chrome_reads_viewer = reads.level_sensitive
                 return PageResult(fill(skeleton, chrome), rec, problems, skeleton, cut)
         html = template.render(
-            site=_site(tenant, table, table.nav(level)), header=Markup(header), footer=Markup(footer),
+            site=_site(tenant, table, table.nav(level, route.lang)), header=Markup(header), footer=Markup(footer),
             viewer=Viewer(level, rec), **values)
     except MbsiteError:
         raise
@@ -332,11 +332,12 @@ def _marker(block: str) -> Callable[[Any], Any]:
 
 def _chrome_blocks(model: SiteModel, cut: Split, tenant: Any, table: RouteTable, level: int, page: dict[str, Any],
                    header: str, footer: str, reads: Recorder | None = None) -> Chrome:
-    """The chrome blocks of a page for one level (reading the viewer there is the chrome's business: `reads`
-    notes whether it did)."""
+    """The chrome blocks of a page for one level, with the navigation of the page's language (reading the viewer
+    there is the chrome's business: `reads` notes whether it did)."""
+    nav = table.nav(level, page.get("lang") or None)
     ctx = cut.template.new_context(dict(
-        cut.values, page=page, site=_site(tenant, table, table.nav(level)), header=Markup(header),
-        footer=Markup(footer), viewer=Viewer(level, reads if reads is not None else Recorder())))
+        cut.values, page=page, site=_site(tenant, table, nav), header=Markup(header), footer=Markup(footer),
+        viewer=Viewer(level, reads if reads is not None else Recorder())))
     ctx.blocks = {name: list(funcs) for name, funcs in cut.blocks.items()}
     return (_run_template(cut.template, lambda: cut.blocks[HEADER][0](ctx)),
             _run_template(cut.template, lambda: cut.blocks[FOOTER][0](ctx)))
@@ -355,7 +356,7 @@ def _run_template(template: Any, parts: Callable[[], Any]) -> str:
 def render_chrome(model: SiteModel, route: Route, level: int, cut: Split) -> tuple[Chrome, Recorder, list[Problem]]:
     """A split page's chrome for another level, with what it read (the level's navigation, header, footer)."""
     table = model.tables[route.tenant]
-    header, footer, _, chrome_rec, problems = model.chrome(table.tenant, level)
+    header, footer, _, chrome_rec, problems = model.chrome(table.tenant, level, route.lang)
     try:
         chrome = _chrome_blocks(model, cut, table.tenant, table, level, cut.values["page"], header, footer)
     except MbsiteError:
@@ -367,15 +368,16 @@ def render_chrome(model: SiteModel, route: Route, level: int, cut: Split) -> tup
 
 def nav_key(table: RouteTable, level: int, path: str) -> str:
     """Which navigation entry a page is at this level (its own path), or NO_KEY, and its language when it is not
-    the tenant's (after a TAB; the chrome's strings are in the page's language): the chrome of two pages with the
-    same key and template is the same, so one fragment serves them all."""
+    the tenant's (after a TAB; the chrome's strings and its navigation are those of the page's language): the
+    chrome of two pages with the same key and template is the same, so one fragment serves them all."""
     def entries(items: list[dict[str, Any]]) -> Any:
         for item in items:
             yield item
             yield from entries(item.get("children") or [])
-    key = path if any(item["path"] == path for item in entries(table.nav(level))) else NO_KEY
     route = table.routes.get(path)
-    return key if route is None or route.lang == table.lang else f"{key}\t{route.lang}"
+    lang = route.lang if route is not None else table.lang
+    key = path if any(item["path"] == path for item in entries(table.nav(level, lang))) else NO_KEY
+    return key if lang == table.lang else f"{key}\t{lang}"
 
 
 def chrome_fragment(model: SiteModel, tenant_slug: str, level: int, key: str) -> Chrome:
@@ -384,7 +386,7 @@ def chrome_fragment(model: SiteModel, tenant_slug: str, level: int, key: str) ->
     template_name, _, rest = key.partition("\t")
     path, _, lang = rest.partition("\t")
     table = model.tables[tenant_slug]
-    header, footer, _, _, _ = model.chrome(table.tenant, level)
+    header, footer, _, _, _ = model.chrome(table.tenant, level, lang or table.lang)
     blocks = model.theme.block_chain(template_name)
     if blocks is None:
         raise RenderError(f"template {template_name!r} has no chrome blocks", Location(file=template_name))

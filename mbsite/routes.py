@@ -11,6 +11,7 @@ from .db.models import now_ms
 from .errors import Location, MbsiteError, Problem
 from .languages import strip_language
 from .levels import ADMIN, GOD, SUPERGOD, clamp_level
+from .menus import check_menu, navigation
 from .paths import route_path, segment_problem
 from .records import Query, RecordStore
 from .sources import MarkdownSource, PageRow, Sources, TenantData
@@ -72,7 +73,7 @@ class RouteTable:
     queries_read: set[tuple[str, str]] = field(default_factory=set)   # (package, entity) read to expand paths
     next_change: int | None = None   # epoch ms of the next scheduled publish or expiry (the table changes then)
     aliases: dict[str, str] = field(default_factory=dict)  # earlier path → the page's path
-    _nav: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    _nav: dict[tuple[int, str], list[dict[str, Any]]] = field(default_factory=dict)
     _tag_pages: tuple[str, ...] | None = None
     memo: dict[Any, Any] = field(default_factory=dict)  # listings computed from the routes (cleared by add)
     lang: str = "en"                       # the tenant's language: of its pages that name none
@@ -96,52 +97,24 @@ class RouteTable:
         self._tag_pages = None
         self.memo.clear()
 
-    def nav(self, level: int) -> list[dict[str, Any]]:
-        """Navigation entries visible at a level (computed once per level): the tenant's configured menu (its
-        `menu` setting) when it has one, else the pages marked `nav`, in sort order. An entry is
-        {path, title, level, icon, external, children}; a group has children and no path."""
-        if level not in self._nav:
-            menu = self.tenant.settings.get("menu")
-            if isinstance(menu, list):
-                self._nav[level] = self._menu(menu, level, 0)
-            else:
-                items = [r for r in self.routes.values() if r.nav and r.min_level <= level]
-                items.sort(key=lambda r: (r.sort_order, r.path))
-                self._nav[level] = [{"path": r.path, "title": r.title, "level": r.min_level, "icon": r.icon,
-                                     "external": False, "children": []} for r in items]
-        return self._nav[level]
+    def nav(self, level: int, lang: str | None = None) -> list[dict[str, Any]]:
+        """Navigation entries visible at a level on a page in `lang` (default: the tenant's language), computed once
+        per level and language: the tenant's configured menu (its `menu` setting, per language or for all) when it
+        has one, else the pages marked `nav`, in sort order (menus.navigation)."""
+        key = (level, lang or self.lang)
+        found = self._nav.get(key)
+        if found is None:
+            found = self._nav[key] = navigation(self, level, key[1])
+        return found
 
-    def _menu(self, entries: list[Any], level: int, depth: int) -> list[dict[str, Any]]:
-        """The configured menu entries a viewer at `level` sees: an internal path only when its page exists for
-        that level, an external link (http/https) as given, a group only when one of its entries is seen."""
-        out: list[dict[str, Any]] = []
-        for entry in entries:
-            if not isinstance(entry, dict) or not isinstance(entry.get("title"), str):
-                continue
-            need = clamp_level(entry.get("level", 0)) if isinstance(entry.get("level", 0), int) else 5
-            if level < need:
-                continue
-            children = entry.get("children")
-            if isinstance(children, list) and depth < 2:
-                shown = self._menu(children, level, depth + 1)
-                if shown:
-                    out.append({"path": "", "title": entry["title"], "level": need, "icon": entry.get("icon"),
-                                "external": False, "children": shown})
-                continue
-            url, path = entry.get("url"), entry.get("path")
-            if isinstance(url, str) and url.startswith(("https://", "http://")) and not any(c in url for c in '"<> '):
-                out.append({"path": url, "title": entry["title"], "level": need, "icon": entry.get("icon"),
-                            "external": True, "children": []})
-            elif isinstance(path, str):
-                try:
-                    canonical = route_path(path)
-                except MbsiteError:
-                    continue
-                route = self.routes.get(canonical)
-                if route is not None and route.min_level <= level:
-                    out.append({"path": canonical, "title": entry["title"], "level": max(need, route.min_level),
-                                "icon": entry.get("icon", route.icon), "external": False, "children": []})
-        return out
+    def page_languages(self) -> tuple[str, ...]:
+        """Every language a page of the tenant can be in: the tenant's, the site's others, then those that only
+        some page's `lang` names (each has its own chrome: strings and navigation)."""
+        found = self.memo.get("page-languages")
+        if found is None:
+            extra = sorted({r.lang for r in self.routes.values()} - set(self.languages))
+            found = self.memo["page-languages"] = (*self.languages, *extra)
+        return tuple(found)
 
     def lang_root(self, route: Route) -> str | None:
         """The language root a page stands under: "" for the tenant's language at the root of the URL space,
@@ -454,33 +427,8 @@ def build_route_table(tenant: TenantData, sources: Sources, packages: "PackageSe
     if search and SEARCH_PATH not in table.routes:  # (a site's own page at /search wins: it is the search page then)
         table.add(Route(tenant.slug, SEARCH_PATH, "search", table.titles.search(table.lang), "generated search page"))
     _collect_aliases(table)
-    _check_menu(table, table.tenant.settings.get("menu"), "/menu")
+    check_menu(table)
     return table
-
-
-def _check_menu(table: RouteTable, entries: Any, pointer: str) -> None:
-    """Warn (naming the tenant setting) about menu entries that can never show: malformed ones, paths of no page,
-    links that are not http(s)."""
-    if entries is None:
-        return
-    where = Location(file=f"tenants:{table.tenant.slug}", pointer=f"/settings{pointer}")
-    if not isinstance(entries, list):
-        table.problems.append(Problem("warning", "the menu setting must be a list of entries", where, "menu"))
-        return
-    for i, entry in enumerate(entries):
-        at = Location(file=where.file, pointer=f"{where.pointer}/{i}")
-        if not isinstance(entry, dict) or not isinstance(entry.get("title"), str):
-            table.problems.append(Problem("warning", "a menu entry needs a title", at, "menu"))
-        elif isinstance(entry.get("children"), list):
-            _check_menu(table, entry["children"], f"{pointer}/{i}/children")
-        elif isinstance(entry.get("url"), str):
-            if not entry["url"].startswith(("https://", "http://")):
-                table.problems.append(Problem("warning", f"menu link {entry['url']!r} is not an http(s) URL", at,
-                                              "menu"))
-        elif not isinstance(entry.get("path"), str) or entry["path"].rstrip("/") and \
-                "/" + entry["path"].strip("/") not in table.routes:
-            table.problems.append(Problem("warning", f"menu entry {entry.get('title')!r} names no page "
-                                          f"({entry.get('path')!r})", at, "menu"))
 
 
 def _collect_aliases(table: RouteTable) -> None:

@@ -16,7 +16,7 @@ from .context import PageScope, Recorder
 from .db.engine import ensure_schema, open_engine, resolve_url
 from .db.seed import load_seed
 from .errors import Location, Problem
-from .graph import digest_of
+from .graph import nav_digest
 from .levels import LEVELS, role_name
 from .pages import BodyCache, chrome_fragment
 from .paths import link_roots, tenant_problem
@@ -55,9 +55,9 @@ class SiteModel:
         """Content-hashed URL of the tenant's design-token stylesheet ("" when there is none)."""
         css = self.tokens.get(tenant, "")
         return tokens_url_of(css) if css else ""
-    _chrome: dict[tuple[str, int], tuple[str, str, str, Recorder, list[Problem]]] = field(default_factory=dict)
+    _chrome: dict[tuple[str, int, str], tuple[str, str, str, Recorder, list[Problem]]] = field(default_factory=dict)
 
-    _chrome_css: dict[tuple[str, int], str] = field(default_factory=dict)
+    _chrome_css: dict[tuple[str, int, str], str] = field(default_factory=dict)
     _fragments: dict[tuple[str, int, str], Chrome] = field(default_factory=dict)
     _images: "Images | None" = None
 
@@ -98,21 +98,26 @@ class SiteModel:
             params=dict(route.params) if route.kind != "component" or route.record else {},
             records=records, page={"title": route.title, "description": route.description,
                                     "lang": route.lang or self.tables[route.tenant].lang},
-            site={"title": tenant.name, "nav": self.tables[route.tenant].nav(level)},
+            site={"title": tenant.name, "nav": self.tables[route.tenant].nav(level, route.lang or None)},
             timezone=self.tables[route.tenant].zone, lang=route.lang or self.tables[route.tenant].lang,
         )
 
-    # -- chrome: header, footer, navigation (cached per tenant and level) ------------------------------------
-    def chrome(self, tenant: TenantData, level: int) -> tuple[str, str, str, Recorder, list[Problem]]:
-        key = (tenant.slug, level)
+    # -- chrome: header, footer, navigation (cached per tenant, level and language) ----------------------------
+    def chrome(self, tenant: TenantData, level: int, lang: str | None = None) -> tuple[str, str, str, Recorder,
+                                                                                         list[Problem]]:
+        """The header and footer components of a level for pages in `lang` (default: the tenant's language), the
+        navigation they show, what they read and their problems. The navigation input is the level's in every
+        language (graph.nav_digest): one key per level, whatever the page's language."""
+        table = self.tables[tenant.slug]
+        key = (tenant.slug, level, lang or table.lang)
         if key not in self._chrome:
             rec, problems = Recorder(), []
             rec.row("installed_packages", tenant.slug)
             rec.row("tenants", tenant.slug)
-            nav = self.tables[tenant.slug].nav(level)
+            nav = table.nav(level, key[2])
             rec.inputs.add(keys.nav(tenant.slug, level))
-            rec.digests[keys.nav(tenant.slug, level)] = digest_of(nav)
-            scope_route = Route(tenant.slug, "/", "component", tenant.name, "chrome")
+            rec.digests[keys.nav(tenant.slug, level)] = nav_digest(table, level)
+            scope_route = Route(tenant.slug, "/", "component", tenant.name, "chrome", lang=key[2])
             parts, css = [], []
             for slot, pattern in (("header", _HEADER_RE), ("footer", _FOOTER_RE)):
                 ref = self._slot(tenant, slot, pattern)
@@ -137,9 +142,10 @@ class SiteModel:
         is the same whichever level views the page, and a page never needs a rule it does not use."""
         rules: dict[str, None] = {}
         for level in LEVELS:
-            self.chrome(tenant, level)
-            for rule in self._chrome_css[(tenant.slug, level)].splitlines():
-                rules.setdefault(rule)
+            for lang in self.tables[tenant.slug].page_languages():
+                self.chrome(tenant, level, lang)
+                for rule in self._chrome_css[(tenant.slug, level, lang)].splitlines():
+                    rules.setdefault(rule)
         return "".join(f"{rule}\n" for rule in rules)
 
     def _slot(self, tenant: TenantData, slot: str, pattern: re.Pattern[str]) -> tuple[str, str] | None:
@@ -158,8 +164,8 @@ class SiteModel:
                     return pkg_id, home.id
         return None
 
-    def chrome_key(self, tenant: str, level: int) -> tuple[Any, ...]:
-        header, footer, nav, _, _ = self.chrome(self.tables[tenant].tenant, level)
+    def chrome_key(self, tenant: str, level: int, lang: str | None = None) -> tuple[Any, ...]:
+        header, footer, nav, _, _ = self.chrome(self.tables[tenant].tenant, level, lang)
         return (header, footer, nav)
 
 
