@@ -118,6 +118,19 @@ async def test_landing_page_and_status_show_only_what_the_viewer_may_see(client:
 
 
 @pytest.mark.anyio
+async def test_the_members_picture_is_served_to_members_only_and_never_cached_as_public(
+        client: httpx.AsyncClient, site: Config) -> None:
+    name = sorted(json.loads((site.out / "acme" / "routes.json").read_text())["images"])[0]  # the members area's
+    assert (await client.get(f"/acme/assets/images/{name}")).status_code == 404
+    await client.post("/api/auth/login", json={"tenant": "acme", "username": "user", "password": PASSWORD})
+    r = await client.get(f"/acme/assets/images/{name}")
+    assert r.status_code == 200
+    assert r.content == (site.out / "acme" / "private" / "assets" / "images" / name).read_bytes()
+    assert r.headers["cache-control"] == "private, no-store"  # (a hashed name, but not an immutable public file)
+    page = await client.get("/acme/members")
+    assert f"/assets/images/{name}" in page.text
+
+
 async def test_preview_sends_the_security_headers_of_the_gate(client: httpx.AsyncClient, site: Config) -> None:
     from mbsite.web import create_app
 
