@@ -194,11 +194,13 @@ def check_entities(config: Config) -> list[Problem]:
 
 
 def run_check(config: Config) -> list[Problem]:
+    from .jsonload import SchemaResults
     from .packages import load_packages
     from .sources import scan_markdown
 
     problems: list[Problem] = []
-    packages = load_packages(config.package_dirs(), root=config.site_dir, links=link_roots(config))
+    packages = load_packages(config.package_dirs(), root=config.site_dir, links=link_roots(config),
+                             schemas=SchemaResults(config.state_dir / "schema-results.json"))
     problems.extend(packages.problems)
     problems.extend(check_component_types(config, packages))
     scan_markdown(config, problems)

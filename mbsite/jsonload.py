@@ -144,55 +144,51 @@ def pointer(parts: Iterable[Any]) -> str:
     return out or "/"
 
 
-# Validation results keyed by (schema, document digest), optionally kept in a file between runs: validating
-# every package on every build costs more than the rest of a no-op build.
-_RESULTS: dict[str, list[list[Any]]] = {}
-_RESULTS_FILE: Path | None = None
-_RESULTS_DIRTY = False
+class SchemaResults:
+    """Schema validation results keyed by (schema, document digest), optionally kept in a file between runs:
+    validating every package on every build costs more than the rest of a no-op build. The builder's site model
+    owns one (kept across its builds); a one-off load gets its own."""
 
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self._found: dict[str, list[list[Any]]] = {}
+        self._dirty = False
+        if path is not None:
+            try:
+                loaded = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                loaded = None
+            if isinstance(loaded, dict):
+                self._found.update(loaded)
 
-def use_results_file(path: Path) -> None:
-    """Load (once) and keep validation results in `path` (written by save_results)."""
-    global _RESULTS_FILE
-    if _RESULTS_FILE == path:
-        return
-    _RESULTS_FILE = path
-    try:
-        _RESULTS.update(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError):
-        pass
+    def save(self) -> None:
+        """Write the results to the file (when there is one and something new was validated)."""
+        if self.path is None or not self._dirty:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(self._found), encoding="utf-8")
+        os.replace(tmp, self.path)
+        self._dirty = False
 
-
-def save_results() -> None:
-    global _RESULTS_DIRTY
-    if _RESULTS_FILE is None or not _RESULTS_DIRTY:
-        return
-    _RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _RESULTS_FILE.with_name(_RESULTS_FILE.name + f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(_RESULTS), encoding="utf-8")
-    os.replace(tmp, _RESULTS_FILE)
-    _RESULTS_DIRTY = False
-
-
-def validate(value: Any, schema_name: str, *, source: str, package: str | None = None,
-             limit: int = 20) -> list[Problem]:
-    """Value → schema warnings (JSON pointer each); never raises, never gates loading."""
-    global _RESULTS_DIRTY
-    if not _schema_digest(schema_name):
-        return []
-    key = schema_name + ":" + _schema_digest(schema_name) + ":" + hashlib.sha256(
-        orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)).hexdigest()
-    found = _RESULTS.get(key)
-    if found is None:
-        validator = _validator(schema_name)
-        errors = sorted(validator.iter_errors(value), key=lambda e: [str(p) for p in e.absolute_path])
-        found = [[_short(e.message), pointer(e.absolute_path)] for e in errors[:limit]]
-        if len(errors) > limit:
-            found.append([f"{len(errors) - limit} more problems", None])
-        _RESULTS[key] = found
-        _RESULTS_DIRTY = True
-    return [Problem("warning", f"schema {schema_name}: {message}",
-                    Location(file=source, pointer=ptr, package=package), "schema") for message, ptr in found]
+    def validate(self, value: Any, schema_name: str, *, source: str, package: str | None = None,
+                 limit: int = 20) -> list[Problem]:
+        """Value → schema warnings (JSON pointer each); never raises, never gates loading."""
+        if not _schema_digest(schema_name):
+            return []
+        key = schema_name + ":" + _schema_digest(schema_name) + ":" + hashlib.sha256(
+            orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)).hexdigest()
+        found = self._found.get(key)
+        if found is None:
+            validator = _validator(schema_name)
+            errors = sorted(validator.iter_errors(value), key=lambda e: [str(p) for p in e.absolute_path])
+            found = [[_short(e.message), pointer(e.absolute_path)] for e in errors[:limit]]
+            if len(errors) > limit:
+                found.append([f"{len(errors) - limit} more problems", None])
+            self._found[key] = found
+            self._dirty = True
+        return [Problem("warning", f"schema {schema_name}: {message}",
+                        Location(file=source, pointer=ptr, package=package), "schema") for message, ptr in found]
 
 
 @lru_cache(maxsize=None)

@@ -139,14 +139,16 @@ def _toposort(packages: dict[str, Package]) -> tuple[list[Package], list[Problem
 # --------------------------------------------------------------------------- loading
 
 def load_packages(dirs: Sequence[Path], *, strict: bool = False, root: Path | None = None,
-                  links: tuple[str, ...] | None = None) -> PackageSet:
+                  links: tuple[str, ...] | None = None, schemas: jsonload.SchemaResults | None = None) -> PackageSet:
     """Package directories (priority order) → PackageSet; the first dir holding a package id wins.
-    `links`: the folders symbolic links may lead into (paths.link_roots; default: the site and the built-ins)."""
+    `links`: the folders symbolic links may lead into (paths.link_roots; default: the site and the built-ins);
+    `schemas`: the validation results to reuse and add to (default: new ones, kept for this load only)."""
     from .config import builtin_root
 
     loaded: list[Package] = []
     problems: list[Problem] = []
     seen: set[str] = set()
+    schemas = schemas if schemas is not None else jsonload.SchemaResults()
     if links is None:
         links = tuple(os.path.realpath(r) for r in ([root] if root else list(dirs)) + [builtin_root()])
     for base in dirs:
@@ -159,7 +161,7 @@ def load_packages(dirs: Sequence[Path], *, strict: bool = False, root: Path | No
                 problems.append(Problem("error", refused, Location(file=_source_prefix(folder, base, root)),
                                         "symlink"))
                 continue
-            loader = _Loader(folder, _source_prefix(folder, base, root), strict, links)
+            loader = _Loader(folder, _source_prefix(folder, base, root), strict, schemas, links)
             pkg = loader.load(seen)
             problems.extend(loader.problems)
             if pkg is not None:
@@ -195,8 +197,10 @@ def _source_prefix(folder: Path, base: Path, root: Path | None) -> str:
 class _Loader:
     """Loads one package folder; collects problems instead of raising unless strict."""
 
-    def __init__(self, folder: Path, prefix: str, strict: bool, links: tuple[str, ...] = ()) -> None:
+    def __init__(self, folder: Path, prefix: str, strict: bool, schemas: jsonload.SchemaResults,
+                 links: tuple[str, ...] = ()) -> None:
         self.folder = folder
+        self.schemas = schemas
         self.links = links
         self.prefix = prefix
         self.strict = strict
@@ -225,7 +229,7 @@ class _Loader:
             return None
         self.files[source] = digest
         if schema is not None:
-            self.problems.extend(jsonload.validate(value, schema, source=source, package=self.pkg_id))
+            self.problems.extend(self.schemas.validate(value, schema, source=source, package=self.pkg_id))
         return value
 
     def load(self, seen: set[str]) -> Package | None:
@@ -244,7 +248,7 @@ class _Loader:
             return None  # an earlier (higher-priority) directory already provides it
         meta_source = self.key(meta_path) if from_package_json else self.key(self.folder / "seed" / _MANIFEST)
         if from_package_json:
-            self.problems.extend(jsonload.validate(meta, "package.schema.json", source=meta_source, package=pkg_id))
+            self.problems.extend(self.schemas.validate(meta, "package.schema.json", source=meta_source, package=pkg_id))
         pkg = Package(
             id=pkg_id, name=str(meta.get("name") or pkg_id), version=str(meta.get("version") or "0.0.0"),
             description=str(meta.get("description") or ""), min_level=_min_level(meta),

@@ -283,7 +283,9 @@ def plan_warm(memory: Memory, engine: Engine, paths: set[str], events: list[Chan
         from .packages import load_packages
 
         model.packages = load_packages(cfg.package_dirs(), strict=cfg.strict, root=cfg.site_dir,
-                                       links=link_roots(cfg))
+                                       links=link_roots(cfg), schemas=model.schemas)
+        if model.schemas is not None:
+            model.schemas.save()
         problems.extend(model.packages.problems)
         rebuild |= set(model.tables)
     if reload_theme:

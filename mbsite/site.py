@@ -29,6 +29,7 @@ from .titles import Titles
 if TYPE_CHECKING:
     from .components import ComponentRenderer
     from .images import Images
+    from .jsonload import SchemaResults
     from .packages import PackageSet
     from .prerender import Scan
 
@@ -50,6 +51,7 @@ class SiteModel:
     tokens: dict[str, str] = field(default_factory=dict)                           # tenant → tokens CSS
     sources: Any = None                                                            # the Sources the tables came from
     bodies: BodyCache = field(default_factory=BodyCache)                           # Markdown bodies to reuse
+    schemas: "SchemaResults | None" = None                                         # package validation results
 
     def tokens_url(self, tenant: str) -> str:
         """Content-hashed URL of the tenant's design-token stylesheet ("" when there is none)."""
@@ -191,12 +193,12 @@ def load_model(config: Config, engine: Engine, problems: list[Problem], scanned:
     from .packages import load_packages
 
     check_engine(config.markdown_engine)  # an unknown engine is one clear error, not one per page
-    from . import jsonload
+    from .jsonload import SchemaResults
 
-    jsonload.use_results_file(config.state_dir / "schema-results.json")
+    schemas = SchemaResults(config.state_dir / "schema-results.json")
     packages = load_packages(config.package_dirs(), strict=config.strict, root=config.site_dir,
-                             links=link_roots(config))
-    jsonload.save_results()
+                             links=link_roots(config), schemas=schemas)
+    schemas.save()
     problems.extend(packages.problems)
     sources = load_sources(config, engine, scanned)
     problems.extend(sources.problems)
@@ -215,7 +217,7 @@ def load_model(config: Config, engine: Engine, problems: list[Problem], scanned:
         problems.extend(table.problems)
         tables[tenant.slug] = table
     renderer = ComponentRenderer(packages, type_template=type_templates(theme))
-    model = SiteModel(config, packages, renderer, theme, tables, store, sources=sources)
+    model = SiteModel(config, packages, renderer, theme, tables, store, sources=sources, schemas=schemas)
     model.forget_chrome()  # the tenant stylesheets: tokens and the chrome's rules
     return model
 

@@ -150,11 +150,13 @@ def package_set(web: Any) -> Any:
     cached = web.memo.get("packages")
     if cached is not None and time.monotonic() - cached[0] < PACKAGES_TTL_S:
         return cached[1]
+    from ..jsonload import SchemaResults
     from ..packages import load_packages
     from ..paths import link_roots
 
     config = web.config
-    packages = load_packages(config.package_dirs(), root=config.site_dir, links=link_roots(config))
+    schemas = web.memo.setdefault("schemas", SchemaResults())  # what was validated stays valid: reloads are cheap
+    packages = load_packages(config.package_dirs(), root=config.site_dir, links=link_roots(config), schemas=schemas)
     web.memo["packages"] = (time.monotonic(), packages)
     return packages
 
