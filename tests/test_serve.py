@@ -131,6 +131,7 @@ async def test_the_members_picture_is_served_to_members_only_and_never_cached_as
     assert f"/assets/images/{name}" in page.text
 
 
+@pytest.mark.anyio
 async def test_preview_sends_the_security_headers_of_the_gate(client: httpx.AsyncClient, site: Config) -> None:
     from mbsite.web import create_app
 

@@ -107,7 +107,7 @@ def test_the_feed_holds_the_public_posts_newest_first_escaped(model: SiteModel) 
     assert atom is not None
     doc = etree.fromstring(atom.encode())
     assert doc.get("{http://www.w3.org/XML/1998/namespace}lang") == "en"
-    assert doc.findtext(f"{ATOM}title") == "T" and doc.findtext(f"{ATOM}id") == "https://t.example/"
+    assert doc.findtext(f"{ATOM}title") == "T · Blog" and doc.findtext(f"{ATOM}id") == "https://t.example/"
     entries = [(e.findtext(f"{ATOM}title"), e.findtext(f"{ATOM}id"), e.findtext(f"{ATOM}updated"),
                 e.findtext(f"{ATOM}summary")) for e in doc.iter(f"{ATOM}entry")]
     assert entries == [  # the members' post (2024-02-01) is not in it
@@ -119,7 +119,7 @@ def test_the_feed_holds_the_public_posts_newest_first_escaped(model: SiteModel) 
 def test_feeds_exist_for_the_blog_and_each_public_tag_only(model: SiteModel) -> None:
     files = feed_files(model.tables["t"], "https://t.example")
     assert sorted(files) == ["/feed.xml", "/tags/news/feed.xml"]  # #club is a members' tag: no public feed
-    assert "<title>T · #news</title>" in files["/tags/news/feed.xml"]
+    assert "<title>T · Tagged “news”</title>" in files["/tags/news/feed.xml"]
     assert feed(model.tables["t"], "https://t.example", tag="club") is None
     assert feed_files(table(Route("t", "/about", "markdown", "About", "a.md")), "") == {}
 
