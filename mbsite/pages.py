@@ -208,14 +208,22 @@ def _listing_page(job: BodyJob) -> Markup:
     route, table = job.route, job.model.tables[job.route.tenant]
     root = table.lang_root(route) or ""
     posts = _listed(job.rec, table, job.level, blog_only=True, lang=route.lang, root=root)
-    if route.kind == "tag":
-        posts = [p for p in posts if route.params.get("tag") in p.tags]
-    counts: dict[str, int] = {}
-    for p in posts:
-        for t in p.tags:
-            counts[t] = counts.get(t, 0) + 1
-    job.context["tags"] = [{"name": t, "slug": tag_slug(t), "count": n, "url": f"{root}/tags/{tag_slug(t)}"}
-                           for t, n in sorted(counts.items())]
+    tag = route.params.get("tag") if route.kind == "tag" else None
+    # A paginated listing has a page per ten posts, each showing the same tag counts: worked out once per table,
+    # level, language and tag (the table's memo is cleared whenever its routes change).
+    key = ("listing", job.level, route.lang, root, tag)
+    cached = table.memo.get(key)
+    if cached is None:
+        if tag is not None:
+            posts = [p for p in posts if tag in p.tags]
+        counts: dict[str, int] = {}
+        for p in posts:
+            for t in p.tags:
+                counts[t] = counts.get(t, 0) + 1
+        cached = table.memo[key] = (posts, [{"name": t, "slug": tag_slug(t), "count": n,
+                                             "url": f"{root}/tags/{tag_slug(t)}"} for t, n in sorted(counts.items())])
+    posts = list(cached[0])
+    job.context["tags"] = [dict(t) for t in cached[1]]
     if route.kind != "tags":
         posts, job.context["pagination"] = _paginate(posts, route, job.model.config.page_size)
         job.context["posts"] = [_post(p, table, job.rec) for p in posts]
@@ -376,7 +384,11 @@ def nav_key(table: RouteTable, level: int, path: str) -> str:
             yield from entries(item.get("children") or [])
     route = table.routes.get(path)
     lang = route.lang if route is not None else table.lang
-    key = path if any(item["path"] == path for item in entries(table.nav(level, lang))) else NO_KEY
+    memo_key = ("nav paths", level, lang)  # asked once per page and level: the table's memo resets with its routes
+    paths = table.memo.get(memo_key)
+    if paths is None:
+        paths = table.memo[memo_key] = frozenset(item["path"] for item in entries(table.nav(level, lang)))
+    key = path if path in paths else NO_KEY
     return key if lang == table.lang else f"{key}\t{lang}"
 
 
