@@ -125,9 +125,9 @@ def check_output(out: Path) -> list[Problem]:
                     if parts.scheme or parts.netloc or not parts.path.startswith("/"):
                         continue
                     path = unquote(parts.path)
-                    if path.startswith(("/api/", "/pagefind/")):
-                        # (the search index: the build makes it, or warns that it could not; a level that may
-                        # search no page has none, and the search page then says search is unavailable)
+                    if path.startswith(("/api/", "/pagefind/", "/pagefind-members/")):
+                        # (the search indexes: the build makes them, or warns that it could not; a tenant with no
+                        # page to search has none, and the search page then says search is unavailable)
                         continue
                     norm = "/" + path.strip("/")
                     if private and _members_image(out, tenant_dir.name, path, members_images):

@@ -26,6 +26,7 @@ GALLERY_PREFIX = "/_gallery"
 PANEL_PREFIX = "/admin"   # the admin panel's pages (panel.py)
 SEARCH_PATH = "/search"
 SEARCH_BUNDLE = "/pagefind"  # the search index's folder (search.py): no page may live there while search is on
+MEMBERS_SEARCH_BUNDLE = "/pagefind-members"  # the members' search index, answered by the gate: no page there either
 
 
 @dataclass(frozen=True)
@@ -410,9 +411,11 @@ def build_route_table(tenant: TenantData, sources: Sources, packages: "PackageSe
                 candidates.append(Route(tenant.slug, path, "component", pkg.name or pkg.id, source,
                                         level=pkg.min_level, package=pkg.id, component=home.id, nav=False))
     for route in candidates:
-        if search and (route.path == SEARCH_BUNDLE or route.path.startswith(SEARCH_BUNDLE + "/")):
+        bundle = next((b for b in (SEARCH_BUNDLE, MEMBERS_SEARCH_BUNDLE)
+                       if route.path == b or route.path.startswith(b + "/")), None)
+        if search and bundle is not None:
             table.problems.append(Problem("warning", f"page {route.path} of tenant {tenant.slug} ({route.source}): "
-                                          f"{SEARCH_BUNDLE}/ holds the search index; skipped (move the page, or set "
+                                          f"{bundle}/ holds the search index; skipped (move the page, or set "
                                           "[search] enabled = false)", _where(route),
                                           "route-conflict"))
             continue

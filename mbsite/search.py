@@ -1,11 +1,15 @@
 """Published page files of each tenant and level → Pagefind search bundles, rebuilt only when what a level sees changed.
 
-A level's index holds the pages that level may open, each as the file the gate serves it (the public file, or the
-level's own variant; a composed level differs from its base file only in the chrome, which `data-pagefind-body`
-keeps out of the index). Level 0 is `<tenant>/public/pagefind/`; a level that sees other pages than the level below
-gets `<tenant>/private/pagefind/<L>/`, which only the gate serves (web/gate.py `search_file`); a level that sees
-what the level below sees has no bundle of its own and is served that one. So a members' page never reaches a
-lower level's index, and a site without members' pages has one index.
+The public bundle, `<tenant>/public/pagefind/`, holds the public pages (those anyone may open) as the public file:
+`/pagefind/…` is that bundle for every viewer, so a CDN serves it with the rest of public/. A members' bundle,
+`<tenant>/private/pagefind/<L>/`, holds only the pages that need a session and that level L may open, each as the file
+the gate serves level L (a composed level differs from its base file only in the chrome, which `data-pagefind-body`
+keeps out of the index); the theme's search page merges it into the public one for a signed-in member, through
+`/pagefind-members/…`, which only the gate answers (web/gate.py `members_search_file`). A level gets a members'
+bundle only when its members' pages (or their files) differ from the level below's (level 1's from none); a level
+without one is served the highest one below it. So a members' page never reaches the public bundle or a lower
+level's, a public page is in one bundle only (indexed as its public file, even where a level's variant of it
+differs), and a site with one small members' page has a small members' bundle, not another copy of the site.
 
 Pagefind indexes a whole bundle at once: the incremental part is deciding which bundles to make. Each bundle has a
 digest of its pages (path and file hash) stored in the build state; a build remakes a bundle only when that digest
@@ -36,7 +40,7 @@ ENTRY = "pagefind-entry.json"  # the file Pagefind's scripts load first: publish
 SEARCH_KINDS = frozenset({"markdown", "component"})  # listings, tag pages, galleries, the search page: not indexed
 INSTALL_HINT = "pip install 'pagefind[bin]'"
 INDEX_TIMEOUT = 600  # seconds one bundle may take to index
-FORMAT = "search-v1"  # bump when what goes into a bundle changes, so every bundle is made again
+FORMAT = "search-v2"  # bump when what goes into a bundle changes, so every bundle is made again
 
 log = logging.getLogger("mbsite.search")
 
@@ -63,16 +67,19 @@ class Bundle:
 
 
 def plan_bundles(table: RouteTable, rows: dict[str, list[OutputRow]]) -> dict[int, Bundle]:
-    """The bundles of one tenant by level: level 0 always, a higher level when it sees other pages (or other files
-    of them) than the level below. `rows`: the tenant's output rows by page path."""
+    """The bundles of one tenant by level: level 0 (the public pages) always; level L ≥ 1 (the pages that need a
+    session and that L may open) when they, or the files L is served of them, differ from level L−1's (level 1's
+    from none). `rows`: the tenant's output rows by page path."""
     slug = table.tenant.slug
     bundles: dict[int, Bundle] = {}
-    previous: tuple[tuple[str, str, str], ...] | None = None
+    previous: tuple[tuple[str, str, str], ...] = ()
     indexed = sorted((path, route) for path, route in table.routes.items() if route.kind in SEARCH_KINDS)
     for level in LEVELS:
         pages: list[tuple[str, str, str]] = []
         for path, route in indexed:
-            if route.min_level > level:
+            # Level 0 holds the public pages; a members' bundle the members' pages only (the public ones are in
+            # the public bundle, which the search page merges with it).
+            if route.min_level > level or (level > 0 and route.min_level == 0):
                 continue
             seen = [r for r in rows.get(path, ()) if r.level <= level]
             if seen:
@@ -81,7 +88,8 @@ def plan_bundles(table: RouteTable, rows: dict[str, list[OutputRow]]) -> dict[in
         here = tuple(pages)
         if level == 0 or here != previous:
             bundles[level] = Bundle(slug, level, here)
-        previous = here
+        if level > 0:
+            previous = here
     return bundles
 
 

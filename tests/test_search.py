@@ -1,5 +1,6 @@
-"""Static search: a Pagefind bundle per tenant and level, built from what that level may see, made again only when
-those pages changed; the search page and the header's search box; a build without Pagefind warns and goes on."""
+"""Static search: a public Pagefind bundle of the public pages and, per level, a members' bundle of the members' pages
+that level may open (only where it differs from the level below's), made again only when those pages changed; the
+search page and the header's search box; a build without Pagefind warns and goes on."""
 from __future__ import annotations
 
 import gzip
@@ -52,22 +53,36 @@ def indexed(site: Path, folder: str) -> dict[str, str]:
     return pages
 
 
+def page_count(site: Path, folder: str) -> int:
+    """The number of pages Pagefind reports for a bundle (its entry file, all languages)."""
+    entry = json.loads((site / "build" / "t" / folder / "pagefind-entry.json").read_bytes())
+    return sum(int(lang["page_count"]) for lang in entry["languages"].values())
+
+
+def with_dashboard(site: Path) -> None:
+    """Install the members' dashboard (as `mbsite init` does): a level-1 page whose file differs at every level."""
+    seed = site / "content" / "seed" / "site.yaml"
+    seed.write_text(seed.read_text() + "---\nentity: InstalledPackage\nrecords:\n"
+                    "  - {tenant: t, package: mb_dashboard, sortOrder: 1}\n")
+
+
 def bundles(site: Path) -> set[str]:
     out = site / "build" / "t"
     return {p.parent.relative_to(out).as_posix() for p in out.rglob("pagefind-entry.json")}
 
 
-def test_public_index_holds_public_pages_only_and_the_members_level_sees_both(tmp_path: Path) -> None:
+def test_public_index_holds_public_pages_only_and_the_members_index_the_members_pages_only(tmp_path: Path) -> None:
     site = make_site(tmp_path / "site")
     summary = build(site)
     assert summary["search_indexes"] == 2
-    # Level 1 sees what the public sees: it is served the public bundle (no bundle of its own).
+    # Level 1 has no members' page: no members' bundle (it searches the public one alone).
     assert bundles(site) == {"public/pagefind", "private/pagefind/2"}
     public = indexed(site, "public/pagefind")
     assert set(public) == {"/blog/open/", "/about/"}
     assert not any("okapi" in text for text in public.values())
     members = indexed(site, "private/pagefind/2")
-    assert set(members) == {"/blog/open/", "/blog/club/", "/about/"}
+    assert set(members) == {"/blog/club/"}  # the public pages are in the public bundle, merged with it by the page
+    assert page_count(site, "private/pagefind/2") == 1
     assert "okapi" in members["/blog/club/"]
     # Only the page's own content is indexed: not the header, its navigation or the footer.
     assert "built with mbsite" not in public["/about/"] and "Sign in" not in public["/about/"]
@@ -103,29 +118,66 @@ def test_second_build_does_no_index_work_and_changes_update_the_indexes(tmp_path
     assert build(site)["search_indexes"] == 0
     assert {p: p.stat().st_mtime_ns for p in public_dir.rglob("*") if p.is_file()} == before
 
-    post(site, "new", "A public quokka appears.")
-    assert build(site)["search_indexes"] == 2  # the public bundle, and level 2's (it sees public pages too)
-    assert "/blog/new/" in indexed(site, "public/pagefind") and "/blog/new/" in indexed(site, "private/pagefind/2")
+    members_dir = site / "build" / "t" / "private" / "pagefind" / "2"
+    members_before = {p: p.stat().st_mtime_ns for p in members_dir.rglob("*") if p.is_file()}
+    # (a page, not a post: a new post would be the members' post's neighbour, changing its file)
+    (site / "content" / "pages" / "new.md").write_text("---\ntitle: New\n---\nA public quokka appears.\n")
+    assert build(site)["search_indexes"] == 1  # the public bundle only: the members' one holds no public page
+    assert "/new/" in indexed(site, "public/pagefind") and "/new/" not in indexed(site, "private/pagefind/2")
+    assert {p: p.stat().st_mtime_ns for p in members_dir.rglob("*") if p.is_file()} == members_before
 
     post(site, "club", "The okapi is a members secret, now with a tapir.", level=2)
     assert build(site)["search_indexes"] == 1  # only the members' bundle: the public one did not change
     assert "tapir" in indexed(site, "private/pagefind/2")["/blog/club/"]
 
-    (site / "content" / "blog" / "new.md").unlink()
+    (site / "content" / "pages" / "new.md").unlink()
     build(site)
-    assert "/blog/new/" not in indexed(site, "public/pagefind")
-    assert "/blog/new/" not in indexed(site, "private/pagefind/2")
+    assert "/new/" not in indexed(site, "public/pagefind")
     # The removed page's fragment file went too.
     assert not any(b"quokka" in gzip.decompress(p.read_bytes()) for p in public_dir.glob("fragment/*"))
 
     post(site, "open", "The zebrafish swims in public.", level=2)  # a public post becomes members-only
     build(site)
     assert "/blog/open/" not in indexed(site, "public/pagefind")
-    assert "/blog/open/" in indexed(site, "private/pagefind/2")
+    assert set(indexed(site, "private/pagefind/2")) == {"/blog/open/", "/blog/club/"}
 
     incremental = output_tree(site / "build")
     build(site, full=True)
     assert output_tree(site / "build") == incremental  # incremental ≡ full, bundles included
+
+
+def test_a_members_page_that_differs_by_level_makes_small_members_bundles(tmp_path: Path) -> None:
+    """The site `mbsite init` makes: a members' dashboard whose file differs at every level. Each level gets a members'
+    bundle of its members' pages (the dashboard, as that level sees it, and the level-2 post from level 2 on), never
+    another copy of the public pages."""
+    site = make_site(tmp_path / "site")
+    with_dashboard(site)
+    assert build(site)["search_indexes"] == 6
+    assert bundles(site) == {"public/pagefind"} | {f"private/pagefind/{level}" for level in range(1, 6)}
+    assert set(indexed(site, "public/pagefind")) == {"/blog/open/", "/about/"}
+    assert page_count(site, "public/pagefind") == 2
+    for level in range(1, 6):
+        members = indexed(site, f"private/pagefind/{level}")
+        assert set(members) == ({"/dashboard/"} | ({"/blog/club/"} if level >= 2 else set())), level
+        assert page_count(site, f"private/pagefind/{level}") == len(members)
+        assert f"Level. {level}." in members["/dashboard/"]  # the variant the gate serves that level
+    assert check_output(site / "build") == []
+
+
+def test_bundle_folders_of_an_older_layout_are_removed(tmp_path: Path) -> None:
+    """An output made before (a bundle of every page at each level) keeps no bundle the plan no longer has."""
+    site = make_site(tmp_path / "site")
+    build(site)
+    stray = site / "build" / "t" / "private" / "pagefind" / "4"
+    stray.mkdir(parents=True)
+    (stray / "pagefind-entry.json").write_text("{}")
+    (stray / "fragment").mkdir()
+    (stray / "fragment" / "en_0.pf_fragment").write_bytes(b"zebrafish")
+    build(site)
+    assert bundles(site) == {"public/pagefind", "private/pagefind/2"} and not stray.exists()
+    incremental = output_tree(site / "build")
+    build(site, full=True)
+    assert output_tree(site / "build") == incremental
 
 
 def test_a_level_that_sees_what_the_level_below_sees_has_no_bundle(tmp_path: Path) -> None:
@@ -155,7 +207,7 @@ def test_plan_follows_the_variant_each_level_is_served(tmp_path: Path) -> None:
     plan = plan_bundles(model.tables["t"], rows)
     assert sorted(plan) == [0, 2]
     assert [p[0] for p in plan[0].pages] == ["/about", "/blog/open"]
-    assert [p[0] for p in plan[2].pages] == ["/about", "/blog/club", "/blog/open"]
+    assert [p[0] for p in plan[2].pages] == ["/blog/club"]
     builder.close()
 
 
@@ -207,13 +259,17 @@ def test_a_deleted_bundle_is_repaired_by_the_next_build(tmp_path: Path) -> None:
     assert "/blog/club/" in indexed(site, "private/pagefind/2")
 
 
-def test_a_page_under_the_search_folder_is_refused(tmp_path: Path) -> None:
+def test_a_page_under_the_search_folders_is_refused(tmp_path: Path) -> None:
     site = make_site(tmp_path / "site")
     (site / "content" / "pages" / "pagefind.md").write_text("---\ntitle: Clash\n---\nA page where the index goes.\n")
+    (site / "content" / "pages" / "pagefind-members.md").write_text("---\ntitle: Clash\n---\nThe members' index.\n")
     result = Builder(load_config(site), BufferReporter()).run()
     assert result.ok
-    (warning,) = [p for p in result.problems if p.code == "route-conflict"]
-    assert "/pagefind" in warning.message and warning.location.file == "content/pages/pagefind.md"
+    warnings = sorted((p.location.file, p.message) for p in result.problems if p.code == "route-conflict")
+    assert [file for file, _ in warnings] == ["content/pages/pagefind-members.md", "content/pages/pagefind.md"]
+    assert "/pagefind-members/ holds the search index" in warnings[0][1]
+    assert "/pagefind/ holds the search index" in warnings[1][1]
+    assert not (site / "build" / "t" / "public" / "pagefind-members").exists()
     assert (site / "build" / "t" / "public" / "pagefind" / "pagefind-entry.json").is_file()
     assert not (site / "build" / "t" / "public" / "pagefind" / "index.html").exists()
 

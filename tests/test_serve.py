@@ -205,18 +205,26 @@ async def test_useful_404s(client: httpx.AsyncClient) -> None:
 
 
 @pytest.mark.anyio
-async def test_the_preview_searches_the_signed_in_levels_index(client: httpx.AsyncClient, site: Config) -> None:
-    # Pagefind's scripts ask for /pagefind/… from the search page: the request goes under the tenant's prefix, where
-    # the gate answers from the viewer's level's index (not straight from public/ as other unprefixed files).
-    r = await client.get("/pagefind/pagefind-entry.json", headers={"referer": "http://127.0.0.1:8000/acme/search"})
-    assert r.status_code == 302 and r.headers["location"] == "/acme/pagefind/pagefind-entry.json"
+async def test_the_preview_searches_the_public_index_and_the_signed_in_levels_members_index(
+        client: httpx.AsyncClient, site: Config) -> None:
+    search = {"referer": "http://127.0.0.1:8000/acme/search"}
     public = (site.out / "acme" / "public" / "pagefind" / "pagefind-entry.json").read_bytes()
-    admin = (site.out / "acme" / "private" / "pagefind" / "3" / "pagefind-entry.json").read_bytes()
-    assert public != admin
-    assert (await client.get("/acme/pagefind/pagefind-entry.json")).content == public
+    # /pagefind/… is the public index for everyone: served straight from public/, as a CDN would.
+    r = await client.get("/pagefind/pagefind-entry.json", headers=search)
+    assert r.status_code == 200 and r.content == public and "vary" not in r.headers
+    # /pagefind-members/… depends on the session: it goes under the tenant's prefix, where the gate answers it.
+    r = await client.get("/pagefind-members/pagefind-entry.json", headers=search)
+    assert r.status_code == 302 and r.headers["location"] == "/acme/pagefind-members/pagefind-entry.json"
+    members = site.out / "acme" / "private" / "pagefind"
+    admin = (members / "3" / "pagefind-entry.json").read_bytes()  # (the demo's admin is at level 3)
+    assert admin != public and (members / "4" / "pagefind-entry.json").read_bytes() != admin
+    r = await client.get("/acme/pagefind-members/pagefind-entry.json")
+    assert r.status_code == 404 and admin not in r.content and r.headers["vary"] == "Cookie"
     await client.post("/api/auth/login", json={"tenant": "acme", "username": "admin", "password": PASSWORD})
-    r = await client.get("/acme/pagefind/pagefind-entry.json")
-    assert r.content == admin and r.headers["vary"] == "Cookie"
+    assert (await client.get("/acme/pagefind/pagefind-entry.json")).content == public
+    r = await client.get("/acme/pagefind-members/pagefind-entry.json")
+    assert r.status_code == 200 and r.content == admin and r.headers["vary"] == "Cookie"
+    assert r.headers["cache-control"].startswith("private")
 
 
 @pytest.mark.anyio

@@ -33,7 +33,7 @@ from ..config import Config
 from ..reporter import Reporter
 from ..watch import Batch
 from ..web.authz import Principal
-from ..web.gate import SEARCH_PREFIX, PageResponse, needed_level, security_headers
+from ..web.gate import MEMBERS_SEARCH_PREFIX, PageResponse, needed_level, security_headers
 from ..web.gate import serve as gate_serve
 from ..web.redirects import sign_in_target
 from ..web.sessions import principal_for, same_origin
@@ -139,8 +139,8 @@ async def page(request: Request) -> Response:
 def _static(hub: LiveHub, tenant: str, path: str) -> Response | None:
     """A public file of `tenant` that is not a page (assets, feeds), or None."""
     page_ = page_path(path)
-    if page_ in hub.gate.routes(tenant).pages or page_.startswith(SEARCH_PREFIX):
-        return None  # (the search bundle depends on the session: the gate answers it, under the tenant's prefix)
+    if page_ in hub.gate.routes(tenant).pages or page_.startswith(MEMBERS_SEARCH_PREFIX):
+        return None  # (the members' search bundle depends on the session: the gate answers it, under the prefix)
     file = hub.gate.file_for(tenant, "public", page_)
     if file is None or file.suffix == ".html":
         return None

@@ -1,8 +1,9 @@
 """GET/HEAD of a page path + the session → the public page, the variant the user may see, 403 or a login redirect.
 
 Layout (written by the builder): `<out>/<tenant>/public/…/index.html`, `<out>/<tenant>/private/<L>/…/index.html`,
-`<out>/<tenant>/private/chrome/<L>.json` and `<out>/<tenant>/routes.json`; the search bundles `public/pagefind/` and
-`private/pagefind/<L>/` (`/pagefind/…` is answered from the viewer's level's bundle, `search_file`), and the
+`<out>/<tenant>/private/chrome/<L>.json` and `<out>/<tenant>/routes.json`; the search bundles: the public one,
+`public/pagefind/` (`/pagefind/…`, a static file like any other), and the members' ones, `private/pagefind/<L>/`
+(`/pagefind-members/…` is answered from the viewer's level's, `members_search_file`); and the
 images that only members' pages show, `private/assets/images/`, listed in routes.json with the lowest level that
 may see each (`/assets/images/…` is answered from there when public/ has no such file, `image_choice`).
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.utils import formatdate
 from pathlib import Path
 from typing import Any
@@ -180,22 +181,23 @@ def _composed(gate: Gate, tenant: str, page: str, route: dict[str, Any], base: i
     return Choice("compose", file, PRIVATE_CACHE, chrome=(base_chrome, chrome), level=level)
 
 
-SEARCH_PREFIX = "/pagefind/"
+MEMBERS_SEARCH_PREFIX = "/pagefind-members/"  # the members' search bundles (search.py); /pagefind/ is public/'s
 
 
-def search_file(gate: Gate, tenant: str, page: str, level: int) -> Choice:
-    """A file of the search bundle (`/pagefind/…`) for a viewer at `level`: from the bundle of the highest level not
-    above theirs that has one (search.py writes `private/pagefind/<L>/` only for a level that sees more than the
-    level below), else the public one. Never a higher level's; only an existing file, found without traversal."""
-    rest = page[len(SEARCH_PREFIX):]
+def members_search_file(gate: Gate, tenant: str, page: str, level: int) -> Choice:
+    """A file of the members' search bundle (`/pagefind-members/…`) for a viewer at `level`: from the bundle of the
+    highest level not above theirs that has one (search.py writes `private/pagefind/<L>/` only for a level whose
+    members' pages differ from the level below's). Never a higher level's; only an existing file, found without
+    traversal. Everyone else (anonymous, a level with no bundle) gets what a missing file gets, but never cached
+    shared: the same URL answers a member."""
+    rest = page[len(MEMBERS_SEARCH_PREFIX):]
     for lv in range(min(max(level, 0), 5), 0, -1):
         if (gate.out / tenant / "private" / "pagefind" / str(lv) / "pagefind-entry.json").is_file():
             file = gate.file_for(tenant, f"private/pagefind/{lv}", rest)
-            return Choice("file", file, PRIVATE_CACHE, level=lv) if file is not None else _missing(gate, tenant)
-    file = gate.file_for(tenant, "public/pagefind", rest)
-    # The answer depends on the session (a signed-in viewer may get another bundle): caches must key on it.
-    return Choice("file", file, PRIVATE_CACHE if level > 0 else PUBLIC_CACHE) if file is not None \
-        else _missing(gate, tenant)
+            if file is not None:
+                return Choice("file", file, PRIVATE_CACHE, level=lv)
+            break
+    return replace(_missing(gate, tenant), cache=PRIVATE_CACHE)
 
 
 IMAGE_PREFIX = f"/{IMAGES_DIR}/"
@@ -286,8 +288,8 @@ def _page_response(path: Path, cache: str, status: int = 200, csp: str = "") -> 
         response = FileResponse(path, status_code=status)
     response.headers["Cache-Control"] = cache
     response.headers.update(security_headers(csp, path.suffix == ".html"))
-    if cache == PRIVATE_CACHE or SEARCH_PREFIX in path.as_posix():
-        response.headers["Vary"] = "Cookie"  # (the search bundle differs by session: web/gate.py search_file)
+    if cache == PRIVATE_CACHE:
+        response.headers["Vary"] = "Cookie"
     return response
 
 
@@ -332,16 +334,18 @@ async def serve(request: Request) -> Response:
             return _not_found(gate, tenant, web.config.content_security_policy)
         level = 0
         principal = None
-        search = page.startswith(SEARCH_PREFIX)
+        members_search = page.startswith(MEMBERS_SEARCH_PREFIX)
         image = members_image(gate, tenant, page) is not None
-        # Static files are answered without looking up the session; pages, the search bundle and members' images
-        # depend on it.
-        if search or image or is_page(gate, tenant, page):
+        # Static files (the public search bundle among them) are answered without looking up the session; pages,
+        # the members' search bundles and members' images depend on it.
+        if members_search or image or is_page(gate, tenant, page):
             principal = await principal_for(request, web.config, web.db)
             # A session of another tenant does not sign anyone in here.
             level = principal.level if principal.tenant == tenant else 0
-        choice = search_file(gate, tenant, page, level) if search else image_choice(gate, tenant, page, level) \
-            if image else choose(gate, tenant, page, level)
+        if members_search:
+            choice = members_search_file(gate, tenant, page, level)
+        else:
+            choice = image_choice(gate, tenant, page, level) if image else choose(gate, tenant, page, level)
         if level > 0 and principal is not None and choice.file is not None and choice.kind == "file" and \
                 gate.routes(tenant).pages.get(page, {}).get("kind") == "panel":
             return _panel_response(request, choice.file, principal.csrf_token or "", web.config.content_security_policy)
@@ -359,7 +363,8 @@ async def serve(request: Request) -> Response:
                                   csp=web.config.content_security_policy)
         if choice.kind == "denied":
             return problem(403, "you may not see this page", headers={"Cache-Control": PRIVATE_CACHE})
-        return problem(404, "no such page")
+        return problem(404, "no such page", headers={"Cache-Control": PRIVATE_CACHE, "Vary": "Cookie"}
+                       if choice.cache == PRIVATE_CACHE else None)
     except Exception:  # fail closed: whatever broke, no page is served
         log.exception("gate failed for %s", request.url.path)
         return problem(500, "the page could not be served", headers={"Cache-Control": PRIVATE_CACHE})

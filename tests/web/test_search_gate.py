@@ -1,6 +1,7 @@
-"""The gate answers `/pagefind/…` from the search bundle of the viewer's level: the public one for anonymous viewers,
-the highest level's bundle not above theirs for a session (a level without a bundle of its own gets the one below),
-never a higher level's; a session of another tenant is nobody; paths that climb out get nothing."""
+"""The search bundles through the gate: `/pagefind/…` is the public bundle for every viewer (a static file, as a CDN
+serves it); `/pagefind-members/…` answers a session from the members' bundle of the highest level not above its own
+that has one, never a higher level's, and everyone else (anonymous, a session of another tenant, a level with no
+bundle) as a missing file; paths that climb out get nothing."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,38 +29,69 @@ def _write_bundles(out: Path) -> None:
     (out / "acme" / "routes.json").write_text('{"tenant": "acme", "pages": {"/": {"level": 0, "variants": [0]}}}')
 
 
-@pytest.mark.parametrize("who,level", [
-    (None, 0), ("user", 0), ("moderator", 2), ("admin", 2), ("god", 4), ("supergod", 4),
-], ids=lambda v: str(v))
-async def test_each_level_gets_its_bundle(api: Api, who: str | None, level: int) -> None:
+@pytest.mark.parametrize("who", [None, "user", "moderator", "god", "supergod"], ids=lambda v: str(v))
+async def test_the_public_bundle_is_the_same_for_everyone(api: Api, who: str | None) -> None:
     _write_bundles(api.app.state.mb.config.out)
     if who:
         await api.login("acme", who)
     for name in ("pagefind-entry.json", "fragment/a.pf_fragment"):
         r = await api.client.get(f"/acme/pagefind/{name}")
+        assert r.status_code == 200 and r.text.endswith("-0"), (who, name, r.text)
+        # A static file: a CDN may serve and cache it for everyone.
+        assert r.headers["cache-control"] == "public, max-age=0, must-revalidate"
+        assert "vary" not in r.headers
+
+
+@pytest.mark.parametrize("who,level", [("moderator", 2), ("admin", 2), ("god", 4), ("supergod", 4)],
+                         ids=lambda v: str(v))
+async def test_a_member_gets_the_members_bundle_of_their_level(api: Api, who: str, level: int) -> None:
+    _write_bundles(api.app.state.mb.config.out)
+    await api.login("acme", who)
+    for name in ("pagefind-entry.json", "fragment/a.pf_fragment"):
+        r = await api.client.get(f"/acme/pagefind-members/{name}")
         assert r.status_code == 200
-        assert r.text.endswith(f"-{level}"), (who, name, r.text)
-        assert r.headers["vary"] == "Cookie"  # a shared cache must not hand one viewer's bundle to another
-        if who:
-            assert r.headers["cache-control"] == "private, no-store"
+        assert r.text.endswith(f"-{level}"), (who, name, r.text)  # never a higher level's (5 has no entry yet)
+        assert r.headers["cache-control"] == "private, no-store" and r.headers["vary"] == "Cookie"
 
 
-async def test_another_tenants_session_gets_the_public_bundle(api: Api) -> None:
+async def _assert_missing(api: Api, path: str) -> None:
+    r = await api.client.get(path)
+    assert r.status_code == 404 and r.text == "missing"  # what a file that does not exist gets
+    assert r.headers["cache-control"] == "private, no-store" and r.headers["vary"] == "Cookie"
+
+
+@pytest.mark.parametrize("name", ["pagefind-entry.json", "fragment/a.pf_fragment", "missing.js"])
+async def test_anonymous_viewers_get_no_members_bundle(api: Api, name: str) -> None:
+    _write_bundles(api.app.state.mb.config.out)
+    await _assert_missing(api, f"/acme/pagefind-members/{name}")
+
+
+async def test_another_tenants_session_and_a_level_without_a_bundle_get_none(api: Api) -> None:
     _write_bundles(api.app.state.mb.config.out)
     await api.login("globex", "supergod")
-    r = await api.client.get("/acme/pagefind/pagefind-entry.json")
-    assert r.text == "entry-0"
+    await _assert_missing(api, "/acme/pagefind-members/pagefind-entry.json")
+    await api.login("acme", "user")  # level 1: no members' bundle at or below it
+    await _assert_missing(api, "/acme/pagefind-members/pagefind-entry.json")
+    await api.login("acme", "moderator")
+    await _assert_missing(api, "/acme/pagefind-members/missing.js")
 
 
 @pytest.mark.parametrize("path", [
     "/acme/pagefind/../private/pagefind/4/pagefind-entry.json",
     "/acme/pagefind/%2e%2e/%2e%2e/private/pagefind/4/pagefind-entry.json",
+    "/acme/pagefind-members/../pagefind-members/../private/pagefind/4/pagefind-entry.json",
+    "/acme/pagefind-members/%2e%2e/4/pagefind-entry.json",
+    "/acme/pagefind-members/%2e%2e/%2e%2e/private/pagefind/4/pagefind-entry.json",
     "/acme/pagefind/missing.js",
-], ids=["dots", "encoded-dots", "missing"])
-async def test_nothing_else_is_served(api: Api, path: str) -> None:
+], ids=["dots", "encoded-dots", "members-dots", "members-up-a-level", "members-encoded-dots", "missing"])
+@pytest.mark.parametrize("who", [None, "moderator"], ids=lambda v: str(v))
+async def test_nothing_else_is_served(api: Api, path: str, who: str | None) -> None:
     _write_bundles(api.app.state.mb.config.out)
+    if who:
+        await api.login("acme", who)
     r = await api.client.get(path)
-    assert "entry-4" not in r.text and "entry-2" not in r.text
+    assert "entry-4" not in r.text
     assert r.status_code in (200, 404)
     if r.status_code == 200:
-        assert r.text == "entry-0"  # (a client that resolves the dots itself asks for the public bundle)
+        # (a client that resolves the dots itself asks for another file of the bundles it may see)
+        assert r.text in ("entry-0", "entry-2" if who else "entry-0")
