@@ -1,6 +1,8 @@
-"""Search in headless Chromium, over the built public folder served as a CDN would (no server code): the header's
-box (a plain form) lands on /search?q=…, whose Pagefind interface shows the public page that matches and nothing of
-the members' page; typing another query on the search page finds other pages."""
+"""Search in headless Chromium, over the built public folder served as a CDN would: the header's box (a plain form)
+lands on /search?q=…, whose Pagefind interface shows the public page that matches and nothing of the members' page;
+typing another query on the search page finds other pages. `/pagefind-members/…` is answered as the gate answers it
+(`members_search_file`, for the level a session cookie of the test names): a signed-in member's search merges the
+members' index and finds the members' page too; an anonymous viewer's gets a 404 and searches the public index."""
 from __future__ import annotations
 
 import json
@@ -14,9 +16,11 @@ from test_fidelity_computed import ARGS, _chromium
 from mbsite.builder import Builder
 from mbsite.config import DEFAULT_CSP, load_config
 from mbsite.reporter import BufferReporter
+from mbsite.web.gate import MEMBERS_SEARCH_PREFIX, Gate, members_search_file
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("search_on")]
 ORIGIN = "http://t.example"
+SESSION = "test_level"  # the cookie that stands for a session of that level here (the gate looks sessions up)
 
 
 @pytest.fixture(scope="module")
@@ -38,23 +42,59 @@ def public(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return site / "build" / "t" / "public"
 
 
+def _cdn_and_gate(public: Path) -> Any:
+    """public/ as a CDN serves it, and `/pagefind-members/…` as the gate answers it for the cookie's level."""
+    serve = folder_server(public, ORIGIN, {"Content-Security-Policy": DEFAULT_CSP})
+    gate = Gate(public.parent.parent)
+
+    def handle(route: Any) -> None:
+        path = route.request.url[len(ORIGIN):].split("?")[0]
+        if not path.startswith(MEMBERS_SEARCH_PREFIX):
+            serve(route)
+            return
+        cookies = dict(part.strip().split("=", 1) for part in (route.request.headers.get("cookie") or "").split(";")
+                       if "=" in part)
+        choice = members_search_file(gate, "t", path, int(cookies.get(SESSION, "0")))
+        route.fulfill(status=choice.status, body=choice.file.read_bytes() if choice.file else b"not found",
+                      headers={"Cache-Control": choice.cache, "Vary": "Cookie"})
+    return handle
+
+
 @pytest.fixture(scope="module")
-def tab(public: Path) -> Iterator[Any]:
+def browser(public: Path) -> Iterator[Any]:
     executable = _chromium()
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-
-    # The site's own Content-Security-Policy, as its _headers gives it to a CDN: search must work under it.
-    serve = folder_server(public, ORIGIN, {"Content-Security-Policy": DEFAULT_CSP})
-
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, headless=True, args=ARGS)
+        launched = pw.chromium.launch(executable_path=executable, headless=True, args=ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.set_default_timeout(15_000)
-            page.route(f"{ORIGIN}/**", serve)
-            yield page
+            yield launched
         finally:
-            browser.close()
+            launched.close()
+
+
+def _tab(browser: Any, public: Path, level: int) -> Any:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    if level:
+        context.add_cookies([{"name": SESSION, "value": str(level), "url": ORIGIN}])
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    # The site's own Content-Security-Policy, as its _headers gives it to a CDN: search must work under it.
+    page.route(f"{ORIGIN}/**", _cdn_and_gate(public))
+    return page
+
+
+@pytest.fixture(scope="module")
+def tab(browser: Any, public: Path) -> Iterator[Any]:
+    page = _tab(browser, public, 0)
+    yield page
+    page.context.close()
+
+
+@pytest.fixture(scope="module")
+def member_tab(browser: Any, public: Path) -> Iterator[Any]:
+    page = _tab(browser, public, 2)
+    yield page
+    page.context.close()
 
 
 def results(tab: Any) -> list[str]:
@@ -72,6 +112,32 @@ def test_the_header_box_lands_on_results_of_public_pages_only(tab: Any) -> None:
     assert results(tab) == ["/blog/open/"]  # the members' post mentions zebrafish too: not in the public index
     assert "okapi" not in tab.inner_text("main")
     assert errors == []
+
+
+def test_a_signed_in_member_also_finds_the_members_page(member_tab: Any) -> None:
+    errors: list[str] = []
+    member_tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    asked: list[str] = []
+    member_tab.on("request", lambda request: asked.append(request.url[len(ORIGIN):]))
+    member_tab.goto(f"{ORIGIN}/search?q=okapi")
+    assert results(member_tab) == ["/blog/club/"]  # only in the members' index
+    member_tab.goto(f"{ORIGIN}/search?q=zebrafish")
+    member_tab.wait_for_function("() => document.querySelectorAll('.pagefind-ui__result-link').length >= 2")
+    assert sorted(results(member_tab)) == ["/blog/club/", "/blog/open/"]  # public ∪ members' pages, each once
+    assert any(url.startswith("/pagefind-members/fragment/") for url in asked)
+    assert errors == []
+
+
+def test_an_anonymous_viewer_does_not_find_the_members_page(tab: Any) -> None:
+    asked: list[tuple[str, int]] = []
+    tab.on("response", lambda response: asked.append((response.url[len(ORIGIN):], response.status)))
+    tab.goto(f"{ORIGIN}/search?q=zebrafish")
+    assert results(tab) == ["/blog/open/"]
+    tab.fill(".pagefind-ui__search-input", "okapi")
+    tab.wait_for_selector(".pagefind-ui__message:has-text('No results')")
+    assert not tab.query_selector_all(".pagefind-ui__result-link")
+    assert ("/pagefind-members/pagefind-entry.json", 404) in asked  # asked, and not given
+    assert not any(url.startswith("/pagefind-members/") and status == 200 for url, status in asked)
 
 
 def test_typing_on_the_search_page_finds_other_pages(tab: Any) -> None:
