@@ -40,7 +40,7 @@ from .prerender import Prerenderer, body_key, start_prerender
 from .procs import die_with_parent
 from .reporter import BufferReporter, Reporter
 from .routes import Route
-from .search import ENTRY, search_state, update_search
+from .search import ENTRY, SKELETON, search_state, update_search
 from .site import SiteModel, load_model, open_site_db
 from .sitefiles import (
     ROUTES_MANIFEST,
@@ -214,6 +214,8 @@ def _render_composed(model: SiteModel, route: Route, stage_root: str, flat: bool
     if contract:
         row.digests["compose"] = json.dumps({"base": base_level, "template": template, "key": base_key},
                                             sort_keys=True)
+        # The page without its chrome: a splice keeps it, and the search index is made from it (search.py).
+        row.digests[SKELETON] = hashlib.sha256(first.skeleton.encode("utf-8")).hexdigest()
     for level, html in own_files:
         _write(route, level, html, rec, stage_root, flat, outcome)
 
@@ -706,7 +708,10 @@ class Builder:
             self.model = None  # nothing was published: the next run plans again from the stored graph
             problems.append(refusal)
             return self._finish(started, problems, reasons, 0, 0, 0, 0, model)
-        search = self._search(model, stage, final, plan.full, problems)
+        # A full build swaps whole tenant folders, the search bundles with them. An incremental build publishes the
+        # pages first and the search bundles right after (_publish_search): a page is live without waiting for
+        # Pagefind, which indexes a whole bundle whenever one of its pages changed.
+        search = self._search(model, stage, final, plan.full, problems) if plan.full else None
         clear_marker(out)
         if plan.full:
             for key in failed:
@@ -752,6 +757,8 @@ class Builder:
         if self.index:
             for key in rendered_keys:
                 self._index_add(key, final.get(key, []))
+        if not plan.full:
+            self._publish_search(model, final, problems)
         return self._finish(started, problems, reasons, written, shared, removed, len(plan.todo), model,
                             pages=sum(len(t.routes) for t in model.tables.values()))
 
@@ -775,6 +782,22 @@ class Builder:
                        f"{share}; [build] max_shrink = {self.config.max_shrink:g}); nothing was changed. Run "
                        "with --allow-shrink if the site is meant to shrink", Location(file=str(self.config.out)),
                        "shrink")
+
+    def _publish_search(self, model: SiteModel, final: dict[tuple[str, str], list[OutputRow]],
+                        problems: list[Problem]) -> None:
+        """After an incremental build has published its pages: make the search bundles whose pages changed and
+        publish them (each bundle's entry file last, so a reader never loads an entry naming files not yet in
+        place). Cut short, the stored digests still name the old bundles and the next build makes them again."""
+        stage = Stage(self.config.out, flat=True)
+        try:
+            search = self._search(model, stage, final, False, problems)
+        except BaseException:
+            stage.discard()
+            raise
+        stage.publish(order_last=(ENTRY,))
+        if search is not None:
+            with self.engine.begin() as conn:
+                set_state(conn, "search", search)
 
     def _search(self, model: SiteModel, stage: Stage, final: dict[tuple[str, str], list[OutputRow]], full: bool,
                 problems: list[Problem]) -> str | None:

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from .writer import Stage
 
 LEVELS = range(6)
+SKELETON = "skeleton"  # the row digest of a composed page's file without its chrome (builder._render_composed)
 ENTRY = "pagefind-entry.json"  # the file Pagefind's scripts load first: published last (see Builder._execute)
 SEARCH_KINDS = frozenset({"markdown", "component"})  # listings, tag pages, galleries, the search page: not indexed
 INSTALL_HINT = "pip install 'pagefind[bin]'"
@@ -66,6 +67,13 @@ class Bundle:
         return digest_of([FORMAT, version, self.pages])
 
 
+def indexed_digest(row: OutputRow) -> str:
+    """What decides a page's part of the index: the digest of its page without the chrome (`skeleton`, stored for a
+    page the gate can compose), else of its whole file. The index takes only `data-pagefind-body`, which the chrome
+    never is, so a navigation change that splices every page does not make the bundle again."""
+    return row.digests.get(SKELETON) or row.html_hash
+
+
 def plan_bundles(table: RouteTable, rows: dict[str, list[OutputRow]]) -> dict[int, Bundle]:
     """The bundles of one tenant by level: level 0 (the public pages) always; level L ≥ 1 (the pages that need a
     session and that L may open) when they, or the files L is served of them, differ from level L−1's (level 1's
@@ -84,7 +92,7 @@ def plan_bundles(table: RouteTable, rows: dict[str, list[OutputRow]]) -> dict[in
             seen = [r for r in rows.get(path, ()) if r.level <= level]
             if seen:
                 row = max(seen, key=lambda r: r.level)  # the variant the gate serves this level
-                pages.append((path, row.file, row.html_hash))
+                pages.append((path, row.file, indexed_digest(row)))
         here = tuple(pages)
         if level == 0 or here != previous:
             bundles[level] = Bundle(slug, level, here)

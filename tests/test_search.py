@@ -288,3 +288,65 @@ def test_a_tenant_with_no_public_page_to_search_has_no_public_index(tmp_path: Pa
     (site / "content" / "pages" / "about.md").write_text("---\ntitle: About\n---\nAbout the narwhal.\n")
     build(site)
     assert set(indexed(site, "public/pagefind")) == {"/about/"}
+
+
+def test_an_incremental_build_publishes_its_pages_before_indexing(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page is live without waiting for Pagefind: when the bundles are made, the changed page is already
+    published (and a build cut short there leaves the old bundle, made again by the next build)."""
+    import mbsite.builder as builder_module
+
+    site = make_site(tmp_path / "site")
+    build(site)
+    seen: list[str] = []
+    real = builder_module.update_search
+
+    def watching(out: Path, *args: object, **kwargs: object) -> object:
+        page = out / "t" / "public" / "new" / "index.html"
+        seen.append(page.read_text(encoding="utf-8") if page.is_file() else "")
+        return real(out, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builder_module, "update_search", watching)
+    (site / "content" / "pages" / "new.md").write_text("---\ntitle: New\n---\nA public quokka appears.\n")
+    assert build(site)["search_indexes"] == 1
+    assert len(seen) == 1 and "quokka" in seen[0]
+    assert "/new/" in indexed(site, "public/pagefind")
+
+    def cut_short(*args: object, **kwargs: object) -> object:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(builder_module, "update_search", cut_short)
+    (site / "content" / "pages" / "new.md").write_text("---\ntitle: New\n---\nA public wombat appears.\n")
+    with pytest.raises(KeyboardInterrupt):
+        build(site)
+    assert "wombat" in (site / "build" / "t" / "public" / "new" / "index.html").read_text(encoding="utf-8")
+    assert "quokka" in indexed(site, "public/pagefind")["/new/"]  # the old bundle, whole
+    monkeypatch.setattr(builder_module, "update_search", real)
+    assert build(site)["search_indexes"] == 1  # the next build makes it again
+    assert "wombat" in indexed(site, "public/pagefind")["/new/"]
+    incremental = output_tree(site / "build")
+    build(site, full=True)
+    assert output_tree(site / "build") == incremental
+
+
+def test_a_navigation_change_that_leaves_the_pages_own_content_does_not_index_again(tmp_path: Path) -> None:
+    """The index is made from each page's own content, never the chrome: a new menu re-renders every public page
+    with a new header, and the bundle stays as it was, which is what a full build indexes too."""
+    import sqlite3
+
+    site = make_site(tmp_path / "site")
+    build(site)
+    public_dir = site / "build" / "t" / "public" / "pagefind"
+    before = {p.relative_to(public_dir): p.read_bytes() for p in public_dir.rglob("*") if p.is_file()}
+    page_before = (site / "build" / "t" / "public" / "about" / "index.html").read_bytes()
+    menu = [{"title": "Elsewhere", "url": "https://elsewhere.example/"}, {"path": "/about"}]
+    with sqlite3.connect(site / ".mbsite" / "mbsite.sqlite3") as db:
+        db.execute("UPDATE tenants SET settings = ? WHERE slug = 't'", (json.dumps({"menu": menu}),))
+    assert build(site)["search_indexes"] == 0
+    assert (site / "build" / "t" / "public" / "about" / "index.html").read_bytes() != page_before
+    assert b"elsewhere.example" in (site / "build" / "t" / "public" / "about" / "index.html").read_bytes()
+    after = {p.relative_to(public_dir): p.read_bytes() for p in public_dir.rglob("*") if p.is_file()}
+    assert after == before
+    incremental = output_tree(site / "build")
+    build(site, full=True)
+    assert output_tree(site / "build") == incremental
