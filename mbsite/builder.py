@@ -40,7 +40,7 @@ from .prerender import Prerenderer, body_key, start_prerender
 from .procs import die_with_parent
 from .reporter import BufferReporter, Reporter
 from .routes import Route
-from .search import ENTRY, SKELETON, search_state, update_search
+from .search import ENTRY, SKELETON, Cancelled, search_state, update_search
 from .site import SiteModel, load_model, open_site_db
 from .sitefiles import (
     ROUTES_MANIFEST,
@@ -352,6 +352,8 @@ class Builder:
         self._batch: set[str] | None = None  # site-relative files of this run's watch batch (None: a cold run)
         self.next_change: int | None = None   # epoch ms when a scheduled page is published or expires
         self.search_made: list[tuple[str, int]] = []  # the search bundles the last run made (tenant, level)
+        # Asked while an incremental build indexes: True gives indexing up (mbsite watch: newer changes wait).
+        self.search_cancel: Callable[[], bool] | None = None
 
     @property
     def engine(self) -> Engine:
@@ -790,7 +792,12 @@ class Builder:
         place). Cut short, the stored digests still name the old bundles and the next build makes them again."""
         stage = Stage(self.config.out, flat=True)
         try:
-            search = self._search(model, stage, final, False, problems)
+            search = self._search(model, stage, final, False, problems, cancel=self.search_cancel)
+        except Cancelled:
+            # Newer changes wait (mbsite watch): they are built first, and the build after them indexes.
+            stage.discard()
+            self.search_made = []
+            return
         except BaseException:
             stage.discard()
             raise
@@ -800,7 +807,7 @@ class Builder:
                 set_state(conn, "search", search)
 
     def _search(self, model: SiteModel, stage: Stage, final: dict[tuple[str, str], list[OutputRow]], full: bool,
-                problems: list[Problem]) -> str | None:
+                problems: list[Problem], cancel: Callable[[], bool] | None = None) -> str | None:
         """Stage the search bundles whose pages changed (search.py); the digests to store, or None if unchanged."""
         with self.engine.connect() as conn:
             raw = get_state(conn, "search")
@@ -808,7 +815,7 @@ class Builder:
         if not self.config.search:
             self.search_made = []
             return None if not stored else "{}"
-        result = update_search(self.config.out, stage, model.tables, final, stored, force=full)
+        result = update_search(self.config.out, stage, model.tables, final, stored, force=full, cancel=cancel)
         problems.extend(result.problems)
         self.search_made = result.made
         return json.dumps(result.digests, sort_keys=True) if result.digests != stored else None

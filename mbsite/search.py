@@ -23,10 +23,11 @@ import logging
 import os
 import shutil
 import subprocess
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from .errors import Location, Problem
 from .graph import OutputRow, digest_of
@@ -41,6 +42,7 @@ ENTRY = "pagefind-entry.json"  # the file Pagefind's scripts load first: publish
 SEARCH_KINDS = frozenset({"markdown", "component"})  # listings, tag pages, galleries, the search page: not indexed
 INSTALL_HINT = "pip install 'pagefind[bin]'"
 INDEX_TIMEOUT = 600  # seconds one bundle may take to index
+CANCEL_POLL = 0.02   # seconds between two questions whether newer changes wait (update_search's `cancel`)
 FORMAT = "search-v2"  # bump when what goes into a bundle changes, so every bundle is made again
 
 log = logging.getLogger("mbsite.search")
@@ -122,12 +124,17 @@ class SearchResult:
     problems: list[Problem]
 
 
+class Cancelled(Exception):
+    """Indexing was given up because newer changes wait to be built (the caller's `cancel` said so)."""
+
+
 def update_search(out: Path, stage: Stage, tables: dict[str, RouteTable],
                   final: dict[tuple[str, str], list[OutputRow]], stored: dict[str, dict[str, str]],
-                  *, force: bool) -> SearchResult:
+                  *, force: bool, cancel: Callable[[], bool] | None = None) -> SearchResult:
     """Stage the bundles whose pages changed (all of them when `force`: a full build publishes whole tenant
     folders), and mark the files of bundles that are no longer wanted, or of older versions, obsolete.
-    `stored`: the digests of the bundles the output folder holds (tenant → level → digest)."""
+    `stored`: the digests of the bundles the output folder holds (tenant → level → digest). `cancel`: asked while
+    Pagefind runs; when it answers True, Pagefind is stopped and Cancelled raised (nothing is staged)."""
     problems: list[Problem] = []
     version = pagefind_version()
     by_tenant: dict[str, dict[str, list[OutputRow]]] = {}
@@ -160,7 +167,9 @@ def update_search(out: Path, stage: Stage, tables: dict[str, RouteTable],
     written: dict[tuple[str, int], dict[str, bytes]] = {}
     if not why:
         try:
-            written = _index(out, stage, todo)
+            written = _index(out, stage, todo, cancel)
+        except Cancelled:
+            raise
         except Exception as exc:  # noqa: BLE001 - a missing binary or a crash of Pagefind: no search, never no build
             log.debug("pagefind failed", exc_info=True)
             why = f"Pagefind could not run ({type(exc).__name__}: {exc})"
@@ -187,7 +196,8 @@ def _unavailable(todo: list[Bundle], why: str) -> Problem:
                    Location(file="mbsite.toml", pointer="/search/enabled"), "search")
 
 
-def _index(out: Path, stage: Stage, todo: list[Bundle]) -> dict[tuple[str, int], dict[str, bytes]]:
+def _index(out: Path, stage: Stage, todo: list[Bundle],
+           cancel: Callable[[], bool] | None = None) -> dict[tuple[str, int], dict[str, bytes]]:
     """Run Pagefind's indexer on each bundle to make: the bundle's pages are linked into a folder of their own (page
     path/index.html, from which Pagefind takes each page's URL), indexed into another, and read back. (The command,
     not the package's Python service: the service answers a request at most every tenth of a second.)"""
@@ -208,7 +218,7 @@ def _index(out: Path, stage: Stage, todo: list[Bundle]) -> dict[tuple[str, int],
             jobs.append((bundle, site, target))
         # The bundles are independent: index a few at once (starting Pagefind is a good part of a small bundle's time).
         with ThreadPoolExecutor(max_workers=max(2, min(8, os.cpu_count() or 1))) as pool:
-            runs = list(pool.map(lambda job: _run(binary, job[1], job[2]), jobs))
+            runs = list(pool.map(lambda job: _run(binary, job[1], job[2], cancel), jobs))
         for (bundle, _site, target), problem in zip(jobs, runs, strict=True):
             if problem:
                 raise RuntimeError(problem)
@@ -229,14 +239,29 @@ def _stable_entry(data: bytes) -> bytes:
         return data
 
 
-def _run(binary: Path, site: Path, target: Path) -> str:
-    """Index one folder of pages into `target`; "" when done, else what went wrong."""
-    done = subprocess.run([str(binary), "--site", str(site), "--output-path", str(target), "--silent"],
-                          capture_output=True, text=True, timeout=INDEX_TIMEOUT, check=False)
-    if done.returncode == 0 and (target / ENTRY).is_file():
+def _run(binary: Path, site: Path, target: Path, cancel: Callable[[], bool] | None = None) -> str:
+    """Index one folder of pages into `target`; "" when done, else what went wrong. Stopped (Cancelled) as soon as
+    `cancel` answers True, which is asked before it starts and every CANCEL_POLL seconds."""
+    if cancel is not None and cancel():
+        raise Cancelled()
+    with subprocess.Popen([str(binary), "--site", str(site), "--output-path", str(target), "--silent"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        deadline = time.monotonic() + INDEX_TIMEOUT
+        while True:
+            try:
+                stdout, stderr = proc.communicate(timeout=CANCEL_POLL if cancel is not None else INDEX_TIMEOUT)
+                break
+            except subprocess.TimeoutExpired:
+                if (cancel is not None and cancel()) or time.monotonic() > deadline:
+                    proc.kill()
+                    proc.communicate()
+                    if time.monotonic() > deadline:
+                        return f"no answer within {INDEX_TIMEOUT} s"
+                    raise Cancelled() from None
+    if proc.returncode == 0 and (target / ENTRY).is_file():
         return ""
-    detail = (done.stderr or done.stdout).strip().splitlines()
-    return f"exit status {done.returncode}" + (f": {detail[-1]}" if detail else "")
+    detail = (stderr or stdout).strip().splitlines()
+    return f"exit status {proc.returncode}" + (f": {detail[-1]}" if detail else "")
 
 
 def _place(out: Path, stage: Stage, rel: str, target: Path) -> None:

@@ -59,6 +59,8 @@ class Watcher:
         self.stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.builder = Builder(config, reporter, engine=self.engine, keep_bodies=True, cluster=cluster)
+        # A change that arrives while search bundles are indexed is built first; the build after it indexes.
+        self.builder.search_cancel = lambda: not self.events.empty()
         # `mbsite watch` on PostgreSQL: one active watch per database (a SQLite file lives on one machine, with
         # one watch; the preview of `mbsite serve` is no production watch and never waits for the lock).
         self.lock = WatchLock(self.engine.url.render_as_string(hide_password=False)) \

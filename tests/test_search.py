@@ -350,3 +350,32 @@ def test_a_navigation_change_that_leaves_the_pages_own_content_does_not_index_ag
     incremental = output_tree(site / "build")
     build(site, full=True)
     assert output_tree(site / "build") == incremental
+
+
+def test_indexing_gives_way_to_newer_changes_and_the_next_build_catches_up(tmp_path: Path) -> None:
+    """mbsite watch asks, while Pagefind runs, whether newer changes wait; if so Pagefind is stopped, nothing of
+    the new bundle is published, and a later build makes it (the pages themselves were published already)."""
+    site = make_site(tmp_path / "site")
+    build(site)
+    public_dir = site / "build" / "t" / "public" / "pagefind"
+    before = {p.relative_to(public_dir): p.read_bytes() for p in public_dir.rglob("*") if p.is_file()}
+    (site / "content" / "pages" / "new.md").write_text("---\ntitle: New\n---\nA public quokka appears.\n")
+    builder = Builder(load_config(site), BufferReporter())
+    asked: list[bool] = []
+
+    def newer_changes_wait() -> bool:
+        asked.append(True)
+        return True
+
+    builder.search_cancel = newer_changes_wait
+    result = builder.run()
+    assert result.ok and result.summary["search_indexes"] == 0 and asked
+    assert "quokka" in (site / "build" / "t" / "public" / "new" / "index.html").read_text(encoding="utf-8")
+    assert {p.relative_to(public_dir): p.read_bytes() for p in public_dir.rglob("*") if p.is_file()} == before
+    assert not (site / "build" / ".staging").exists() or not any((site / "build" / ".staging").iterdir())
+    builder.search_cancel = None
+    assert builder.run().summary["search_indexes"] == 1  # nothing else changed: only the index was behind
+    assert "/new/" in indexed(site, "public/pagefind")
+    incremental = output_tree(site / "build")
+    build(site, full=True)
+    assert output_tree(site / "build") == incremental
