@@ -199,8 +199,9 @@ def run_check(config: Config) -> list[Problem]:
     from .sources import scan_markdown
 
     problems: list[Problem] = []
+    schemas = SchemaResults(config.state_dir / "schema-results.json")  # shared with load_model below
     packages = load_packages(config.package_dirs(), root=config.site_dir, links=link_roots(config),
-                             schemas=SchemaResults(config.state_dir / "schema-results.json"))
+                             schemas=schemas)
     problems.extend(packages.problems)
     problems.extend(check_component_types(config, packages))
     scan_markdown(config, problems)
@@ -211,7 +212,7 @@ def run_check(config: Config) -> list[Problem]:
         from .site import load_model, open_site_db
 
         engine, _ = open_site_db(config)
-        model = load_model(config, engine, problems)
+        model = load_model(config, engine, problems, schemas=schemas)
         problems.extend(check_page_trees(model))
         problems.extend(check_addresses(model))
     problems.extend(check_output(config.out))

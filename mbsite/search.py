@@ -248,14 +248,16 @@ def _run(binary: Path, site: Path, target: Path, cancel: Callable[[], bool] | No
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
         deadline = time.monotonic() + INDEX_TIMEOUT
         while True:
+            remaining = deadline - time.monotonic()
             try:
-                stdout, stderr = proc.communicate(timeout=CANCEL_POLL if cancel is not None else INDEX_TIMEOUT)
+                stdout, stderr = proc.communicate(timeout=min(CANCEL_POLL, remaining) if cancel else remaining)
                 break
             except subprocess.TimeoutExpired:
-                if (cancel is not None and cancel()) or time.monotonic() > deadline:
+                timed_out = time.monotonic() >= deadline
+                if timed_out or (cancel is not None and cancel()):
                     proc.kill()
                     proc.communicate()
-                    if time.monotonic() > deadline:
+                    if timed_out:
                         return f"no answer within {INDEX_TIMEOUT} s"
                     raise Cancelled() from None
     if proc.returncode == 0 and (target / ENTRY).is_file():

@@ -186,8 +186,10 @@ def open_site_db(config: Config) -> tuple[Engine, bool]:
     return engine, new
 
 
-def load_model(config: Config, engine: Engine, problems: list[Problem], scanned: "Scan | None" = None) -> SiteModel:
-    """Packages, sources, theme and route tables; `scanned`: the content scan, when the helper made it."""
+def load_model(config: Config, engine: Engine, problems: list[Problem], scanned: "Scan | None" = None,
+               schemas: "SchemaResults | None" = None) -> SiteModel:
+    """Packages, sources, theme and route tables; `scanned`: the content scan, when the helper made it; `schemas`:
+    validation results the caller already holds (default: those kept in the state folder)."""
     from .components import ComponentRenderer
     from .markdown import check_engine
     from .packages import load_packages
@@ -195,7 +197,8 @@ def load_model(config: Config, engine: Engine, problems: list[Problem], scanned:
     check_engine(config.markdown_engine)  # an unknown engine is one clear error, not one per page
     from .jsonload import SchemaResults
 
-    schemas = SchemaResults(config.state_dir / "schema-results.json")
+    if schemas is None:
+        schemas = SchemaResults(config.state_dir / "schema-results.json")
     packages = load_packages(config.package_dirs(), strict=config.strict, root=config.site_dir,
                              links=link_roots(config), schemas=schemas)
     schemas.save()
