@@ -164,28 +164,33 @@ def update_search(out: Path, stage: Stage, tables: dict[str, RouteTable],
     if not todo:
         return SearchResult(digests, made, problems)
     why = "the pagefind package is not installed" if version is None else ""
-    written: dict[tuple[str, int], dict[str, bytes]] = {}
-    if not why:
-        try:
-            written = _index(out, stage, todo, cancel)
-        except Cancelled:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a missing binary or a crash of Pagefind: no search, never no build
-            log.debug("pagefind failed", exc_info=True)
-            why = f"Pagefind could not run ({type(exc).__name__}: {exc})"
-    if why:
-        # Fail closed: an out-of-date bundle could still hold a page that a level may no longer see, so it goes
-        # (the search page then says search is unavailable) until a build can make it again.
+    # Pagefind writes each bundle into a folder of this build's staging area (the output folder's file system), from
+    # which its files are moved into the stage: no file of a bundle is read back and written again.
+    work = out / ".staging" / f"search-{os.getpid()}-{time.time_ns()}"
+    try:
+        made_at: dict[tuple[str, int], Path] = {}
+        if not why:
+            try:
+                made_at = _index(out, stage, todo, work, cancel)
+            except Cancelled:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a missing binary or a crash of Pagefind: no search, never no build
+                log.debug("pagefind failed", exc_info=True)
+                why = f"Pagefind could not run ({type(exc).__name__}: {exc})"
+        if why:
+            # Fail closed: an out-of-date bundle could still hold a page that a level may no longer see, so it goes
+            # (the search page then says search is unavailable) until a build can make it again.
+            for bundle in todo:
+                _drop_folder(out, stage, bundle.folder)
+            problems.append(_unavailable(todo, why))
+            return SearchResult(digests, made, problems)
+        assert version is not None
         for bundle in todo:
-            _drop_folder(out, stage, bundle.folder)
-        problems.append(_unavailable(todo, why))
-        return SearchResult(digests, made, problems)
-    assert version is not None
-    for bundle in todo:
-        files = written[(bundle.tenant, bundle.level)]
-        _stage_bundle(out, stage, bundle.folder, files, force)
-        digests.setdefault(bundle.tenant, {})[str(bundle.level)] = bundle.digest(version)
-        made.append((bundle.tenant, bundle.level))
+            _stage_bundle(out, stage, bundle.folder, made_at[(bundle.tenant, bundle.level)], force)
+            digests.setdefault(bundle.tenant, {})[str(bundle.level)] = bundle.digest(version)
+            made.append((bundle.tenant, bundle.level))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     return SearchResult(digests, made, problems)
 
 
@@ -196,38 +201,36 @@ def _unavailable(todo: list[Bundle], why: str) -> Problem:
                    Location(file="mbsite.toml", pointer="/search/enabled"), "search")
 
 
-def _index(out: Path, stage: Stage, todo: list[Bundle],
-           cancel: Callable[[], bool] | None = None) -> dict[tuple[str, int], dict[str, bytes]]:
-    """Run Pagefind's indexer on each bundle to make: the bundle's pages are linked into a folder of their own (page
-    path/index.html, from which Pagefind takes each page's URL), indexed into another, and read back. (The command,
-    not the package's Python service: the service answers a request at most every tenth of a second.)"""
+def _index(out: Path, stage: Stage, todo: list[Bundle], work: Path,
+           cancel: Callable[[], bool] | None = None) -> dict[tuple[str, int], Path]:
+    """Run Pagefind's indexer on each bundle to make: the bundle's pages are linked into a folder of their own under
+    `work` (page path/index.html, from which Pagefind takes each page's URL) and indexed into another, whose path
+    is returned. (The command, not the package's Python service: the service answers a request at most every
+    tenth of a second.)"""
     from pagefind.service import get_executable
 
     binary = get_executable()
     if binary is None:
         raise FileNotFoundError("the Pagefind program was not found (the pagefind[bin] extra installs it)")
-    written: dict[tuple[str, int], dict[str, bytes]] = {}
-    work = out / ".staging" / f"search-{os.getpid()}"
-    try:
-        jobs: list[tuple[Bundle, Path, Path]] = []
-        for bundle in todo:
-            site, target = work / f"site-{bundle.tenant}-{bundle.level}", work / f"out-{bundle.tenant}-{bundle.level}"
-            site.mkdir(parents=True)
-            for path, rel, _hash in bundle.pages:
-                _place(out, stage, rel, site / path.strip("/") / "index.html")
-            jobs.append((bundle, site, target))
-        # The bundles are independent: index a few at once (starting Pagefind is a good part of a small bundle's time).
-        with ThreadPoolExecutor(max_workers=max(2, min(8, os.cpu_count() or 1))) as pool:
-            runs = list(pool.map(lambda job: _run(binary, job[1], job[2], cancel), jobs))
-        for (bundle, _site, target), problem in zip(jobs, runs, strict=True):
-            if problem:
-                raise RuntimeError(problem)
-            files = {p.relative_to(target).as_posix(): p.read_bytes() for p in sorted(target.rglob("*")) if p.is_file()}
-            files[ENTRY] = _stable_entry(files[ENTRY])
-            written[(bundle.tenant, bundle.level)] = files
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return written
+    jobs: list[tuple[Bundle, Path, Path]] = []
+    for bundle in todo:
+        site, target = work / f"site-{bundle.tenant}-{bundle.level}", work / f"out-{bundle.tenant}-{bundle.level}"
+        site.mkdir(parents=True)
+        for path, rel, _hash in bundle.pages:
+            _place(out, stage, rel, site / path.strip("/") / "index.html")
+        jobs.append((bundle, site, target))
+    # The bundles are independent: index a few at once (starting Pagefind is a good part of a small bundle's time).
+    with ThreadPoolExecutor(max_workers=max(2, min(8, os.cpu_count() or 1))) as pool:
+        runs = list(pool.map(lambda job: _run(binary, job[1], job[2], cancel), jobs))
+    made_at: dict[tuple[str, int], Path] = {}
+    for (bundle, site, target), problem in zip(jobs, runs, strict=True):
+        if problem:
+            raise RuntimeError(problem)
+        shutil.rmtree(site, ignore_errors=True)
+        entry = target / ENTRY
+        entry.write_bytes(_stable_entry(entry.read_bytes()))
+        made_at[(bundle.tenant, bundle.level)] = target
+    return made_at
 
 
 def _stable_entry(data: bytes) -> bytes:
@@ -281,19 +284,44 @@ def _place(out: Path, stage: Stage, rel: str, target: Path) -> None:
             log.warning("search: %s could not be read; left out of the index", rel)
 
 
-def _stage_bundle(out: Path, stage: Stage, folder: str, files: dict[str, bytes], force: bool) -> None:
-    """Stage a bundle's files that differ from the published ones; published files it no longer has go."""
-    for name, data in files.items():
-        rel = f"{folder}/{name}"
-        target = out / rel
-        if force or not target.is_file() or target.read_bytes() != data:
-            stage.write(rel, data)
+def _stage_bundle(out: Path, stage: Stage, folder: str, made: Path, force: bool) -> None:
+    """Move the files of a bundle Pagefind made (in `made`, on the output's file system) into the stage: all of them
+    when `force` (a full build publishes whole tenant folders: one rename of the folder), else those that differ
+    from the published ones; published files the bundle no longer has go."""
+    names = sorted(p.relative_to(made).as_posix() for p in made.rglob("*") if p.is_file())
+    if force and not stage.flat:
+        target = Path(stage.path(f"{folder}/{ENTRY}")).parent
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(made, target)
+            stage.adopt({f"{folder}/{name}" for name in names})
+            return
     published = out / folder
+    for name in names:
+        rel, source = f"{folder}/{name}", made / name
+        if not force and _same_file(source, published / name):
+            continue
+        staged = Path(stage.path(rel))
+        if not stage.flat:
+            staged.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, staged)
+        stage.adopt({rel})
     if published.is_dir():
+        keep = set(names)
         for path in published.rglob("*"):
             name = path.relative_to(published).as_posix()
-            if path.is_file() and name not in files:
+            if path.is_file() and name not in keep:
                 stage.obsolete.add(f"{folder}/{name}")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two files hold the same bytes (sizes first; a missing file is never the same)."""
+    try:
+        if a.stat().st_size != b.stat().st_size:
+            return False
+        return a.read_bytes() == b.read_bytes()
+    except OSError:
+        return False
 
 
 def _drop_folder(out: Path, stage: Stage, folder: str) -> None:
