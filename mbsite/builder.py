@@ -33,7 +33,7 @@ from .graph import (
     set_state,
 )
 from .images import Published, published
-from .pages import PageResult, nav_key, render_chrome, render_not_found, render_page, route_records
+from .pages import PageResult, chrome_is_fragment, nav_key, render_chrome, render_not_found, render_page, route_records
 from .paths import IMAGES_DIR, image_file, route_path_problem
 from .plan import Memory, Pending, Plan, plan_cold, plan_warm, read_pending
 from .prerender import Prerenderer, body_key, start_prerender
@@ -190,10 +190,15 @@ def _render_composed(model: SiteModel, route: Route, stage_root: str, flat: bool
             # read the viewer: the same page, already checked (its fragment is the same too).
             levels.append((level, same_as[2], model.chrome(table.tenant, level, route.lang)[3]))
             continue
-        chrome, chrome_rec, problems = render_chrome(model, route, level, first.split)
+        fragment = model.fragment(route.tenant, level, key[1])
+        if chrome_is_fragment(model, route, level, first.split, key[1]):
+            # What the chrome would read here is what the fragment's read: the chrome is the fragment.
+            _h, _f, _n, chrome_rec, problems = model.chrome(table.tenant, level, route.lang)
+            chrome = fragment
+        else:
+            chrome, chrome_rec, problems = render_chrome(model, route, level, first.split)
         outcome.problems.extend(problems)
         html = fill(first.skeleton, chrome)
-        fragment = model.fragment(route.tenant, level, f"{template}\t{nav_key(table, level, route.path)}")
         if contract and compose(base, base_fragment, fragment) != html:
             contract = False
         levels.append((level, html, chrome_rec))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from markupsafe import Markup, escape
 
 from . import keys
+from .chrome_reads import ChromeTrace, ReadDict
 from .compose import BLOCKS, FOOTER, HEADER, MARKS, NO_KEY, Chrome, fill
 from .context import PageScope, Recorder
 from .errors import Location, MbsiteError, Problem, RenderError
@@ -338,14 +339,23 @@ def _marker(block: str) -> Callable[[Any], Any]:
     return render
 
 
+def _chrome_values(cut: Split, tenant: Any, table: RouteTable, level: int, page: dict[str, Any], header: str,
+                   footer: str, reads: Recorder | None = None) -> dict[str, Any]:
+    """The template variables of a page's chrome blocks for one level (the navigation of the page's language)."""
+    nav = table.nav(level, page.get("lang") or None)
+    return dict(cut.values, page=page, site=_site(tenant, table, nav), header=Markup(header), footer=Markup(footer),
+                viewer=Viewer(level, reads if reads is not None else Recorder()))
+
+
 def _chrome_blocks(model: SiteModel, cut: Split, tenant: Any, table: RouteTable, level: int, page: dict[str, Any],
                    header: str, footer: str, reads: Recorder | None = None) -> Chrome:
     """The chrome blocks of a page for one level, with the navigation of the page's language (reading the viewer
     there is the chrome's business: `reads` notes whether it did)."""
-    nav = table.nav(level, page.get("lang") or None)
-    ctx = cut.template.new_context(dict(
-        cut.values, page=page, site=_site(tenant, table, nav), header=Markup(header), footer=Markup(footer),
-        viewer=Viewer(level, reads if reads is not None else Recorder())))
+    ctx = cut.template.new_context(_chrome_values(cut, tenant, table, level, page, header, footer, reads))
+    return _run_blocks(cut, ctx)
+
+
+def _run_blocks(cut: Split, ctx: Any) -> Chrome:
     ctx.blocks = {name: list(funcs) for name, funcs in cut.blocks.items()}
     return (_run_template(cut.template, lambda: cut.blocks[HEADER][0](ctx)),
             _run_template(cut.template, lambda: cut.blocks[FOOTER][0](ctx)))
@@ -392,9 +402,9 @@ def nav_key(table: RouteTable, level: int, path: str) -> str:
     return key if lang == table.lang else f"{key}\t{lang}"
 
 
-def chrome_fragment(model: SiteModel, tenant_slug: str, level: int, key: str) -> Chrome:
-    """The chrome fragment of a tenant for one level and fragment key (template TAB navigation key): the chrome
-    blocks rendered for a page that shows nothing of its own but where it is in the navigation."""
+def _fragment_cut(model: SiteModel, tenant_slug: str, level: int, key: str) -> tuple[Split, RouteTable, str, str]:
+    """What the chrome fragment of a key is rendered from: a page that shows nothing of its own but where it is
+    in the navigation (and its language), and the level's header and footer."""
     template_name, _, rest = key.partition("\t")
     path, _, lang = rest.partition("\t")
     table = model.tables[tenant_slug]
@@ -407,8 +417,42 @@ def chrome_fragment(model: SiteModel, tenant_slug: str, level: int, key: str) ->
             "feed": None}
     values = {"page": page, "content": Markup(""), "css": Markup(""), "tokens_href": model.tokens_url(tenant_slug),
               "posts": [], "tags": [], "pagination": None}
-    cut = Split(template_name, model.theme.template(template_name), blocks, values)
-    return _chrome_blocks(model, cut, table.tenant, table, level, page, header, footer)
+    return Split(template_name, model.theme.template(template_name), blocks, values), table, header, footer
+
+
+def chrome_fragment(model: SiteModel, tenant_slug: str, level: int, key: str) -> Chrome:
+    """The chrome fragment of a tenant for one level and fragment key (template TAB navigation key): the chrome
+    blocks rendered for a page that shows nothing of its own but where it is in the navigation."""
+    cut, table, header, footer = _fragment_cut(model, tenant_slug, level, key)
+    return _chrome_blocks(model, cut, table.tenant, table, level, cut.values["page"], header, footer)
+
+
+def chrome_fragment_trace(model: SiteModel, tenant_slug: str, level: int, key: str, plain: Chrome) -> ChromeTrace:
+    """The fragment's chrome rendered once more with every read noted (chrome_reads.py); opaque when that render
+    fails or differs from `plain`, the fragment."""
+    cut, table, header, footer = _fragment_cut(model, tenant_slug, level, key)
+    values = _chrome_values(cut, table.tenant, table, level, cut.values["page"], header, footer)
+    page, probe = ChromeTrace.traced_page(cut.values["page"])
+    values["page"] = page
+    ctx = cut.template.new_context(values)
+    context = ctx.parent = ReadDict(ctx.parent)
+    try:
+        traced = _run_blocks(cut, ctx)
+    except Exception:  # noqa: BLE001 - the probe was used as a string cannot be: the chrome is rendered per page
+        return ChromeTrace()
+    return ChromeTrace.of(context, page, probe, traced == plain)
+
+
+def chrome_is_fragment(model: SiteModel, route: Route, level: int, cut: Split, key: str) -> bool:
+    """Whether the page's chrome for `level` is the fragment of `key` without rendering it: the fragment's traced
+    render read nothing that differs for this page (chrome_reads.py)."""
+    trace = model.fragment_trace(route.tenant, level, key)
+    if trace.opaque:
+        return False
+    table = model.tables[route.tenant]
+    header, footer, _, _, _ = model.chrome(table.tenant, level, route.lang)
+    values = _chrome_values(cut, table.tenant, table, level, cut.values["page"], header, footer)
+    return trace.matches(values, cut.template.globals)
 
 
 class BodyCache:

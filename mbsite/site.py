@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine
 
 from . import keys
+from .chrome_reads import ChromeTrace
 from .compose import Chrome
 from .config import Config
 from .context import PageScope, Recorder
@@ -18,7 +19,7 @@ from .db.seed import load_seed
 from .errors import Location, Problem
 from .graph import nav_digest
 from .levels import LEVELS, role_name
-from .pages import BodyCache, chrome_fragment
+from .pages import BodyCache, chrome_fragment, chrome_fragment_trace
 from .paths import link_roots, tenant_problem
 from .records import RecordStore
 from .routes import Route, RouteTable, build_route_table
@@ -61,6 +62,7 @@ class SiteModel:
 
     _chrome_css: dict[tuple[str, int, str], str] = field(default_factory=dict)
     _fragments: dict[tuple[str, int, str], Chrome] = field(default_factory=dict)
+    _traces: dict[tuple[str, int, str], ChromeTrace] = field(default_factory=dict)
     _images: "Images | None" = None
 
     @property
@@ -78,9 +80,11 @@ class SiteModel:
         if tenant is None:
             self._chrome.clear()
             self._fragments.clear()
+            self._traces.clear()
         else:
             self._chrome = {k: v for k, v in self._chrome.items() if k[0] != tenant}
             self._fragments = {k: v for k, v in self._fragments.items() if k[0] != tenant}
+            self._traces = {k: v for k, v in self._traces.items() if k[0] != tenant}
         for slug, table in self.tables.items():
             if tenant is None or slug == tenant:
                 self.tokens[slug] = tenant_tokens(self.packages, table.tenant) + self.chrome_css(table.tenant)
@@ -90,6 +94,14 @@ class SiteModel:
         found = self._fragments.get((tenant, level, key))
         if found is None:
             found = self._fragments[(tenant, level, key)] = chrome_fragment(self, tenant, level, key)
+        return found
+
+    def fragment_trace(self, tenant: str, level: int, key: str) -> ChromeTrace:
+        """What the fragment's chrome read of its page (pages.chrome_fragment_trace), traced once."""
+        found = self._traces.get((tenant, level, key))
+        if found is None:
+            found = self._traces[(tenant, level, key)] = chrome_fragment_trace(
+                self, tenant, level, key, self.fragment(tenant, level, key))
         return found
 
     def scope(self, route: Route, level: int, records: dict[str, Any]) -> PageScope:
