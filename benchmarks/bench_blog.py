@@ -7,7 +7,10 @@ copied into content/blog/. Hugo gets the same posts in content/posts/ and its de
 tags, RSS, sitemap) with the smallest layouts that render them. Cases, each run as one process (interpreter
 start, imports and database open included):
 
-  * cold build: `mbsite build --full` and `hugo`, each into a new, empty folder, alternating;
+  * cold build: `mbsite build --full` and `hugo`, each into a new, empty folder, alternating; mbsite with its
+    search index (the default) and without (MBSITE_SEARCH=0); Hugo alone (it makes no search index) and Hugo
+    followed by Pagefind on its output (the search index Hugo's documentation points to), when Pagefind is
+    installed;
   * no-op build: `mbsite build` with nothing changed;
   * members-only nav change: a level-2 page with `nav: true` is added (then removed), `mbsite build`;
   * public nav change: a public page with `nav: true` is added (then removed), `mbsite build`.
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 import statistics
@@ -62,9 +66,9 @@ def make_sites(work: Path, posts: int) -> tuple[Path, Path]:
     return site, hugo
 
 
-def timed(cmd: list[str]) -> tuple[float, str]:
+def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, str]:
     started = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=None if env is None else {**os.environ, **env})
     elapsed = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr[-2000:]}")
@@ -73,6 +77,19 @@ def timed(cmd: list[str]) -> tuple[float, str]:
 
 def mbsite(site: Path, out: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "mbsite.cli", "build", "--json", "--site", str(site), "--out", str(out), *extra]
+
+
+def pagefind_binary() -> str | None:
+    """The Pagefind program the `pagefind[bin]` package installs (mbsite's own), or one on PATH."""
+    try:
+        from pagefind.service import get_executable
+
+        found = get_executable()
+        if found is not None:
+            return str(found)
+    except ImportError:
+        pass
+    return shutil.which("pagefind")
 
 
 def html_files(folder: Path) -> int:
@@ -90,7 +107,8 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     site, hugo = make_sites(work, args.posts)
     use_hugo = not args.no_hugo and shutil.which("hugo") is not None
-    cold: dict[str, list[float]] = {"mbsite": [], "hugo": []}
+    cold: dict[str, list[float]] = {"mbsite": [], "mbsite-nosearch": [], "hugo": [], "hugo+pagefind": []}
+    pagefind = pagefind_binary()
     files: dict[str, int] = {}
     pages = 0
     for rep in range(args.reps + 1):  # the first round is the untimed warm-up
@@ -100,12 +118,19 @@ def main() -> int:
         files["mbsite"] = html_files(out)
         if rep:
             cold["mbsite"].append(seconds)
+        seconds, _ = timed(mbsite(site, work / f"out-nosearch-{rep}", "--full"), {"MBSITE_SEARCH": "0"})
+        if rep:
+            cold["mbsite-nosearch"].append(seconds)
         if use_hugo:
             hout = work / f"out-hugo-{rep}"
             seconds, _ = timed(["hugo", "--quiet", "-s", str(hugo), "-d", str(hout)])
             files["hugo"] = html_files(hout)
+            if pagefind:
+                indexed, _ = timed([pagefind, "--site", str(hout), "--silent"])
             if rep:
                 cold["hugo"].append(seconds)
+                if pagefind:
+                    cold["hugo+pagefind"].append(seconds + indexed)
     out = work / "out-incremental"
     timed(mbsite(site, out))
     noop = [timed(mbsite(site, out))[0] for _ in range(args.reps)]
@@ -124,13 +149,24 @@ def main() -> int:
     hugo_cold = f"{med['hugo']:.2f} s, {files.get('hugo', 0)} HTML files" if use_hugo else "-"
     print(f"| cold build | {med['mbsite']:.2f} s, {files['mbsite']} HTML files ({files['mbsite'] / pages:.2f} per page)"
           f" | {hugo_cold} |")
+    print(f"| cold build, no search index (MBSITE_SEARCH=0) | {med['mbsite-nosearch']:.2f} s | "
+          f"{med['hugo']:.2f} s (Hugo makes none) |" if use_hugo else
+          f"| cold build, no search index | {med['mbsite-nosearch']:.2f} s | - |")
+    if "hugo+pagefind" in med:
+        print(f"| cold build with a search index | {med['mbsite']:.2f} s | {med['hugo+pagefind']:.2f} s "
+              f"(hugo, then pagefind) |")
     noop_med = statistics.median(noop)
     print(f"| no-op build | {noop_med:.2f} s | - |")
     for kind in ("members", "public"):
         m = statistics.median(nav[kind])
         print(f"| {kind} nav page added | {m:.2f} s ({m / noop_med:.1f}x no-op) | full rebuild |")
     if use_hugo:
-        print(f"cold build ratio mbsite/hugo: {med['mbsite'] / med['hugo']:.2f}")
+        print(f"cold build ratio mbsite/hugo, both at their defaults: {med['mbsite'] / med['hugo']:.2f}")
+        print(f"cold build ratio without a search index (MBSITE_SEARCH=0 / hugo): "
+              f"{med['mbsite-nosearch'] / med['hugo']:.2f}")
+        if "hugo+pagefind" in med:
+            print(f"cold build ratio with a search index (mbsite / hugo+pagefind): "
+                  f"{med['mbsite'] / med['hugo+pagefind']:.2f}")
     if args.work is None:
         shutil.rmtree(work, ignore_errors=True)
     return 0

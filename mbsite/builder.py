@@ -820,7 +820,8 @@ class Builder:
         if not self.config.search:
             self.search_made = []
             return None if not stored else "{}"
-        result = update_search(self.config.out, stage, model.tables, final, stored, force=full, cancel=cancel)
+        result = update_search(self.config.out, stage, model.tables, final, stored, force=full, cancel=cancel,
+                               shard_pages=self.config.search_shard_pages)
         problems.extend(result.problems)
         self.search_made = result.made
         return json.dumps(result.digests, sort_keys=True) if result.digests != stored else None

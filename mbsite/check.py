@@ -125,7 +125,7 @@ def check_output(out: Path) -> list[Problem]:
                     if parts.scheme or parts.netloc or not parts.path.startswith("/"):
                         continue
                     path = unquote(parts.path)
-                    if path.startswith(("/api/", "/pagefind/", "/pagefind-members/")):
+                    if path.startswith(("/api/", "/pagefind/", "/pagefind-members/", "/pagefind-shards/")):
                         # (the search indexes: the build makes them, or warns that it could not; a tenant with no
                         # page to search has none, and the search page then says search is unavailable)
                         continue

@@ -74,6 +74,7 @@ class Config:
     image_max_pixels: int = 40_000_000   # larger images are not processed (a warning; the original is linked)
     image_sizes: str = "(min-width: 960px) 960px, 100vw"  # the `sizes` attribute of processed images
     search: bool = True                  # a Pagefind search index per tenant and level, and a /search page
+    search_shard_pages: int = 1000       # public pages per part of a large public index (0: one index, however large)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -144,6 +145,7 @@ _KEYS: dict[str, str] = {
     "images.max_pixels": "image_max_pixels",
     "images.sizes": "image_sizes",
     "search.enabled": "search",
+    "search.shard_pages": "search_shard_pages",
     "database.url": "database_url",
     "functions.revalidate_secret": "revalidate_secret",
     "functions.session_ttl": "session_ttl",
@@ -252,6 +254,8 @@ def _coerce(name: str, value: Any, type_name: str) -> Any:
         expected = str
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
         raise ConfigError(f"{name}: expected {type_name}, got {type(value).__name__}", Location(file=CONFIG_FILE))
+    if name == "search_shard_pages" and value < 0:
+        raise ConfigError(f"search.shard_pages: expected 0 or more, got {value}", Location(file=CONFIG_FILE))
     if name == "page_size" and value < 0:
         raise ConfigError(f"site.page_size: expected 0 or more, got {value}", Location(file=CONFIG_FILE))
     if name.startswith("image_"):

@@ -27,6 +27,7 @@ PANEL_PREFIX = "/admin"   # the admin panel's pages (panel.py)
 SEARCH_PATH = "/search"
 SEARCH_BUNDLE = "/pagefind"  # the search index's folder (search.py): no page may live there while search is on
 MEMBERS_SEARCH_BUNDLE = "/pagefind-members"  # the members' search index, answered by the gate: no page there either
+SEARCH_SHARDS = "/pagefind-shards"  # the further parts of a large public search index (search.py): no page there
 
 
 @dataclass(frozen=True)
@@ -411,7 +412,7 @@ def build_route_table(tenant: TenantData, sources: Sources, packages: "PackageSe
                 candidates.append(Route(tenant.slug, path, "component", pkg.name or pkg.id, source,
                                         level=pkg.min_level, package=pkg.id, component=home.id, nav=False))
     for route in candidates:
-        bundle = next((b for b in (SEARCH_BUNDLE, MEMBERS_SEARCH_BUNDLE)
+        bundle = next((b for b in (SEARCH_BUNDLE, MEMBERS_SEARCH_BUNDLE, SEARCH_SHARDS)
                        if route.path == b or route.path.startswith(b + "/")), None)
         if search and bundle is not None:
             table.problems.append(Problem("warning", f"page {route.path} of tenant {tenant.slug} ({route.source}): "

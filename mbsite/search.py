@@ -18,6 +18,7 @@ files by content, so an unchanged page's fragment keeps its name and is not rewr
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -44,26 +45,62 @@ INSTALL_HINT = "pip install 'pagefind[bin]'"
 INDEX_TIMEOUT = 600  # seconds one bundle may take to index
 CANCEL_POLL = 0.02   # seconds between two questions whether newer changes wait (update_search's `cancel`)
 FORMAT = "search-v2"  # bump when what goes into a bundle changes, so every bundle is made again
+SHARDS_DIR = "pagefind-shards"  # public/<this>/<n>/: the further parts of a large public index; index.json lists them
+SHARDS_MANIFEST = "index.json"
 
 log = logging.getLogger("mbsite.search")
 
 
-def bundle_dir(tenant: str, level: int) -> str:
-    """The output-relative folder of a tenant's bundle for one level."""
-    return f"{tenant}/public/pagefind" if level == 0 else f"{tenant}/private/pagefind/{level}"
+def bundle_dir(tenant: str, level: int, shard: int = 0) -> str:
+    """The output-relative folder of a tenant's bundle for one level (and part of the public index)."""
+    if level == 0:
+        return f"{tenant}/public/pagefind" if shard == 0 else f"{tenant}/public/{SHARDS_DIR}/{shard}"
+    return f"{tenant}/private/pagefind/{level}"
+
+
+def shard_count(pages: int, shard_pages: int) -> int:
+    """How many parts a public index of `pages` pages has: 1 below twice `shard_pages` (or when it is 0), else the
+    largest power of two with at least `shard_pages` pages a part. It changes only when the site doubles or halves
+    across a bound, so a page added or removed re-indexes one part."""
+    count = 1
+    while shard_pages > 0 and count * 2 * shard_pages <= pages:
+        count *= 2
+    return count
+
+
+def shard_of(path: str, count: int) -> int:
+    """The part of the public index a page path belongs to (stable: a digest of the path)."""
+    return int.from_bytes(hashlib.sha256(path.encode("utf-8")).digest()[:4], "big") % count
 
 
 @dataclass(frozen=True)
 class Bundle:
-    """One level's index: the pages it holds as (page path, output file, file hash), sorted by path."""
+    """One level's index (or one part of the public index): the pages it holds as (page path, output file, file
+    hash), sorted by path."""
 
     tenant: str
     level: int
     pages: tuple[tuple[str, str, str], ...]
+    shard: int = 0
 
     @property
     def folder(self) -> str:
-        return bundle_dir(self.tenant, self.level)
+        return bundle_dir(self.tenant, self.level, self.shard)
+
+    @property
+    def key(self) -> str:
+        """Its name in the stored digests: the level, and the part of the public index after a dot."""
+        return str(self.level) if self.shard == 0 else f"{self.level}.{self.shard}"
+
+    def shards(self, shard_pages: int) -> list[Bundle]:
+        """The public bundle cut into its parts (shard_count), itself when it has one."""
+        count = shard_count(len(self.pages), shard_pages)
+        if count == 1:
+            return [self]
+        parts: list[list[tuple[str, str, str]]] = [[] for _ in range(count)]
+        for page in self.pages:
+            parts[shard_of(page[0], count)].append(page)
+        return [Bundle(self.tenant, self.level, tuple(part), n) for n, part in enumerate(parts)]
 
     def digest(self, version: str) -> str:
         return digest_of([FORMAT, version, self.pages])
@@ -130,11 +167,13 @@ class Cancelled(Exception):
 
 def update_search(out: Path, stage: Stage, tables: dict[str, RouteTable],
                   final: dict[tuple[str, str], list[OutputRow]], stored: dict[str, dict[str, str]],
-                  *, force: bool, cancel: Callable[[], bool] | None = None) -> SearchResult:
+                  *, force: bool, cancel: Callable[[], bool] | None = None, shard_pages: int = 0) -> SearchResult:
     """Stage the bundles whose pages changed (all of them when `force`: a full build publishes whole tenant
     folders), and mark the files of bundles that are no longer wanted, or of older versions, obsolete.
     `stored`: the digests of the bundles the output folder holds (tenant → level → digest). `cancel`: asked while
-    Pagefind runs; when it answers True, Pagefind is stopped and Cancelled raised (nothing is staged)."""
+    Pagefind runs; when it answers True, Pagefind is stopped and Cancelled raised (nothing is staged).
+    `shard_pages`: a public index of at least twice as many pages is made in parts (shard_count), each its own
+    Pagefind bundle, listed in `public/pagefind-shards/index.json` for the search page to merge; 0 never."""
     problems: list[Problem] = []
     version = pagefind_version()
     by_tenant: dict[str, dict[str, list[OutputRow]]] = {}
@@ -149,15 +188,20 @@ def update_search(out: Path, stage: Stage, tables: dict[str, RouteTable],
         for level in LEVELS:
             if level not in bundles:
                 _drop_folder(out, stage, bundle_dir(slug, level))  # this level is served a lower level's bundle
+        parts: list[Bundle] = []
         for level, bundle in sorted(bundles.items()):
+            parts.extend(bundle.shards(shard_pages) if level == 0 else [bundle])
+        _stage_shard_list(out, stage, slug, [b.shard for b in parts if b.level == 0 and b.shard > 0 and b.pages],
+                          force)
+        for bundle in parts:
             digest = bundle.digest(version or "")
             if not bundle.pages:  # nothing this level may search (Pagefind makes no index of no page): no bundle
                 _drop_folder(out, stage, bundle.folder)
-                digests.setdefault(slug, {})[str(level)] = digest
+                digests.setdefault(slug, {})[bundle.key] = digest
                 continue
-            current = not force and old.get(str(level)) == digest and (out / bundle.folder / ENTRY).is_file()
+            current = not force and old.get(bundle.key) == digest and (out / bundle.folder / ENTRY).is_file()
             if current:
-                digests.setdefault(slug, {})[str(level)] = digest
+                digests.setdefault(slug, {})[bundle.key] = digest
             else:
                 todo.append(bundle)
     made: list[tuple[str, int]] = []
@@ -168,7 +212,7 @@ def update_search(out: Path, stage: Stage, tables: dict[str, RouteTable],
     # which its files are moved into the stage: no file of a bundle is read back and written again.
     work = out / ".staging" / f"search-{os.getpid()}-{time.time_ns()}"
     try:
-        made_at: dict[tuple[str, int], Path] = {}
+        made_at: dict[tuple[str, str], Path] = {}
         if not why:
             try:
                 made_at = _index(out, stage, todo, work, cancel)
@@ -186,9 +230,10 @@ def update_search(out: Path, stage: Stage, tables: dict[str, RouteTable],
             return SearchResult(digests, made, problems)
         assert version is not None
         for bundle in todo:
-            _stage_bundle(out, stage, bundle.folder, made_at[(bundle.tenant, bundle.level)], force)
-            digests.setdefault(bundle.tenant, {})[str(bundle.level)] = bundle.digest(version)
-            made.append((bundle.tenant, bundle.level))
+            _stage_bundle(out, stage, bundle.folder, made_at[(bundle.tenant, bundle.key)], force)
+            digests.setdefault(bundle.tenant, {})[bundle.key] = bundle.digest(version)
+            if (bundle.tenant, bundle.level) not in made:
+                made.append((bundle.tenant, bundle.level))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return SearchResult(digests, made, problems)
@@ -202,7 +247,7 @@ def _unavailable(todo: list[Bundle], why: str) -> Problem:
 
 
 def _index(out: Path, stage: Stage, todo: list[Bundle], work: Path,
-           cancel: Callable[[], bool] | None = None) -> dict[tuple[str, int], Path]:
+           cancel: Callable[[], bool] | None = None) -> dict[tuple[str, str], Path]:
     """Run Pagefind's indexer on each bundle to make: the bundle's pages are linked into a folder of their own under
     `work` (page path/index.html, from which Pagefind takes each page's URL) and indexed into another, whose path
     is returned. (The command, not the package's Python service: the service answers a request at most every
@@ -214,7 +259,8 @@ def _index(out: Path, stage: Stage, todo: list[Bundle], work: Path,
         raise FileNotFoundError("the Pagefind program was not found (the pagefind[bin] extra installs it)")
     jobs: list[tuple[Bundle, Path, Path]] = []
     for bundle in todo:
-        site, target = work / f"site-{bundle.tenant}-{bundle.level}", work / f"out-{bundle.tenant}-{bundle.level}"
+        name = f"{bundle.tenant}-{bundle.key}"
+        site, target = work / f"site-{name}", work / f"out-{name}"
         site.mkdir(parents=True)
         for path, rel, _hash in bundle.pages:
             _place(out, stage, rel, site / path.strip("/") / "index.html")
@@ -222,14 +268,14 @@ def _index(out: Path, stage: Stage, todo: list[Bundle], work: Path,
     # The bundles are independent: index a few at once (starting Pagefind is a good part of a small bundle's time).
     with ThreadPoolExecutor(max_workers=max(2, min(8, os.cpu_count() or 1))) as pool:
         runs = list(pool.map(lambda job: _run(binary, job[1], job[2], cancel), jobs))
-    made_at: dict[tuple[str, int], Path] = {}
+    made_at: dict[tuple[str, str], Path] = {}
     for (bundle, site, target), problem in zip(jobs, runs, strict=True):
         if problem:
             raise RuntimeError(problem)
         shutil.rmtree(site, ignore_errors=True)
         entry = target / ENTRY
         entry.write_bytes(_stable_entry(entry.read_bytes()))
-        made_at[(bundle.tenant, bundle.level)] = target
+        made_at[(bundle.tenant, bundle.key)] = target
     return made_at
 
 
@@ -324,6 +370,32 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+def _stage_shard_list(out: Path, stage: Stage, slug: str, shards: list[int], force: bool) -> None:
+    """`public/pagefind-shards/index.json`, the URLs of the public index's further parts (the search page merges
+    them into `/pagefind/`), staged when it changed; with no further part, no such folder."""
+    folder = f"{slug}/public/{SHARDS_DIR}"
+    published = out / folder
+    if published.is_dir():  # parts no longer wanted
+        for path in sorted(published.iterdir()):
+            if path.is_dir() and not (path.name.isdigit() and int(path.name) in shards):
+                _drop_folder(out, stage, f"{folder}/{path.name}")
+    rel = f"{folder}/{SHARDS_MANIFEST}"
+    if not shards:
+        if (out / rel).is_file():
+            stage.obsolete.add(rel)
+        return
+    data = (json.dumps({"bundles": [f"/{SHARDS_DIR}/{n}/" for n in sorted(shards)]}) + "\n").encode()
+    if force or not _same_bytes(out / rel, data):
+        stage.write(rel, data)
+
+
+def _same_bytes(path: Path, data: bytes) -> bool:
+    try:
+        return path.read_bytes() == data
+    except OSError:
+        return False
+
+
 def _drop_folder(out: Path, stage: Stage, folder: str) -> None:
     published = out / folder
     if published.is_dir():
@@ -346,4 +418,4 @@ def search_state(raw: str | None) -> dict[str, dict[str, str]]:
             if isinstance(levels, dict)}
 
 
-__all__ = ["ENTRY", "Bundle", "SearchResult", "bundle_dir", "plan_bundles", "search_state", "update_search"]
+__all__ = ["ENTRY", "SHARDS_DIR", "Bundle", "shard_count", "shard_of", "SearchResult", "bundle_dir", "plan_bundles", "search_state", "update_search"]

@@ -379,3 +379,73 @@ def test_indexing_gives_way_to_newer_changes_and_the_next_build_catches_up(tmp_p
     incremental = output_tree(site / "build")
     build(site, full=True)
     assert output_tree(site / "build") == incremental
+
+
+# -- a large public index in parts ------------------------------------------------------------------------------------
+
+def test_the_number_of_parts_changes_only_when_the_site_doubles() -> None:
+    from mbsite.search import shard_count
+
+    assert [shard_count(n, 1000) for n in (0, 1999, 2000, 3999, 4000, 4800, 8000)] == [1, 1, 2, 2, 4, 4, 8]
+    assert shard_count(10 ** 6, 0) == 1  # 0: never in parts
+
+
+def sharded_site(root: Path) -> Path:
+    """The search site with twelve more public posts and parts of two pages or more: four parts."""
+    site = make_site(root, "\n[search]\nshard_pages = 2\n")
+    for i in range(12):
+        post(site, f"kiwi{i}", f"The kiwi number {i} runs in public.")
+    return site
+
+
+def shard_folders(site: Path) -> list[str]:
+    return sorted(b for b in bundles(site) if b.startswith("public/"))
+
+
+def test_a_large_public_index_is_made_in_parts_that_hold_each_public_page_once(tmp_path: Path) -> None:
+    site = sharded_site(tmp_path / "site")
+    build(site)
+    parts = shard_folders(site)
+    assert parts == ["public/pagefind", "public/pagefind-shards/1", "public/pagefind-shards/2",
+                     "public/pagefind-shards/3"]
+    listed = json.loads((site / "build" / "t" / "public" / "pagefind-shards" / "index.json").read_bytes())
+    assert listed == {"bundles": ["/pagefind-shards/1/", "/pagefind-shards/2/", "/pagefind-shards/3/"]}
+    urls: list[str] = []
+    for part in parts:
+        urls += list(indexed(site, part))
+    assert len(urls) == len(set(urls))  # each page in one part only
+    assert {u for u in urls if "kiwi" in u} == {f"/blog/kiwi{i}/" for i in range(12)}
+    assert not any("okapi" in text for part in parts for text in indexed(site, part).values())  # members' post
+    assert check_output(site / "build") == []
+
+
+def test_a_changed_page_makes_its_part_again_and_leaves_the_others(tmp_path: Path) -> None:
+    site = sharded_site(tmp_path / "site")
+    build(site)
+    out = site / "build" / "t" / "public"
+    before = {p: (p.stat().st_ino, p.read_bytes()) for p in out.rglob("*") if p.is_file()
+              and ("pagefind" in p.parts[-3:-1] or "pagefind-shards" in p.parts)}
+    post(site, "kiwi3", "The kiwi number 3 now swims like a zebrafish.")
+    build(site)
+    changed = {p for p, (ino, data) in before.items() if not p.is_file() or p.stat().st_ino != ino
+               or p.read_bytes() != data}
+    parts_changed = {p.relative_to(out).parts[:1 if p.relative_to(out).parts[0] == "pagefind" else 2] for p in changed}
+    assert len(shard_folders(site)) == 4 and len(parts_changed) == 1, parts_changed  # the part holding kiwi3 only
+    holder = [part for part in shard_folders(site) if "/blog/kiwi3/" in indexed(site, part)]
+    assert holder and "swims like a zebrafish" in indexed(site, holder[0])["/blog/kiwi3/"]
+    # And the incremental output equals a full build's.
+    incremental = output_tree(site / "build")
+    shutil.rmtree(site / "build")
+    build(site, full=True)
+    assert output_tree(site / "build") == incremental
+
+
+def test_a_site_that_shrinks_below_two_parts_loses_its_part_folders(tmp_path: Path) -> None:
+    site = sharded_site(tmp_path / "site")
+    build(site)
+    toml = site / "mbsite.toml"
+    toml.write_text(toml.read_text().replace("shard_pages = 2", "shard_pages = 0"))
+    build(site)
+    assert shard_folders(site) == ["public/pagefind"]
+    assert not (site / "build" / "t" / "public" / "pagefind-shards").exists()
+    assert len([u for u in indexed(site, "public/pagefind") if "kiwi" in u]) == 12

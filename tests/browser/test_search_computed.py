@@ -160,3 +160,53 @@ def test_search_fits_a_phone(tab: Any) -> None:
         assert tab.is_visible("header input[name=q]")
     finally:
         tab.set_viewport_size({"width": 1280, "height": 800})
+
+
+WORDS = ["aardvark", "bison", "caracal", "dingo", "echidna", "ferret", "gecko", "hyrax", "ibex", "jackal", "kudu",
+         "lemur"]
+
+
+@pytest.fixture(scope="module")
+def sharded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A site whose public index is in four parts (`[search] shard_pages = 2`), each animal in one post."""
+    pytest.importorskip("pagefind.service", reason="pagefind is not installed (pip install 'pagefind[bin]')")
+    site = tmp_path_factory.mktemp("sharded") / "site"
+    (site / "content" / "seed").mkdir(parents=True)
+    tenant = {"slug": "t", "name": "T", "domains": ["t.example"]}
+    (site / "content" / "seed" / "site.yaml").write_text(json.dumps({"entity": "Tenant", "records": [tenant]}))
+    (site / "content" / "blog").mkdir()
+    for i, word in enumerate(WORDS):
+        (site / "content" / "blog" / f"{word}.md").write_text(
+            f"---\ntitle: Post {i}\ndate: 2024-01-{i + 1:02}\n---\nThe {word} lives here.\n")
+    (site / "content" / "blog" / "club.md").write_text(
+        "---\ntitle: Club notes\ndate: 2024-02-01\nlevel: 2\n---\nThe okapi keeps members secrets.\n")
+    # (No one-letter word: Pagefind also finds a page by a word that begins the query.)
+    (site / "mbsite.toml").write_text("[build]\nworkers = 1\n[search]\nshard_pages = 2\n")
+    assert Builder(load_config(site), BufferReporter()).run().ok
+    public = site / "build" / "t" / "public"
+    assert (public / "pagefind-shards" / "index.json").is_file()
+    return public
+
+
+def test_every_part_of_a_large_index_is_searched(browser: Any, sharded: Path) -> None:
+    from mbsite.search import shard_count, shard_of
+
+    count = shard_count(len(WORDS) + 1, 2)  # the posts and the blog's about-less home: what the index holds
+    far = [w for w in WORDS if shard_of(f"/blog/{w}", count) > 0]
+    assert far, "no post fell in a further part"
+    for level in (0, 2):
+        tab = _tab(browser, sharded, level)
+        try:
+            errors: list[str] = []
+            tab.on("pageerror", lambda exc, seen=errors: seen.append(str(exc)))
+            for word in far[:3]:
+                tab.goto(f"{ORIGIN}/search?q={word}")
+                assert results(tab) == [f"/blog/{word}/"], (level, word)
+            tab.goto(f"{ORIGIN}/search?q=okapi")
+            if level:
+                assert results(tab) == ["/blog/club/"]  # the members' index is merged too
+            else:
+                tab.wait_for_selector(".pagefind-ui__message:has-text('No results')")
+            assert errors == []
+        finally:
+            tab.context.close()

@@ -1,10 +1,23 @@
-// The search page: Pagefind's interface over the public index (/pagefind/, a static folder every viewer gets) merged,
-// for a signed-in member, with the members' index of their level (/pagefind-members/, which only the gate answers,
-// and only to a session that has one); filled in from ?q= so that the header's search box (a plain form) lands on
-// results.
+// The search page: Pagefind's interface over the public index (/pagefind/, a static folder every viewer gets, with
+// the further parts of a large one listed in /pagefind-shards/index.json) merged, for a signed-in member, with the
+// members' index of their level (/pagefind-members/, which only the gate answers, and only to a session that has
+// one); filled in from ?q= so that the header's search box (a plain form) lands on results.
 (function () {
   "use strict";
   var MEMBERS = "/pagefind-members/";
+  var SHARDS = "/pagefind-shards/index.json";
+
+  // The further parts of the public index ([] for a site whose index is one part: the file is then missing).
+  function publicShards() {
+    if (typeof window.fetch !== "function") return Promise.resolve([]);
+    return window.fetch(SHARDS, { credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.json() : { bundles: [] }; })
+      .then(function (list) {
+        var bundles = (list && Array.isArray(list.bundles)) ? list.bundles : [];
+        return bundles.filter(function (path) { return typeof path === "string" && /^\/pagefind-shards\/\d+\/$/.test(path); });
+      })
+      .catch(function () { return []; });
+  }
 
   // Whether the viewer has a members' index: the gate answers its entry file 200 to a member with one, and what a
   // missing file gets to anyone else (as does a CDN serving public/ alone, which has no such folder).
@@ -53,9 +66,11 @@
       if (query) ui.triggerSearch(query);
     }
 
-    membersIndex().then(function (members) {
-      if (!members) show({});
-      else if (hasPublic) show({ mergeIndex: [{ bundlePath: MEMBERS }] });  // results: public ∪ members' pages
+    Promise.all([membersIndex(), hasPublic ? publicShards() : Promise.resolve([])]).then(function (found) {
+      var members = found[0];
+      var merge = found[1].map(function (path) { return { bundlePath: path }; });
+      if (members && hasPublic) merge.push({ bundlePath: MEMBERS });  // results: public ∪ members' pages
+      if (hasPublic || !members) show(merge.length ? { mergeIndex: merge } : {});
       else loadMembersInterface(function () { show({ bundlePath: MEMBERS }); });
     });
   }
