@@ -18,7 +18,7 @@ import orjson
 from sqlalchemy import Engine, delete
 
 from . import keys as input_keys
-from .compose import Chrome, compose, dump_fragments, fill, fragment_file, load_fragments
+from .compose import Chrome, composable, compose, dump_fragments, fill, fragment_file, load_fragments, same_page
 from .config import Config
 from .context import Recorder
 from .db.models import Revalidation, now_ms
@@ -176,13 +176,17 @@ def _render_composed(model: SiteModel, route: Route, stage_root: str, flat: bool
     assert first.split is not None and first.skeleton is not None
     table = model.tables[route.tenant]
     base_level, rec = route.min_level, first.recorder
-    template = first.split.template_name
+    skeleton, template = first.skeleton, first.split.template_name
     base_key = f"{template}\t{nav_key(table, base_level, route.path)}"
     base_fragment = model.fragment(route.tenant, base_level, base_key)
     base = first.html
-    levels: list[tuple[int, str, Recorder]] = []
-    contract = fill(first.skeleton, base_fragment) == base
-    same_as = (model.chrome_key(route.tenant, base_level, route.lang), base_key, base)
+    # Each level as its chrome: its page is fill(skeleton, chrome), made only where a file needs it. When the base
+    # level's page is its fragment's and the gate's splice lands on the markers' places (`composable`: then it gives
+    # fill(skeleton, fragment) for any level's fragment), a level is composed exactly when its chrome makes the same
+    # page as its fragment.
+    contract = fill(skeleton, base_fragment) == base and composable(skeleton, base, base_fragment)
+    levels: list[tuple[int, Chrome, Recorder]] = []
+    same_as = (model.chrome_key(route.tenant, base_level, route.lang), base_key, base_fragment)
     for level in range(base_level + 1, LEVEL_MAX + 1):
         key = (model.chrome_key(route.tenant, level, route.lang), f"{template}\t{nav_key(table, level, route.path)}")
         if not first.split.chrome_reads_viewer and key == same_as[:2]:
@@ -197,30 +201,34 @@ def _render_composed(model: SiteModel, route: Route, stage_root: str, flat: bool
             chrome = fragment
         else:
             chrome, chrome_rec, problems = render_chrome(model, route, level, first.split)
+            if contract and not same_page(skeleton, chrome, fragment):
+                contract = False
         outcome.problems.extend(problems)
-        html = fill(first.skeleton, chrome)
-        if contract and compose(base, base_fragment, fragment) != html:
-            contract = False
-        levels.append((level, html, chrome_rec))
-        same_as = (key[0], key[1], html)
-    prev_html = base
+        levels.append((level, chrome, chrome_rec))
+        same_as = (key[0], key[1], chrome)
     own_files: list[tuple[int, str]] = []
-    for level, html, _chrome_rec in levels:
-        if html == prev_html:
-            outcome.shared += 1
-            continue
-        prev_html = html
-        if not contract:
-            own_files.append((level, html))
-    if not contract:
-        for _level, _html, chrome_rec in levels:
+    if contract:
+        previous = base_fragment
+        for _level, chrome, _chrome_rec in levels:
+            if same_page(skeleton, chrome, previous):
+                outcome.shared += 1
+            previous = chrome
+    else:
+        prev_html = base
+        for level, chrome, chrome_rec in levels:
+            html = fill(skeleton, chrome)
             rec.merge_inputs(chrome_rec)  # the page depends on every level's chrome it is served with
+            if html == prev_html:
+                outcome.shared += 1
+                continue
+            prev_html = html
+            own_files.append((level, html))
     row = _write(route, base_level, base, rec, stage_root, flat, outcome)
     if contract:
         row.digests["compose"] = json.dumps({"base": base_level, "template": template, "key": base_key},
                                             sort_keys=True)
         # The page without its chrome: a splice keeps it, and the search index is made from it (search.py).
-        row.digests[SKELETON] = hashlib.sha256(first.skeleton.encode("utf-8")).hexdigest()
+        row.digests[SKELETON] = hashlib.sha256(skeleton.encode("utf-8")).hexdigest()
     for level, html in own_files:
         _write(route, level, html, rec, stage_root, flat, outcome)
 
@@ -442,8 +450,8 @@ class Builder:
         with self.engine.connect() as conn:
             old = load_outputs(conn)
             config_digest = get_state(conn, "config_digest")
-        scanned = self._prerender.scan() if self._prerender is not None else None
-        model = self.model = load_model(self.config, self.engine, problems, scanned)
+        scan = self._prerender.scan if self._prerender is not None else None
+        model = self.model = load_model(self.config, self.engine, problems, scan=scan)
         if self.config.strict and any(p.severity == "error" for p in problems):
             return None
         # The stored graph describes the output folder only if that folder holds this build's marker: a folder

@@ -16,7 +16,7 @@ compared as before. So a theme whose chrome does something unusual is slower, ne
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 from markupsafe import escape
 
@@ -205,7 +205,7 @@ class ChromeTrace:
         trace.compared = frozenset(probe.compared)
         return trace
 
-    def matches(self, values: dict[str, Any], globals: dict[str, Any]) -> bool:
+    def matches(self, values: Mapping[str, Any], globals: Mapping[str, Any]) -> bool:
         """Whether a render with `values` (the template variables, then the template's `globals`) reads the same:
         then it gives the fragment, byte for byte."""
         if self.opaque:
@@ -216,7 +216,7 @@ class ChromeTrace:
             if (values[name] if name in values else globals.get(name, MISSING)) != value:
                 return False
         page = values.get("page")
-        if not isinstance(page, dict):
+        if not isinstance(page, Mapping):
             return False
         for key, value in self.page.items():
             if page.get(key, MISSING) != value:

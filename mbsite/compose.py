@@ -26,6 +26,29 @@ def fill(skeleton: str, chrome: Chrome) -> str:
     return skeleton.replace(MARKS[HEADER], chrome[0], 1).replace(MARKS[FOOTER], chrome[1], 1)
 
 
+def composable(skeleton: str, base: str, base_chrome: Chrome) -> bool:
+    """Whether `compose(base, base_chrome, chrome)` is `fill(skeleton, chrome)` for every chrome, given that `base`
+    is `fill(skeleton, base_chrome)`: the header marker comes before the footer marker, both blocks of the base
+    chrome are non-empty, and the splice finds them where the markers were (the base header's first occurrence,
+    and the base footer's first one after it). Where the chrome goes in the result never depends on the chrome."""
+    header_at, footer_mark = skeleton.find(MARKS[HEADER]), skeleton.find(MARKS[FOOTER])
+    if header_at < 0 or footer_mark < header_at or not base_chrome[0] or not base_chrome[1]:
+        return False
+    between = footer_mark - header_at - len(MARKS[HEADER])  # the skeleton between the two markers
+    footer_at = header_at + len(base_chrome[0]) + between
+    return base.find(base_chrome[0]) == header_at and base.find(base_chrome[1], header_at + len(base_chrome[0])) \
+        == footer_at
+
+
+def same_page(skeleton: str, a: Chrome, b: Chrome) -> bool:
+    """Whether `fill(skeleton, a) == fill(skeleton, b)`, without making either page when it can tell."""
+    if a == b:
+        return True
+    if len(a[0]) + len(a[1]) != len(b[0]) + len(b[1]):
+        return False
+    return fill(skeleton, a) == fill(skeleton, b)
+
+
 def compose(base: str, base_chrome: Chrome, chrome: Chrome) -> str | None:
     """The page another level sees, from the base level's page and both levels' chrome fragments: the first
     occurrence of the base header is replaced, then the first occurrence of the base footer after it. None when a

@@ -56,7 +56,10 @@ def paths_digest(table: RouteTable) -> str:
 def tag_pages_digest(table: RouteTable) -> str:
     """Which tag pages the tenant has, and from which level (a page links a tag only when its page exists for
     every viewer of the page)."""
-    return digest_of([(p, table.routes[p].min_level) for p in table.tag_pages()])
+    found = table.memo.get("tag pages digest")  # asked by every page with tags; the memo resets with the routes
+    if found is None:
+        found = table.memo["tag pages digest"] = digest_of([(p, table.routes[p].min_level) for p in table.tag_pages()])
+    return str(found)
 
 
 def neighbors_digest(table: RouteTable, path: str) -> str:

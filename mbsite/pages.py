@@ -1,6 +1,7 @@
 """(route, level) → page HTML, rendered inside a Recorder that notes every input it reads."""
 from __future__ import annotations
 
+from collections import ChainMap
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, Callable
@@ -168,9 +169,8 @@ def _markdown_page(job: BodyJob) -> Markup:
     if md is None:
         return Markup("")
     job.rec.file(md.relpath, md.digest)
-    job.context["reading_time"] = reading_minutes(md)
-    job.context["summary"] = summary(md)
     table = job.model.tables[job.route.tenant]
+    job.context["summary"], job.context["reading_time"] = _post_text(table, md)
     if table.post_root(job.route) is not None:  # its older and newer posts: an input of its own (only they matter)
         key = keys.nearby(table.tenant.slug, job.route.path)
         job.rec.inputs.add(key)
@@ -449,10 +449,18 @@ def chrome_is_fragment(model: SiteModel, route: Route, level: int, cut: Split, k
     trace = model.fragment_trace(route.tenant, level, key)
     if trace.opaque:
         return False
-    table = model.tables[route.tenant]
-    header, footer, _, _, _ = model.chrome(table.tenant, level, route.lang)
-    values = _chrome_values(cut, table.tenant, table, level, cut.values["page"], header, footer)
-    return trace.matches(values, cut.template.globals)
+    level_values = model.chrome_values(route.tenant, level, cut.values["page"].get("lang") or None, route.lang)
+    return trace.matches(ChainMap(level_values, cut.values), cut.template.globals)
+
+
+def level_chrome_values(model: SiteModel, tenant_slug: str, level: int, lang: str | None,
+                        chrome_lang: str | None) -> dict[str, Any]:
+    """The level's part of a page's chrome variables, as `_chrome_values` makes them: the navigation of `lang`, and
+    the header and footer of `chrome_lang`."""
+    table = model.tables[tenant_slug]
+    header, footer, _, _, _ = model.chrome(table.tenant, level, chrome_lang)
+    return {"site": _site(table.tenant, table, table.nav(level, lang)), "header": Markup(header),
+            "footer": Markup(footer)}
 
 
 class BodyCache:
@@ -593,8 +601,18 @@ def _post(r: Route, table: RouteTable, rec: Recorder | None = None) -> dict[str,
             "reading_time": None}
     if rec is not None and r.markdown is not None:
         rec.file(r.markdown.relpath, r.markdown.digest)
-        post["summary"], post["reading_time"] = summary(r.markdown), reading_minutes(r.markdown)
+        post["summary"], post["reading_time"] = _post_text(table, r.markdown)
     return post
+
+
+def _post_text(table: RouteTable, md: Any) -> tuple[str, int]:
+    """A post's summary and reading time, worked out once per version of its file: the post's page and every
+    listing page that shows it ask (the table's memo resets whenever its routes change)."""
+    key = ("post text", md.relpath, md.digest, md.body_line)
+    found = table.memo.get(key)
+    if found is None:
+        found = table.memo[key] = (summary(md), reading_minutes(md))
+    return found  # type: ignore[no-any-return]
 
 
 def _tag(name: str, table: RouteTable, level: int, root: str = "") -> dict[str, Any]:

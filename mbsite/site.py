@@ -5,7 +5,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from sqlalchemy import Engine
 
@@ -19,7 +19,7 @@ from .db.seed import load_seed
 from .errors import Location, Problem
 from .graph import nav_digest
 from .levels import LEVELS, role_name
-from .pages import BodyCache, chrome_fragment, chrome_fragment_trace
+from .pages import BodyCache, chrome_fragment, chrome_fragment_trace, level_chrome_values
 from .paths import link_roots, tenant_problem
 from .records import RecordStore
 from .routes import Route, RouteTable, build_route_table
@@ -63,6 +63,7 @@ class SiteModel:
     _chrome_css: dict[tuple[str, int, str], str] = field(default_factory=dict)
     _fragments: dict[tuple[str, int, str], Chrome] = field(default_factory=dict)
     _traces: dict[tuple[str, int, str], ChromeTrace] = field(default_factory=dict)
+    _chrome_values: dict[tuple[str, int, str | None, str | None], dict[str, Any]] = field(default_factory=dict)
     _images: "Images | None" = None
 
     @property
@@ -81,10 +82,12 @@ class SiteModel:
             self._chrome.clear()
             self._fragments.clear()
             self._traces.clear()
+            self._chrome_values.clear()
         else:
             self._chrome = {k: v for k, v in self._chrome.items() if k[0] != tenant}
             self._fragments = {k: v for k, v in self._fragments.items() if k[0] != tenant}
             self._traces = {k: v for k, v in self._traces.items() if k[0] != tenant}
+            self._chrome_values = {k: v for k, v in self._chrome_values.items() if k[0] != tenant}
         for slug, table in self.tables.items():
             if tenant is None or slug == tenant:
                 self.tokens[slug] = tenant_tokens(self.packages, table.tenant) + self.chrome_css(table.tenant)
@@ -94,6 +97,14 @@ class SiteModel:
         found = self._fragments.get((tenant, level, key))
         if found is None:
             found = self._fragments[(tenant, level, key)] = chrome_fragment(self, tenant, level, key)
+        return found
+
+    def chrome_values(self, tenant: str, level: int, lang: str | None, chrome_lang: str | None) -> dict[str, Any]:
+        """The level's chrome variables (pages.level_chrome_values), made once per level and languages."""
+        key = (tenant, level, lang, chrome_lang)
+        found = self._chrome_values.get(key)
+        if found is None:
+            found = self._chrome_values[key] = level_chrome_values(self, tenant, level, lang, chrome_lang)
         return found
 
     def fragment_trace(self, tenant: str, level: int, key: str) -> ChromeTrace:
@@ -199,9 +210,10 @@ def open_site_db(config: Config) -> tuple[Engine, bool]:
 
 
 def load_model(config: Config, engine: Engine, problems: list[Problem], scanned: "Scan | None" = None,
-               schemas: "SchemaResults | None" = None) -> SiteModel:
-    """Packages, sources, theme and route tables; `scanned`: the content scan, when the helper made it; `schemas`:
-    validation results the caller already holds (default: those kept in the state folder)."""
+               schemas: "SchemaResults | None" = None, scan: "Callable[[], Scan | None] | None" = None) -> SiteModel:
+    """Packages, sources, theme and route tables; `scanned`: the content scan, when the helper made it, or `scan`,
+    which waits for it (asked only once the packages and the theme are loaded, so those overlap the helper's scan);
+    `schemas`: validation results the caller already holds (default: those kept in the state folder)."""
     from .components import ComponentRenderer
     from .markdown import check_engine
     from .packages import load_packages
@@ -215,9 +227,11 @@ def load_model(config: Config, engine: Engine, problems: list[Problem], scanned:
                              links=link_roots(config), schemas=schemas)
     schemas.save()
     problems.extend(packages.problems)
+    theme = load_theme(config)
+    if scanned is None and scan is not None:
+        scanned = scan()
     sources = load_sources(config, engine, scanned)
     problems.extend(sources.problems)
-    theme = load_theme(config)
     store = RecordStore(engine)
     tables = {}
     bad = [t for t in sources.tenants if tenant_problem(t.slug)]

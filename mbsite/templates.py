@@ -35,6 +35,7 @@ class Theme:
     assets: dict[str, Asset] = field(default_factory=dict)
     _deps: dict[str, set[str]] = field(default_factory=dict)
     _blocks: dict[str, dict[str, list[Any]] | None] = field(default_factory=dict)
+    _trees: dict[str, Any] = field(default_factory=dict)
     catalogs: Catalogs = field(default_factory=Catalogs)  # the theme's translated strings (catalogs.py)
 
     def template(self, name: str) -> jinja2.Template:
@@ -61,8 +62,7 @@ class Theme:
                 continue
             seen.add(current)
             try:
-                src = self.env.loader.get_source(self.env, current)[0]  # type: ignore[union-attr]
-                refs = meta.find_referenced_templates(self.env.parse(src))
+                refs = meta.find_referenced_templates(self._tree(current))
             except jinja2.TemplateSyntaxError as exc:
                 raise TemplateError(f"template syntax: {exc.message}",
                                     Location(file=self._key(current), line=exc.lineno)) from exc
@@ -106,10 +106,17 @@ class Theme:
         self._blocks[name] = chain
         return chain
 
+    def _tree(self, name: str) -> Any:
+        """A template's syntax tree, parsed once (its dependencies and its parent are both read from it)."""
+        found = self._trees.get(name)
+        if found is None:
+            src = self.env.loader.get_source(self.env, name)[0]  # type: ignore[union-attr]
+            found = self._trees[name] = self.env.parse(src)
+        return found
+
     def _parent(self, name: str) -> tuple[str | None, bool]:
         """The template `name` extends (None if none), and whether it extends one chosen at render time."""
-        src = self.env.loader.get_source(self.env, name)[0]  # type: ignore[union-attr]
-        for node in self.env.parse(src).find_all(nodes.Extends):
+        for node in self._tree(name).find_all(nodes.Extends):
             if isinstance(node.template, nodes.Const) and isinstance(node.template.value, str):
                 return node.template.value, False
             return None, True
