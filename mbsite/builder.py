@@ -154,7 +154,7 @@ def _render_levels(model: SiteModel, route: Route, stage_root: str, flat: bool, 
         if level == route.min_level:
             result = first
         else:
-            result = render_page(model, route, level, memo)
+            result = render_page(model, route, level, memo, split=True)
             outcome.problems.extend(result.problems)
         sensitive = result.recorder.level_sensitive
         prev_key = key
@@ -162,7 +162,11 @@ def _render_levels(model: SiteModel, route: Route, stage_root: str, flat: bool, 
             outcome.shared += 1
             continue
         prev_html = result.html
-        _write(route, level, result.html, result.recorder, stage_root, flat, outcome)
+        row = _write(route, level, result.html, result.recorder, stage_root, flat, outcome)
+        if result.skeleton is not None:
+            # Its page without the chrome (the file is that with this level's chrome in place): what its part of
+            # the search index follows, so that a navigation change does not index it again (search.py).
+            row.digests[SKELETON] = hashlib.sha256(result.skeleton.encode("utf-8")).hexdigest()
 
 
 def _render_composed(model: SiteModel, route: Route, stage_root: str, flat: bool, outcome: RouteOutcome,

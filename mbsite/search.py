@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from .writer import Stage
 
 LEVELS = range(6)
-SKELETON = "skeleton"  # the row digest of a composed page's file without its chrome (builder._render_composed)
+SKELETON = "skeleton"  # the row digest of a page's file without its chrome (builder._render_composed, _render_levels)
 ENTRY = "pagefind-entry.json"  # the file Pagefind's scripts load first: published last (see Builder._execute)
 SEARCH_KINDS = frozenset({"markdown", "component"})  # listings, tag pages, galleries, the search page: not indexed
 INSTALL_HINT = "pip install 'pagefind[bin]'"

@@ -352,6 +352,32 @@ def test_a_navigation_change_that_leaves_the_pages_own_content_does_not_index_ag
     assert output_tree(site / "build") == incremental
 
 
+def test_a_navigation_change_does_not_index_a_page_that_differs_by_level_again(tmp_path: Path) -> None:
+    """A public page that shows the viewer's role in its own content has a file per level, and a new menu changes
+    every one of them; but its own content is what it was: no index is made again."""
+    import sqlite3
+
+    site = make_site(tmp_path / "site")
+    templates = site / "themes" / "default" / "templates"
+    templates.mkdir(parents=True)
+    (templates / "role.html").write_text('{% extends "page.html" %}{% block content %}{{ super() }}'
+                                         "<p>Seen as {{ viewer.role }}.</p>{% endblock %}")
+    (site / "content" / "pages" / "roles.md").write_text("---\ntitle: Roles\ntemplate: role.html\n---\nThe quokka.\n")
+    build(site)
+    public = site / "build" / "t" / "public" / "roles" / "index.html"
+    before = public.read_bytes()
+    assert b"Seen as" in before and (site / "build" / "t" / "private" / "3" / "roles" / "index.html").is_file()
+    menu = [{"title": "Elsewhere", "url": "https://elsewhere.example/"}, {"path": "/about"}]
+    with sqlite3.connect(site / ".mbsite" / "mbsite.sqlite3") as db:
+        db.execute("UPDATE tenants SET settings = ? WHERE slug = 't'", (json.dumps({"menu": menu}),))
+    assert build(site)["search_indexes"] == 0
+    assert public.read_bytes() != before and b"elsewhere.example" in public.read_bytes()
+    assert "quokka" in indexed(site, "public/pagefind")["/roles/"]
+    incremental = output_tree(site / "build")
+    build(site, full=True)
+    assert output_tree(site / "build") == incremental
+
+
 def test_indexing_gives_way_to_newer_changes_and_the_next_build_catches_up(tmp_path: Path) -> None:
     """mbsite watch asks, while Pagefind runs, whether newer changes wait; if so Pagefind is stopped, nothing of
     the new bundle is published, and a later build makes it (the pages themselves were published already)."""
