@@ -237,23 +237,6 @@ def _render_composed(model: SiteModel, route: Route, stage_root: str, flat: bool
         _write(route, level, html, rec, stage_root, flat, outcome)
 
 
-def _composed_levels(model: SiteModel, slug: str, path: str, base: int, template: str) -> dict[str, Any] | None:
-    """For a page that meets the chrome contract: the levels above its base that the gate composes (a level whose
-    fragment equals the one below is served by that one) with each level's fragment key, or None if none."""
-    table = model.tables[slug]
-    keys = {base: f"{template}\t{nav_key(table, base, path)}"}
-    previous = model.fragment(slug, base, keys[base])
-    for level in range(base + 1, LEVEL_MAX + 1):
-        key = f"{template}\t{nav_key(table, level, path)}"
-        fragment = model.fragment(slug, level, key)
-        if fragment != previous:
-            keys[level] = key
-            previous = fragment
-    if len(keys) == 1:
-        return None
-    return {"base": base, "keys": {str(level): key for level, key in keys.items()}}
-
-
 def _row(route: Route, level: int, rel: str, data: bytes, rec: Recorder) -> OutputRow:
     now = now_ms()
     tags = set(route.tags)
@@ -351,6 +334,7 @@ class Builder:
         # template, navigation or package edit then re-renders pages without running the Markdown engine.
         self.keep_bodies = keep_bodies
         self.bodies: dict[tuple[Any, ...], str] = {}
+        self._composes: dict[str, dict[str, Any]] = {}  # `compose` row digests, parsed (_compose_info)
         self._early_prerender = prerender  # started by the caller before its imports (see cli.build)
         self._prerender: Prerenderer | None = None
         self.reporter = reporter or BufferReporter()
@@ -858,8 +842,9 @@ class Builder:
             for (t, path), rows in final.items():
                 if t == slug:
                     variants[path] = [r.level for r in rows]
-                    contract = next((json.loads(r.digests["compose"]) for r in rows if "compose" in r.digests), None)
-                    levels = _composed_levels(model, slug, path, contract["base"], contract["template"]) \
+                    contract = next((self._compose_info(r.digests["compose"]) for r in rows if "compose" in r.digests),
+                                    None)
+                    levels = model.composed_levels(slug, path, contract["base"], contract["template"]) \
                         if contract is not None and path in table.routes else None
                     if levels is not None:
                         composed[path] = levels
@@ -924,6 +909,15 @@ class Builder:
                 rel = fragment_file(slug, level)
                 if rel not in files and (out / rel).is_file():
                     stage.obsolete.add(rel)
+
+    def _compose_info(self, raw: str) -> dict[str, Any]:
+        """A row's `compose` digest, parsed once per distinct text (most pages of a tenant share a few)."""
+        found = self._composes.get(raw)
+        if found is None:
+            if len(self._composes) > 4096:
+                self._composes.clear()
+            found = self._composes[raw] = json.loads(raw)
+        return found
 
     def _nav_states(self, model: SiteModel) -> dict[str, str]:
         """Each tenant's navigation at every level, as one digest (from the current digests of the plan)."""

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, text
 
 from .entities import snake_case
@@ -56,6 +57,15 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     return (1, str(value))
 
 
+def _document(data: str) -> Any:
+    """A stored record's JSON (orjson, several times faster; the json module for what orjson refuses, such as
+    NaN or integers beyond 64 bits)."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
+
+
 class RecordStore:
     """Reads entity records once per (tenant, package, entity) and answers declared queries from memory."""
 
@@ -74,7 +84,7 @@ class RecordStore:
                     {"t": tenant, "p": package, "e": entity}).all()
             docs = []
             for rid, data, created, updated in rows:
-                doc = json.loads(data) if isinstance(data, str) else dict(data or {})
+                doc = _document(data) if isinstance(data, str) else dict(data or {})
                 doc.setdefault("id", rid)
                 doc.setdefault("createdAt", created)
                 doc.setdefault("updatedAt", updated)

@@ -259,6 +259,8 @@ def _index(out: Path, stage: Stage, todo: list[Bundle], work: Path,
         raise FileNotFoundError("the Pagefind program was not found (the pagefind[bin] extra installs it)")
     jobs: list[tuple[Bundle, Path, Path]] = []
     for bundle in todo:
+        if cancel is not None and cancel():  # (before linking its pages, which takes a while for a large bundle)
+            raise Cancelled()
         name = f"{bundle.tenant}-{bundle.key}"
         site, target = work / f"site-{name}", work / f"out-{name}"
         site.mkdir(parents=True)

@@ -19,7 +19,7 @@ from .db.seed import load_seed
 from .errors import Location, Problem
 from .graph import nav_digest
 from .levels import LEVELS, role_name
-from .pages import BodyCache, chrome_fragment, chrome_fragment_trace, level_chrome_values
+from .pages import BodyCache, chrome_fragment, chrome_fragment_trace, level_chrome_values, nav_key
 from .paths import link_roots, tenant_problem
 from .records import RecordStore
 from .routes import Route, RouteTable, build_route_table
@@ -64,6 +64,7 @@ class SiteModel:
     _fragments: dict[tuple[str, int, str], Chrome] = field(default_factory=dict)
     _traces: dict[tuple[str, int, str], ChromeTrace] = field(default_factory=dict)
     _chrome_values: dict[tuple[str, int, str | None, str | None], dict[str, Any]] = field(default_factory=dict)
+    _composed: dict[tuple[str, str, int, str], dict[str, Any] | None] = field(default_factory=dict)
     _images: "Images | None" = None
 
     @property
@@ -83,11 +84,13 @@ class SiteModel:
             self._fragments.clear()
             self._traces.clear()
             self._chrome_values.clear()
+            self._composed.clear()
         else:
             self._chrome = {k: v for k, v in self._chrome.items() if k[0] != tenant}
             self._fragments = {k: v for k, v in self._fragments.items() if k[0] != tenant}
             self._traces = {k: v for k, v in self._traces.items() if k[0] != tenant}
             self._chrome_values = {k: v for k, v in self._chrome_values.items() if k[0] != tenant}
+            self._composed = {k: v for k, v in self._composed.items() if k[0] != tenant}
         for slug, table in self.tables.items():
             if tenant is None or slug == tenant:
                 self.tokens[slug] = tenant_tokens(self.packages, table.tenant) + self.chrome_css(table.tenant)
@@ -105,6 +108,26 @@ class SiteModel:
         found = self._chrome_values.get(key)
         if found is None:
             found = self._chrome_values[key] = level_chrome_values(self, tenant, level, lang, chrome_lang)
+        return found
+
+    def composed_levels(self, tenant: str, path: str, base: int, template: str) -> dict[str, Any] | None:
+        """For a page that meets the chrome contract: the levels above its base that the gate composes (a level whose
+        fragment equals the one below is served by that one) with each level's fragment key, or None if none.
+        Worked out once per page while the tenant's routes and chrome stay (`forget_chrome` drops it)."""
+        memo_key = (tenant, path, base, template)
+        if memo_key in self._composed:
+            return self._composed[memo_key]
+        table = self.tables[tenant]
+        keys = {base: f"{template}\t{nav_key(table, base, path)}"}
+        previous = self.fragment(tenant, base, keys[base])
+        for level in range(base + 1, max(LEVELS) + 1):
+            key = f"{template}\t{nav_key(table, level, path)}"
+            fragment = self.fragment(tenant, level, key)
+            if fragment != previous:
+                keys[level] = key
+                previous = fragment
+        found = None if len(keys) == 1 else {"base": base, "keys": {str(level): key for level, key in keys.items()}}
+        self._composed[memo_key] = found
         return found
 
     def fragment_trace(self, tenant: str, level: int, key: str) -> ChromeTrace:

@@ -7,6 +7,7 @@ active one published are not rendered again and those it had not are not lost.
 """
 from __future__ import annotations
 
+import os
 import queue
 import signal
 import sqlite3
@@ -28,7 +29,7 @@ from .site import open_site_db
 if TYPE_CHECKING:
     from .cluster import Cluster
 
-POLL_SECONDS = 0.02        # SQLite: how often PRAGMA data_version is read (a few microseconds each)
+POLL_SECONDS = 0.005       # SQLite: how often PRAGMA data_version is read (a few microseconds each)
 DEBOUNCE_SECONDS = 0.005   # gather events that arrive together into one batch
 STANDBY_POLL_SECONDS = 0.5  # how often a standby tries the watch lock (the takeover delay, at most)
 
@@ -83,8 +84,13 @@ class Watcher:
 
         out = self.config.out.resolve()
         state = self.config.state_dir.resolve()
+        # A build writes thousands of files into the output folder (often inside the site folder): its events are
+        # dropped by a string comparison first, without asking the file system where each path leads.
+        skip = tuple({f"{folder}{os.sep}" for folder in (out, state, self.config.out, self.config.state_dir)})
 
         def keep(_change: object, path: str) -> bool:
+            if path.startswith(skip):
+                return False
             p = Path(path).resolve()
             return not (p.is_relative_to(out) or p.is_relative_to(state) or p.name.startswith(".")
                         or p.name.endswith("~") or "__pycache__" in p.parts or ".git" in p.parts)
