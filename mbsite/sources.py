@@ -180,32 +180,46 @@ def markdown_files(root: Path) -> list[str]:
 def scan_markdown(config: Config, problems: list[Problem], files: list[str] | None = None) -> list[MarkdownSource]:
     """Every Markdown page of the content folder (or `files`, from markdown_files), front matter parsed;
     a file that cannot be read as a page becomes a problem instead."""
-    root = config.content_dir
+    if not config.content_dir.is_dir():
+        return []
+    scanner = MarkdownScanner(config)
     out: list[MarkdownSource] = []
-    if not root.is_dir():
-        return out
-    prefix, base = root.name + "/", str(root) + os.sep
-    roots = link_roots(config)
-    folders = folder_languages(config)
-    for rel in markdown_files(root) if files is None else files:
-        relpath = prefix + rel
-        refused = link_problem(base + rel, roots)
+    for rel in markdown_files(config.content_dir) if files is None else files:
+        found = scanner.scan(rel, problems)
+        if found is not None:
+            out.append(found)
+    return out
+
+
+class MarkdownScanner:
+    """Reads one Markdown page of the content folder at a time (scan_markdown, and the build's helpers, which scan
+    a share of the files each: prerender.py)."""
+
+    def __init__(self, config: Config) -> None:
+        root = config.content_dir
+        self.prefix, self.base = root.name + "/", str(root) + os.sep
+        self.roots = link_roots(config)
+        self.folders = folder_languages(config)
+
+    def scan(self, rel: str, problems: list[Problem]) -> MarkdownSource | None:
+        """The page at `rel` (relative to the content folder), or None with a problem noted."""
+        relpath = self.prefix + rel
+        refused = link_problem(self.base + rel, self.roots)
         if refused is not None:
             problems.append(Problem("error", refused, _loc(relpath), "symlink"))
-            continue
-        with open(base + rel, "rb") as fh:
+            return None
+        with open(self.base + rel, "rb") as fh:
             data = fh.read()
         try:
             front, body, line = split_front_matter(data.decode("utf-8"), relpath)
         except UnicodeDecodeError:
             problems.append(Problem("error", "not valid UTF-8", _loc(relpath), "data"))
-            continue
+            return None
         except MbsiteError as exc:
             problems.append(Problem.from_error(exc))
-            continue
-        url, lang = markdown_url(rel, folders)
-        out.append(MarkdownSource(relpath, url, sha256_bytes(data), front, body, line, lang))
-    return out
+            return None
+        url, lang = markdown_url(rel, self.folders)
+        return MarkdownSource(relpath, url, sha256_bytes(data), front, body, line, lang)
 
 
 def _loc(relpath: str) -> Any:

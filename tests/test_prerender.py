@@ -43,9 +43,11 @@ def eager_helper(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(prerender, "_stop_requested", lambda fd: False)
 
 
-def test_helper_renders_bodies_without_shortcodes_and_skips_broken_files(tmp_path: Path, eager_helper: None) -> None:
+@pytest.mark.parametrize("shares", [1, 2])
+def test_helper_renders_bodies_without_shortcodes_and_skips_broken_files(tmp_path: Path, eager_helper: None,
+                                                                         shares: int) -> None:
     config = load_config(_site(tmp_path / "site"))
-    helper = prerender.Prerenderer.start(config)
+    helper = prerender.Prerenderer.start(config, shares=shares)
     assert helper is not None
     bodies = helper.collect()
     by_file = {key[0]: html for key, html in bodies.items()}
@@ -62,10 +64,13 @@ def test_helper_renders_bodies_without_shortcodes_and_skips_broken_files(tmp_pat
     assert prerender.body_key("content/pages/plain.md", sha256_bytes(data), line, config) in bodies
 
 
-def test_the_helper_hands_over_the_same_scan_the_build_would_make(tmp_path: Path, eager_helper: None) -> None:
+@pytest.mark.parametrize("shares", [1, 2, 3])
+def test_the_helper_hands_over_the_same_scan_the_build_would_make(tmp_path: Path, eager_helper: None,
+                                                                  shares: int) -> None:
+    """However many helpers share the files, their scans put back together are the one scan, in its order."""
     config = load_config(_site(tmp_path / "site"))
-    helper = prerender.Prerenderer.start(config)
-    assert helper is not None
+    helper = prerender.Prerenderer.start(config, shares=shares)
+    assert helper is not None and len(helper.pids) == shares
     try:
         scanned = helper.scan()
         assert scanned is not None
@@ -85,8 +90,8 @@ def test_a_helper_that_dies_leaves_the_scan_to_the_build(tmp_path: Path, monkeyp
     def die(*_args: object) -> None:
         os._exit(3)
 
-    monkeypatch.setattr("mbsite.sources.scan_markdown", die)  # the helper's import: it dies before handing over
-    helper = prerender.Prerenderer.start(load_config(_site(tmp_path / "site")))
+    monkeypatch.setattr("mbsite.sources.MarkdownScanner.scan", die)  # the helpers die before handing over
+    helper = prerender.Prerenderer.start(load_config(_site(tmp_path / "site")), shares=2)
     assert helper is not None
     assert helper.scan() is None
     assert helper.collect() == {}
@@ -128,12 +133,14 @@ def test_build_with_the_helper_equals_build_without(tmp_path: Path, eager_helper
 
 def test_cancel_stops_and_reaps_the_helper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(prerender, "MIN_FILES", 1)
-    helper = prerender.Prerenderer.start(load_config(_site(tmp_path / "site")))
+    helper = prerender.Prerenderer.start(load_config(_site(tmp_path / "site")), shares=2)
     assert helper is not None
-    pid = helper.pid
+    pids = helper.pids
+    assert len(pids) == 2
     helper.cancel()
-    with pytest.raises(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)  # already reaped: no zombie left behind
+    for pid in pids:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # already reaped: no zombie left behind
     helper.cancel()  # twice is harmless (and never signals process 0)
 
 
