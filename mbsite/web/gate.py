@@ -146,8 +146,10 @@ def choose(gate: Gate, tenant: str, page: str, level: int) -> Choice:
             return Choice("login")
         return Choice("denied", gate.file_for(tenant, "public", table.access_denied), PRIVATE_CACHE, 403)
     variants = sorted(int(v) for v in route.get("variants") or [0] if 0 <= int(v) <= level)
-    composed = route.get("composed") if isinstance(route.get("composed"), dict) else {}
-    keys = composed.get("keys") if isinstance(composed.get("keys"), dict) else {}
+    found = route.get("composed")
+    composed: dict[str, Any] = found if isinstance(found, dict) else {}
+    found = composed.get("keys")
+    keys: dict[str, Any] = found if isinstance(found, dict) else {}
     levels = sorted({int(v) for v in keys if 0 <= int(v) <= level} - set(variants))
     if levels and (not variants or levels[-1] > variants[-1]):
         return _composed(gate, tenant, page, route, int(composed.get("base", 0)), levels[-1], keys)
