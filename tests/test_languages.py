@@ -347,3 +347,35 @@ def test_a_first_post_in_german_renders_the_german_pages_it_shows_on_and_no_engl
     shutil.copytree(root, full, ignore=shutil.ignore_patterns("build", ".mbsite"))
     build(full, full=True)
     assert output_tree(root / "build") == output_tree(full / "build")
+
+
+@pytest.mark.parametrize("source", [
+    '{{ _("Sign in") }}|{{ _("Menu") }}',
+    '{{ _("%(n)s posts", n=3) }}',
+    '{{ _("100%% sure") }}',
+    '{{ _("<b>bold</b> & %(who)s", who="<i>") }}',
+    '{{ gettext("Search") }}',
+    '{% trans %}Search{% endtrans %}',
+    '{% trans name="<x>" %}Hello {{ name }}{% endtrans %}',
+    '{% trans count=n %}{{ count }} post{% pluralize %}{{ count }} posts{% endtrans %}',
+    '{{ ngettext("%(num)s post", "%(num)s posts", 2) }}',
+    '{{ pgettext("verb", "Search") }}',
+])
+@pytest.mark.parametrize("lang", ["en", "de"])
+def test_the_theme_gettext_says_what_jinjas_newstyle_gettext_says(tmp_path: Path, source: str, lang: str) -> None:
+    """The layout's `_()`/`gettext` is one call instead of Jinja's three nested ones: same strings, same escaping."""
+    import jinja2
+
+    from mbsite.config import load_config
+    from mbsite.templates import load_theme
+
+    (tmp_path / "site").mkdir()
+    theme = load_theme(load_config(tmp_path / "site"))
+    reference = jinja2.Environment(autoescape=True, extensions=["jinja2.ext.i18n"])
+    found = theme.catalogs.translations(lang)
+    reference.install_gettext_callables(found.gettext, found.ngettext, newstyle=True,  # type: ignore[attr-defined]
+                                        pgettext=found.pgettext, npgettext=found.npgettext)
+    values = {"page": {"lang": lang}, "n": 2}
+    assert theme.env.from_string(source).render(**values) == reference.from_string(source).render(**values)
+    if lang == "de" and "Sign in" in source:
+        assert reference.from_string(source).render(**values) != "Sign in|Menu"  # the catalog was used
