@@ -139,12 +139,32 @@ def _refuse_link(path: Path, roots: tuple[str, ...], config: Config) -> None:
         raise SymlinkError(refused, Location(file=os.path.relpath(path, config.site_dir)))
 
 
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class ThemeEnvironment(jinja2.Environment):
+    """Jinja's environment, with `x.name` on a plain dict answered without a failed attribute lookup first.
+
+    Jinja's `getattr` prefers the attribute, then the item; for the dicts a layout reads (the page, the site, the
+    posts, the navigation entries) every `page.title` first raises an AttributeError internally — a tenth of a
+    page's render. A name that is no attribute of dict gives the item here, exactly what Jinja's order gives;
+    anything else goes Jinja's way."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
+
+
 def load_theme(config: Config) -> Theme:
     dirs = config.theme_dirs()
     if not dirs:
         raise TemplateError("no theme found (themes/default)", Location(file="themes/"))
     template_dirs = [d / "templates" for d in dirs if (d / "templates").is_dir()]
-    env = jinja2.Environment(
+    env = ThemeEnvironment(
         loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(d)) for d in template_dirs]),
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
         auto_reload=False, cache_size=-1,
