@@ -11,13 +11,15 @@ with the interpreter running this script and PYTHONPATH pointing at it:
   * noop: one full build into a folder of its own, then `mbsite build` runs that find nothing changed (each
     checkout keeps its own copy of the site, so their databases do not mix).
 One untimed run each first; then the timed runs alternate (old, new, old, new…), so that a machine whose speed
-drifts touches both alike. Prints each side's median and runs, and the change of the median.
+drifts touches both alike. Prints each side's median and runs, the change of the median, and the same for the CPU
+time (user + system) of each build's process tree, which drifts less on a shared machine.
 Generate a site with `python benchmarks/gensite.py markdown DIR -n 4000`.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -34,14 +36,18 @@ def build_cmd(site: Path, out: Path, full: bool) -> list[str]:
         ["--full"] if full else [])
 
 
-def timed(cmd: list[str], checkout: Path) -> float:
+def timed(cmd: list[str], checkout: Path) -> tuple[float, float]:
+    """Wall seconds of one build, and the CPU seconds (user + system) of its process tree: on a machine whose
+    speed drifts (a virtual machine's neighbours), the CPU time of equal work moves less than the wall time."""
     env = {**os.environ, "PYTHONPATH": str(checkout)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True)
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed with {checkout}:\n{proc.stderr.decode()[-2000:]}")
-    return seconds
+    return seconds, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> int:
@@ -83,15 +89,21 @@ def main() -> int:
         if args.mode == "noop":
             timed(build_cmd(sites[name], out_for(name), full=False), checkout)
     runs: dict[str, list[float]] = {name: [] for name in sides}
+    cpu: dict[str, list[float]] = {name: [] for name in sides}
     for _ in range(args.runs):
         for name, checkout in sides.items():
-            runs[name].append(timed(build_cmd(sites[name], out_for(name), full=args.mode == "full"), checkout))
+            wall, used = timed(build_cmd(sites[name], out_for(name), full=args.mode == "full"), checkout)
+            runs[name].append(wall)
+            cpu[name].append(used)
     print(f"site {args.site} ({args.mode}), {args.runs} alternating runs each")
     for name in sides:
         print(f"  {name} ({sides[name]}): median {statistics.median(runs[name]):.3f} s; runs "
-              + ", ".join(f"{t:.2f}" for t in runs[name]))
+              + ", ".join(f"{t:.2f}" for t in runs[name])
+              + f"; CPU median {statistics.median(cpu[name]):.2f} s")
     old, new = statistics.median(runs["old"]), statistics.median(runs["new"])
     print(f"  change of the median: {old:.3f} s → {new:.3f} s ({(new - old) / old * 100:+.1f}%)")
+    old_cpu, new_cpu = statistics.median(cpu["old"]), statistics.median(cpu["new"])
+    print(f"  change of the CPU time: {old_cpu:.2f} s → {new_cpu:.2f} s ({(new_cpu - old_cpu) / old_cpu * 100:+.1f}%)")
     return 0
 
 
