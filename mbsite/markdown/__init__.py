@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import importlib.util
 from functools import lru_cache
-from typing import Callable
+from typing import Any, Callable
 
 from ..errors import ConfigError, Location
 from .frontmatter import FRONT_MATTER_KEYS, FrontMatter, instant, split_front_matter
-from .markdown_it_engine import make_markdown, markdown_engine, render_markdown_it
 from .syntax import ShortcodeHandler, parse_shortcode_args
 
 __all__ = ["ENGINES", "FRONT_MATTER_KEYS", "FrontMatter", "check_engine", "instant", "make_markdown",
@@ -31,6 +30,19 @@ def check_engine(engine: str) -> None:
                           f"(pip install 'mbsite[fast]')", Location(file="mbsite.toml"))
 
 
+_LAZY = ("make_markdown", "markdown_engine", "render_markdown_it")
+
+
+def __getattr__(name: str) -> Any:
+    """The markdown-it engine's names, imported when first asked for: a build with the compiled engine never
+    loads markdown-it (a twentieth of a second in every process of a build)."""
+    if name in _LAZY:
+        from . import markdown_it_engine
+
+        return getattr(markdown_it_engine, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 @lru_cache(maxsize=8)
 def _renderer(engine: str) -> Callable[..., str]:
     check_engine(engine)
@@ -38,6 +50,8 @@ def _renderer(engine: str) -> Callable[..., str]:
         from .pyromark_engine import render
 
         return render
+    from .markdown_it_engine import render_markdown_it
+
     return render_markdown_it
 
 
