@@ -882,7 +882,8 @@ class Builder:
             for rel, cached in images.items():
                 if force or not (out / rel).exists():
                     files[rel] = cached.read_bytes()
-            files.update(self._alias_pages(table, base))
+            favicon = model.theme.assets.get("favicon.svg")
+            files.update(self._alias_pages(table, base, favicon.url if favicon is not None else ""))
             files.update(self._fragment_files(model, slug, composed, bases))
             for old in self._published_aliases(slug) - set(table.aliases):
                 if (slug, old) not in final:  # (a page may have taken the path since)
@@ -946,13 +947,14 @@ class Builder:
                 for level, used in sorted(keys.items())}
 
     @staticmethod
-    def _alias_pages(table: Any, base: str) -> dict[str, bytes]:
-        """The redirect page of each alias of a public page (members' pages are redirected by _redirects only)."""
+    def _alias_pages(table: Any, base: str, icon: str = "") -> dict[str, bytes]:
+        """The redirect page of each alias of a public page (members' pages are redirected by _redirects only);
+        `icon`: the theme's favicon URL."""
         pages: dict[str, bytes] = {}
         for old, new in table.aliases.items():
             route = table.routes.get(new)
             if route is not None and route.min_level == 0:
-                pages[page_file(table.tenant.slug, old, 0)] = redirect_page(base + url_path(new)).encode()
+                pages[page_file(table.tenant.slug, old, 0)] = redirect_page(base + url_path(new), icon).encode()
         return pages
 
     def _published_aliases(self, slug: str) -> set[str]:

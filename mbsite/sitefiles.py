@@ -136,11 +136,13 @@ def redirects(table: RouteTable) -> str:
     return text + "\n".join(lines) + ("\n" if lines else "")
 
 
-def redirect_page(target: str) -> str:
-    """A small HTML page at an alias for hosts that ignore _redirects: refresh to the page, canonical to it too."""
+def redirect_page(target: str, icon: str = "") -> str:
+    """A small HTML page at an alias for hosts that ignore _redirects: refresh to the page, canonical to it too;
+    `icon`, the theme's favicon URL (so that a browser passing through asks for no /favicon.ico)."""
     url = escape(target)
+    link = f'<link rel="icon" href="{escape(icon)}" type="image/svg+xml">' if icon else ""
     return ('<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>Moved</title>'
-            f'<meta name="robots" content="noindex"><link rel="canonical" href="{url}">'
+            f'<meta name="robots" content="noindex"><link rel="canonical" href="{url}">{link}'
             f'<meta http-equiv="refresh" content="0; url={url}"></head>'
             f'<body><p>This page has moved to <a href="{url}">{url}</a>.</p></body></html>\n')
 

@@ -179,3 +179,9 @@ def test_the_routes_manifest_describes_the_pages_with_files(model: SiteModel) ->
                                      "kind": "component"}
     assert doc["pages"]["/about"]["composed"] == {"base": 0, "levels": {"3": "k"}}
     assert doc["login"] is None and doc["access_denied"] is None
+
+
+def test_a_redirect_page_links_the_favicon_it_is_given() -> None:
+    page = redirect_page("/new", '/assets/favicon.1"x.svg')
+    assert '<link rel="icon" href="/assets/favicon.1&quot;x.svg" type="image/svg+xml">' in page
+    assert 'rel="icon"' not in redirect_page("/new")
