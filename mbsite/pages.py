@@ -314,7 +314,7 @@ def render_page(model: SiteModel, route: Route, level: int, memo: dict[str, Any]
             if all(skeleton.count(MARKS[b]) == 1 for b in BLOCKS):
                 cut = Split(template_name, template, blocks, values)
                 reads = Recorder()
-                chrome = _chrome_blocks(model, cut, tenant, table, level, page, header, footer, reads)
+                chrome = _chrome_blocks(cut, table, level, page, header, footer, reads)
                 cut.chrome_reads_viewer = reads.level_sensitive
                 return PageResult(fill(skeleton, chrome), rec, problems, skeleton, cut)
         html = template.render(
@@ -339,19 +339,24 @@ def _marker(block: str) -> Callable[[Any], Any]:
     return render
 
 
-def _chrome_values(cut: Split, tenant: Any, table: RouteTable, level: int, page: dict[str, Any], header: str,
-                   footer: str, reads: Recorder | None = None) -> dict[str, Any]:
+def _level_values(table: RouteTable, level: int, lang: str | None, header: str, footer: str) -> dict[str, Any]:
+    """The level's part of a page's chrome variables: the site with the navigation of `lang`, header, footer."""
+    return {"site": _site(table.tenant, table, table.nav(level, lang)), "header": Markup(header),
+            "footer": Markup(footer)}
+
+
+def _chrome_values(cut: Split, table: RouteTable, level: int, page: dict[str, Any], header: str, footer: str,
+                   reads: Recorder | None = None) -> dict[str, Any]:
     """The template variables of a page's chrome blocks for one level (the navigation of the page's language)."""
-    nav = table.nav(level, page.get("lang") or None)
-    return dict(cut.values, page=page, site=_site(tenant, table, nav), header=Markup(header), footer=Markup(footer),
+    return dict(cut.values, page=page, **_level_values(table, level, page.get("lang") or None, header, footer),
                 viewer=Viewer(level, reads if reads is not None else Recorder()))
 
 
-def _chrome_blocks(model: SiteModel, cut: Split, tenant: Any, table: RouteTable, level: int, page: dict[str, Any],
-                   header: str, footer: str, reads: Recorder | None = None) -> Chrome:
+def _chrome_blocks(cut: Split, table: RouteTable, level: int, page: dict[str, Any], header: str, footer: str,
+                   reads: Recorder | None = None) -> Chrome:
     """The chrome blocks of a page for one level, with the navigation of the page's language (reading the viewer
     there is the chrome's business: `reads` notes whether it did)."""
-    ctx = cut.template.new_context(_chrome_values(cut, tenant, table, level, page, header, footer, reads))
+    ctx = cut.template.new_context(_chrome_values(cut, table, level, page, header, footer, reads))
     return _run_blocks(cut, ctx)
 
 
@@ -376,7 +381,7 @@ def render_chrome(model: SiteModel, route: Route, level: int, cut: Split) -> tup
     table = model.tables[route.tenant]
     header, footer, _, chrome_rec, problems = model.chrome(table.tenant, level, route.lang)
     try:
-        chrome = _chrome_blocks(model, cut, table.tenant, table, level, cut.values["page"], header, footer)
+        chrome = _chrome_blocks(cut, table, level, cut.values["page"], header, footer)
     except MbsiteError:
         raise
     except Exception as exc:  # noqa: BLE001 - any template runtime error becomes a located TemplateError
@@ -424,21 +429,21 @@ def chrome_fragment(model: SiteModel, tenant_slug: str, level: int, key: str) ->
     """The chrome fragment of a tenant for one level and fragment key (template TAB navigation key): the chrome
     blocks rendered for a page that shows nothing of its own but where it is in the navigation."""
     cut, table, header, footer = _fragment_cut(model, tenant_slug, level, key)
-    return _chrome_blocks(model, cut, table.tenant, table, level, cut.values["page"], header, footer)
+    return _chrome_blocks(cut, table, level, cut.values["page"], header, footer)
 
 
 def chrome_fragment_trace(model: SiteModel, tenant_slug: str, level: int, key: str, plain: Chrome) -> ChromeTrace:
     """The fragment's chrome rendered once more with every read noted (chrome_reads.py); opaque when that render
     fails or differs from `plain`, the fragment."""
     cut, table, header, footer = _fragment_cut(model, tenant_slug, level, key)
-    values = _chrome_values(cut, table.tenant, table, level, cut.values["page"], header, footer)
+    values = _chrome_values(cut, table, level, cut.values["page"], header, footer)
     page, probe = ChromeTrace.traced_page(cut.values["page"])
     values["page"] = page
     ctx = cut.template.new_context(values)
     context = ctx.parent = ReadDict(ctx.parent)
     try:
         traced = _run_blocks(cut, ctx)
-    except Exception:  # noqa: BLE001 - the probe was used as a string cannot be: the chrome is rendered per page
+    except Exception:  # noqa: BLE001 - the probe met a use only a string allows: the chrome is rendered per page
         return ChromeTrace()
     return ChromeTrace.of(context, page, probe, traced == plain)
 
@@ -459,8 +464,7 @@ def level_chrome_values(model: SiteModel, tenant_slug: str, level: int, lang: st
     the header and footer of `chrome_lang`."""
     table = model.tables[tenant_slug]
     header, footer, _, _, _ = model.chrome(table.tenant, level, chrome_lang)
-    return {"site": _site(table.tenant, table, table.nav(level, lang)), "header": Markup(header),
-            "footer": Markup(footer)}
+    return _level_values(table, level, lang, header, footer)
 
 
 class BodyCache:

@@ -271,10 +271,9 @@ def _index(out: Path, stage: Stage, todo: list[Bundle], work: Path,
     with ThreadPoolExecutor(max_workers=max(2, min(8, os.cpu_count() or 1))) as pool:
         runs = list(pool.map(lambda job: _run(binary, job[1], job[2], cancel), jobs))
     made_at: dict[tuple[str, str], Path] = {}
-    for (bundle, site, target), problem in zip(jobs, runs, strict=True):
+    for (bundle, _site, target), problem in zip(jobs, runs, strict=True):
         if problem:
             raise RuntimeError(problem)
-        shutil.rmtree(site, ignore_errors=True)
         entry = target / ENTRY
         entry.write_bytes(_stable_entry(entry.read_bytes()))
         made_at[(bundle.tenant, bundle.key)] = target
