@@ -1,0 +1,101 @@
+"""templates.CompiledTemplates: a theme's compiled templates kept in the state folder are loaded instead of compiled
+again, never when the source or what the code depends on changed, and a damaged or unwritable cache is no error."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pytest
+
+from mbsite.config import load_config
+from mbsite.templates import CODE_DIR, code_signature, load_theme
+
+
+def _site(tmp_path: Path, text: str = "Hello {{ name }}!{% block tail %}{% endblock %}") -> Path:
+    site = tmp_path / "site"
+    (site / "themes" / "default" / "templates").mkdir(parents=True, exist_ok=True)
+    (site / "themes" / "default" / "templates" / "hello.html").write_text(text)
+    return site
+
+
+def _no_compiling(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    compiled: list[str] = []
+    original = jinja2.Environment.compile
+
+    def compile(self: Any, source: str, name: str | None = None, *args: Any, **kwargs: Any) -> Any:
+        compiled.append(name or "")
+        return original(self, source, name, *args, **kwargs)
+    monkeypatch.setattr(jinja2.Environment, "compile", compile)
+    return compiled
+
+
+def _entries(site: Path) -> list[Path]:
+    return sorted((site / ".mbsite" / CODE_DIR).glob("*/*.code"))
+
+
+def test_a_second_load_takes_the_compiled_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = _site(tmp_path)
+    first = load_theme(load_config(site)).template("hello.html").render(name="<you>")
+    assert first == "Hello &lt;you&gt;!"
+    assert len(_entries(site)) == 1
+    compiled = _no_compiling(monkeypatch)
+    again = load_theme(load_config(site)).template("hello.html").render(name="<you>")
+    assert again == first
+    assert compiled == []
+
+
+def test_an_edited_template_is_compiled_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = _site(tmp_path)
+    load_theme(load_config(site)).template("hello.html")
+    _site(tmp_path, "Bye {{ name }}")
+    compiled = _no_compiling(monkeypatch)
+    assert load_theme(load_config(site)).template("hello.html").render(name="x") == "Bye x"
+    assert compiled == ["hello.html"]
+
+
+def test_a_damaged_entry_is_compiled_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = _site(tmp_path)
+    load_theme(load_config(site)).template("hello.html")
+    (entry,) = _entries(site)
+    entry.write_bytes(entry.read_bytes()[:40])  # cut short, as by a crash in the middle of writing it
+    compiled = _no_compiling(monkeypatch)
+    assert load_theme(load_config(site)).template("hello.html").render(name="x") == "Hello x!"
+    assert compiled == ["hello.html"]
+    assert len(entry.read_bytes()) > 40  # and replaced
+
+
+def test_other_filters_are_another_cache(tmp_path: Path) -> None:
+    """Jinja resolves filters when it compiles: code compiled with another set of filters is never loaded, and the
+    folder of the older set goes."""
+    site = _site(tmp_path)
+    theme = load_theme(load_config(site))
+    before = code_signature(theme.env)
+    theme.env.filters["shout"] = str.upper
+    assert code_signature(theme.env) != before
+
+
+def test_an_unwritable_state_folder_is_no_error(tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        site = _site(tmp_path)
+        (site / ".mbsite").write_text("a file where the state folder would be")  # no folder can be made under it
+    else:
+        site = _site(tmp_path)
+        (site / ".mbsite").mkdir()
+        (site / ".mbsite").chmod(0o500)
+    try:
+        assert load_theme(load_config(site)).template("hello.html").render(name="x") == "Hello x!"
+    finally:
+        if (site / ".mbsite").is_dir():
+            (site / ".mbsite").chmod(0o700)
+
+
+def test_a_new_signature_removes_the_old_folders(tmp_path: Path) -> None:
+    site = _site(tmp_path)
+    stale = site / ".mbsite" / CODE_DIR / "0123456789abcdef0123"
+    stale.mkdir(parents=True)
+    (stale / "x.code").write_bytes(b"old")
+    load_theme(load_config(site)).template("hello.html")
+    assert not stale.exists()
+    assert len(_entries(site)) == 1
