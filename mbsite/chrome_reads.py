@@ -205,6 +205,10 @@ class ChromeTrace:
         trace.compared = frozenset(probe.compared)
         return trace
 
+    def reads(self, name: str) -> bool:
+        """Whether the render looked the template variable `name` up (an opaque trace: as if it did)."""
+        return self.opaque or name in self.names
+
     def matches(self, values: Mapping[str, Any], globals: Mapping[str, Any]) -> bool:
         """Whether a render with `values` (the template variables, then the template's `globals`) reads the same:
         then it gives the fragment, byte for byte."""

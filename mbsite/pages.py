@@ -313,9 +313,17 @@ def render_page(model: SiteModel, route: Route, level: int, memo: dict[str, Any]
             skeleton = _run_template(template, lambda: template.root_render_func(ctx))
             if all(skeleton.count(MARKS[b]) == 1 for b in BLOCKS):
                 cut = Split(template_name, template, blocks, values)
-                reads = Recorder()
-                chrome = _chrome_blocks(cut, table, level, page, header, footer, reads)
-                cut.chrome_reads_viewer = reads.level_sensitive
+                key = f"{template_name}\t{nav_key(table, level, route.path)}"
+                if chrome_is_fragment(model, route, level, cut, key):
+                    # What the chrome would read here is what its fragment's render read: the fragment, rendered
+                    # once per level and key, is this page's chrome. (Whether it reads the viewer: whether that
+                    # render looked the name up at all.)
+                    chrome = model.fragment(route.tenant, level, key)
+                    cut.chrome_reads_viewer = model.fragment_trace(route.tenant, level, key).reads("viewer")
+                else:
+                    reads = Recorder()
+                    chrome = _chrome_blocks(cut, table, level, page, header, footer, reads)
+                    cut.chrome_reads_viewer = reads.level_sensitive
                 return PageResult(fill(skeleton, chrome), rec, problems, skeleton, cut)
         html = template.render(
             site=_site(tenant, table, table.nav(level, route.lang)), header=Markup(header), footer=Markup(footer),

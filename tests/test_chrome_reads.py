@@ -10,6 +10,7 @@ from markupsafe import escape
 from test_composed import _blog, every_level_equals_a_full_render
 
 from mbsite import builder as builder_module
+from mbsite import pages as pages_module
 from mbsite.builder import Builder
 from mbsite.chrome_reads import ChromeTrace, PathProbe, ReadDict
 from mbsite.config import load_config
@@ -83,6 +84,23 @@ def test_a_chrome_that_reads_the_page_at_some_levels_is_served_as_a_full_render(
     assert every_level_equals_a_full_render(site) > 50
 
 
+@pytest.mark.parametrize("trick", sorted(TRICKS))
+def test_a_chrome_that_reads_the_page_at_every_level_is_rendered_for_its_page(tmp_path: Path, trick: str) -> None:
+    """The same tricks at the public level too: a page's own (base) chrome is its fragment only when the fragment's
+    trace matches the page, so each file shows what a full render of its page shows."""
+    site = _blog(tmp_path / "site", posts=12)
+    theme = site / "themes" / "default" / "templates"
+    theme.mkdir(parents=True, exist_ok=True)
+    base = (REPO / "themes" / "default" / "templates" / "base.html").read_text()
+    hook = "{% block chrome_header %}"
+    every = TRICKS[trick].replace('item.path == "/club"', "loop.first")
+    assert every != TRICKS[trick]
+    (theme / "base.html").write_text(base.replace(hook, hook + "{% for item in site.nav %}" + every
+                                                  + "{% endfor %}", 1))
+    assert Builder(load_config(site), BufferReporter(), full=True).run().ok
+    assert every_level_equals_a_full_render(site) > 50
+
+
 def test_the_default_themes_chrome_is_taken_from_the_fragments(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A new user's blog (a navigation that differs at every level): no page's chrome is rendered for its other
     levels, and yet every level is served as a full render."""
@@ -94,8 +112,19 @@ def test_the_default_themes_chrome_is_taken_from_the_fragments(tmp_path: Path, m
         return real(model, route, level, cut)
 
     monkeypatch.setattr(builder_module, "render_chrome", counted)
+    own: list[str] = []
+    real_blocks = pages_module._chrome_blocks
+
+    def counted_blocks(cut, table, level, page, *args):  # type: ignore[no-untyped-def]
+        own.append(page["path"])
+        return real_blocks(cut, table, level, page, *args)
+
+    monkeypatch.setattr(pages_module, "_chrome_blocks", counted_blocks)
     site = _blog(tmp_path / "site", posts=12)
     assert calls == []
+    own.clear()
     assert Builder(load_config(site), BufferReporter(), full=True).run().ok
     assert calls == []
+    # Nor for its own level: only fragments are rendered (the posts, which stand nowhere in the navigation, share one).
+    assert own and not any(path.startswith("/blog/post-") for path in own), own
     assert every_level_equals_a_full_render(site) > 50
