@@ -2,12 +2,15 @@
 
     python benchmarks/bench_build.py [--pages 4000] [--tenants 4] [--per-tenant 420] [--reps 3]
                                      [--engines markdown-it,pyromark] [--work DIR] [--no-hugo] [--json FILE]
-                                     [--skip markdown,components,rebuilds] [--clean]
+                                     [--skip markdown,components,rebuilds] [--clean] [--layouts hugo,default]
 
 Cases:
   * N Markdown pages (benchmarks/gensite.py), built by `mbsite build --full --json` and by `hugo --quiet`,
     with fenced-code highlighting on (Pygments / Hugo's Chroma) and off, for each Markdown engine given
-    (an engine whose package is not installed is skipped); the tools' timed runs alternate;
+    (an engine whose package is not installed is skipped) and each layout given: `hugo` renders the Hugo site's
+    own layout as an mbsite theme (the same markup per page: equal work), `default` mbsite's default theme (what
+    `mbsite init` gives: head links, navigation, table of contents, reading time, tags, post navigation — more work
+    per page than the Hugo layout does); the tools' timed runs alternate;
   * T tenants x P component pages, every page rendered for levels 0..5 (about 10,000 outputs): the first
     build (creates and seeds the SQLite database) and full rebuilds;
   * last, builds of the Markdown site without --full into one output folder, for each engine (highlighting
@@ -55,6 +58,8 @@ sys.path.insert(0, str(HERE))
 import gensite  # noqa: E402
 
 ENGINE_PACKAGES = {"markdown-it": "markdown_it", "pyromark": "pyromark"}
+LAYOUT_THEMES = {"hugo": gensite.HUGO_LAYOUT_THEME, "default": "default"}
+LAYOUT_NAMES = {"hugo": "Hugo's layout", "default": "default theme"}
 
 
 # -- measuring one process tree ------------------------------------------------------------------------------
@@ -207,8 +212,9 @@ def _steal_seconds() -> float:
 
 # -- site configuration ---------------------------------------------------------------------------------------
 
-def mbsite_config(site: Path, *, highlight: bool, engine: str) -> None:
-    (site / "mbsite.toml").write_text(f'[build]\nhighlight = {str(highlight).lower()}\nmarkdown_engine = "{engine}"\n')
+def mbsite_config(site: Path, *, highlight: bool, engine: str, theme: str = "default") -> None:
+    (site / "mbsite.toml").write_text(f'[site]\ntheme = "{theme}"\n\n[build]\nhighlight = {str(highlight).lower()}\n'
+                                      f'markdown_engine = "{engine}"\n')
 
 
 def hugo_config(hugo: Path, *, highlight: bool) -> None:
@@ -281,7 +287,14 @@ def main() -> int:
     ap.add_argument("--skip", default="", help="comma-separated: markdown,components,rebuilds")
     ap.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
     ap.add_argument("--clean", action="store_true", help="delete the outputs (and a temporary --work) at the end")
+    ap.add_argument("--layouts", default="hugo,default",
+                    help="comma-separated, for the Markdown pages: hugo (mbsite renders the Hugo site's layout: equal "
+                         "work), default (mbsite's default theme: what `mbsite init` gives)")
     args = ap.parse_args()
+    layouts = [name for name in args.layouts.split(",") if name]
+    unknown = [name for name in layouts if name not in LAYOUT_THEMES]
+    if unknown or not layouts:
+        ap.error(f"--layouts: expected hugo and/or default, got {args.layouts!r}")
 
     work = args.work or Path(tempfile.mkdtemp(prefix="mbsite-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -309,19 +322,21 @@ def main() -> int:
         md = work / "md"
         print(f"generating {args.pages} Markdown pages in {md} ...", file=sys.stderr)
         gensite.markdown_site(md, args.pages, hugo=bool(hugo))
-        sites = {}
-        for i, engine in enumerate(engines):  # one site folder per engine (own config and state), same pages
-            site = md if i == 0 else work / f"md-{engine}"
-            if i:
-                shutil.rmtree(site, ignore_errors=True)
-                shutil.copytree(md, site, ignore=shutil.ignore_patterns("hugo", ".mbsite", "build"))
-            sites[engine] = site
+        # One site folder per engine and layout (own config and state), the same pages in each.
+        sites: dict[tuple[str, str], Path] = {}
+        for engine in engines:
+            for layout in layouts:
+                site = md if not sites else work / f"md-{engine}-{layout}"
+                if sites:
+                    shutil.rmtree(site, ignore_errors=True)
+                    shutil.copytree(md, site, ignore=shutil.ignore_patterns("hugo", ".mbsite", "build"))
+                sites[(engine, layout)] = site
         for highlight in (True, False):
             label = f"{args.pages} Markdown pages, highlighting {'on' if highlight else 'off'}"
             tools: list[tuple[Case, "callable[[Path], list[str]]"]] = []
-            for engine, site in sites.items():
-                mbsite_config(site, highlight=highlight, engine=engine)
-                tools.append((Case(label, f"mbsite ({engine})"), mbsite_cmd(site)))
+            for (engine, layout), site in sites.items():
+                mbsite_config(site, highlight=highlight, engine=engine, theme=LAYOUT_THEMES[layout])
+                tools.append((Case(label, f"mbsite ({engine}, {LAYOUT_NAMES[layout]})"), mbsite_cmd(site)))
             outs: list[Path] = []
             if hugo:
                 hugo_config(md / "hugo", highlight=highlight)
@@ -364,8 +379,11 @@ def main() -> int:
     if "markdown" not in skip and "rebuilds" not in skip:
         # Last: these runs replace published files, and deleting files slows later creations on some disks.
         label = f"{args.pages} Markdown pages, highlighting off"
-        for engine, site in sites.items():
-            for case in rebuilds(site, engine, args.reps, work, label):
+        for (engine, layout), site in sites.items():
+            if layout != layouts[0]:
+                continue
+            mbsite_config(site, highlight=False, engine=engine, theme=LAYOUT_THEMES[layout])
+            for case in rebuilds(site, f"{engine}, {LAYOUT_NAMES[layout]}", args.reps, work, label):
                 cases.append(case)
                 print(json.dumps(case.row()), file=sys.stderr)
 

@@ -24,8 +24,23 @@ def markdown_body(i: int, n: int, rng: random.Random) -> str:
             f"Visit the [home](/) or an [external link](https://example.com/{i}).\n")
 
 
+# The Hugo site's layout, as an mbsite theme (themes/hugo-layout/, `site.theme = "hugo-layout"`): the same markup
+# per page, so that both tools do the same work on a page (the header and footer are mbsite's chrome blocks).
+# Everything else (home page, 404, …) comes from the built-in theme.
+HUGO_LAYOUT_THEME = "hugo-layout"
+HUGO_LAYOUT = {
+    "base.html": ('<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{{ page.title }}</title></head>'
+                  '<body>{% block chrome_header %}<header><a href="/">Bench</a></header>{% endblock %}'
+                  '<main>{% block content %}{{ content }}{% endblock %}</main>'
+                  '{% block chrome_footer %}<footer>built</footer>{% endblock %}</body></html>'),
+    "page.html": ('{% extends "base.html" %}{% block content %}<article><h1>{{ page.title }}</h1>'
+                  '<time>{{ page.date|date }}</time>{{ content }}</article>{% endblock %}'),
+}
+
+
 def markdown_site(root: Path, n: int, *, hugo: bool = True) -> None:
-    """An mbsite site with N posts under content/posts/ (and the same pages as a Hugo site in root/hugo)."""
+    """An mbsite site with N posts under content/posts/ (and the same pages as a Hugo site in root/hugo), with the
+    Hugo site's layout as the mbsite theme `hugo-layout` (used when mbsite.toml says `site.theme = "hugo-layout"`)."""
     rng = random.Random(42)
     if root.exists():
         shutil.rmtree(root)
@@ -38,6 +53,10 @@ def markdown_site(root: Path, n: int, *, hugo: bool = True) -> None:
         body = markdown_body(i, n, rng)
         fm = f"---\ntitle: Page {i}\ndate: 2024-01-{(i % 28) + 1:02d}\ntags: [t{i % 10}]\n---\n"
         (posts / f"p{i}.md").write_text(fm + body)
+    layout = root / "themes" / HUGO_LAYOUT_THEME / "templates"
+    layout.mkdir(parents=True)
+    for name, text in HUGO_LAYOUT.items():
+        (layout / name).write_text(text)
     if hugo:
         h = root / "hugo"
         (h / "content" / "posts").mkdir(parents=True)
