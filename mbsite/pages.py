@@ -22,7 +22,7 @@ from .panel import panel_context
 from .prerender import body_key
 from .routes import SEARCH_PATH, Route, RouteTable, page_count, tag_slug
 from .sitefiles import tenant_base_url, url_path
-from .summaries import reading_minutes, summary, table_of_contents
+from .summaries import table_of_contents
 from .templates import template_error
 
 if TYPE_CHECKING:
@@ -170,7 +170,7 @@ def _markdown_page(job: BodyJob) -> Markup:
         return Markup("")
     job.rec.file(md.relpath, md.digest)
     table = job.model.tables[job.route.tenant]
-    job.context["summary"], job.context["reading_time"] = _post_text(table, md)
+    job.context["summary"], job.context["reading_time"] = md.post_text
     if table.post_root(job.route) is not None:  # its older and newer posts: an input of its own (only they matter)
         key = keys.nearby(table.tenant.slug, job.route.path)
         job.rec.inputs.add(key)
@@ -283,14 +283,7 @@ def render_page(model: SiteModel, route: Route, level: int, memo: dict[str, Any]
     template_name = route.template or KIND_TEMPLATES.get(route.kind, "page.html")
     if route.template and not model.theme.has(route.template):
         raise RenderError(f"unknown template {route.template!r}", Location(file=route.source))
-    model.theme.record(template_name, rec)
-    rec.inputs.add(keys.tokens(tenant.slug))
-    rec.digests[keys.tokens(tenant.slug)] = model.tokens_url(tenant.slug)
-    rec.inputs.add(keys.feed(tenant.slug))  # `site.feed`: whether the tenant has a blog (and so a feed)
-    rec.digests[keys.feed(tenant.slug)] = str(table.has_blog)
-    for name, asset in model.theme.assets.items():  # asset('…') puts the content-hashed URL into the HTML
-        rec.inputs.add(keys.asset(name))
-        rec.digests[keys.asset(name)] = asset.url
+    rec.merge_inputs(_layout_inputs(model, table, template_name))
     template = model.theme.template(template_name)
     base = tenant_base_url(tenant, model.config.base_url)
     page = {"title": route.title, "description": route.description, "path": route.path, "kind": route.kind,
@@ -333,6 +326,29 @@ def render_page(model: SiteModel, route: Route, level: int, memo: dict[str, Any]
     except Exception as exc:  # noqa: BLE001 - any template runtime error becomes a located TemplateError
         raise template_error(exc, model.theme, template_name) from exc
     return PageResult(html, rec, problems)
+
+
+def _layout_inputs(model: SiteModel, table: RouteTable, template_name: str) -> Recorder:
+    """What every page of a tenant drawn with `template_name` reads of the theme and the tenant: the template files
+    it may load, the tokens stylesheet, whether the tenant has a feed (`site.feed`) and the assets (`asset('…')`
+    puts each one's content-hashed URL into the HTML). Made once per theme and values (the theme is replaced when a
+    file of it changes)."""
+    slug = table.tenant.slug
+    tokens, feed = model.tokens_url(slug), str(table.has_blog)
+    memo_key = ("layout inputs", slug, template_name, tokens, feed)
+    found: Recorder | None = model.theme.memo.get(memo_key)
+    if found is None:
+        found = Recorder()
+        model.theme.record(template_name, found)
+        found.inputs.add(keys.tokens(slug))
+        found.digests[keys.tokens(slug)] = tokens
+        found.inputs.add(keys.feed(slug))
+        found.digests[keys.feed(slug)] = feed
+        for name, asset in model.theme.assets.items():
+            found.inputs.add(keys.asset(name))
+            found.digests[keys.asset(name)] = asset.url
+        model.theme.memo[memo_key] = found
+    return found
 
 
 def _site(tenant: Any, table: RouteTable, nav: list[dict[str, Any]]) -> dict[str, Any]:
@@ -613,18 +629,8 @@ def _post(r: Route, table: RouteTable, rec: Recorder | None = None) -> dict[str,
             "reading_time": None}
     if rec is not None and r.markdown is not None:
         rec.file(r.markdown.relpath, r.markdown.digest)
-        post["summary"], post["reading_time"] = _post_text(table, r.markdown)
+        post["summary"], post["reading_time"] = r.markdown.post_text
     return post
-
-
-def _post_text(table: RouteTable, md: Any) -> tuple[str, int]:
-    """A post's summary and reading time, worked out once per version of its file: the post's page and every
-    listing page that shows it ask (the table's memo resets whenever its routes change)."""
-    key = ("post text", md.relpath, md.digest, md.body_line)
-    found = table.memo.get(key)
-    if found is None:
-        found = table.memo[key] = (summary(md), reading_minutes(md))
-    return found  # type: ignore[no-any-return]
 
 
 def _tag(name: str, table: RouteTable, level: int, root: str = "") -> dict[str, Any]:

@@ -260,7 +260,10 @@ def _helper(config: Config, stop_r: int, scan_w: int, result_w: int, bodies: boo
     items: list[tuple[int, Any, list[Problem]]] = []
     for index in range(share, len(files), shares):
         problems: list[Problem] = []
-        items.append((index, scanner.scan(files[index], problems), problems))
+        src = scanner.scan(files[index], problems)
+        if bodies and src is not None:
+            src.post_text  # noqa: B018 - worked out here, it comes with the scan (every page will be rendered)
+        items.append((index, src, problems))
     scan = _Feed(scan_w, pickle.dumps(items, protocol=-1))
     scan.pump()
     for _index, src, _problems in items if bodies else ():

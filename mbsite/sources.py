@@ -5,6 +5,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -74,6 +75,14 @@ class MarkdownSource:
     body: str
     body_line: int          # line of the file where the body starts
     lang: str = ""          # the language of its folder (content/<lang>/…), "" outside one
+
+    @cached_property
+    def post_text(self) -> tuple[str, int]:
+        """Its summary and reading time (summaries.py), worked out once: the page and every listing that shows it
+        ask, and a full build's helpers work them out while they scan (prerender.py), so they come pickled."""
+        from .summaries import reading_minutes, summary
+
+        return summary(self), reading_minutes(self)
 
 
 @dataclass

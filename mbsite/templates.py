@@ -38,6 +38,7 @@ class Theme:
     _deps: dict[str, set[str]] = field(default_factory=dict)
     _blocks: dict[str, dict[str, list[Any]] | None] = field(default_factory=dict)
     _trees: dict[str, Any] = field(default_factory=dict)
+    memo: dict[Any, Any] = field(default_factory=dict)  # what callers derive from this theme (replaced with it)
     catalogs: Catalogs = field(default_factory=Catalogs)  # the theme's translated strings (catalogs.py)
 
     def template(self, name: str) -> jinja2.Template:
