@@ -11,17 +11,21 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from markupsafe import Markup
 from sqlalchemy import text
 
 from . import keys
 from .context import Recorder
+from .errors import MbsiteError
 from .graph import paths_digest
 from .levels import ROLE_LEVELS, role_level
 from .routes import PANEL_PREFIX, PANELS, Route
+from .templates import template_error
 
 if TYPE_CHECKING:
     from .site import SiteModel
 
+ROUTES_TABLE = "panel/_routes.html"  # the list of every route (`panel.routes_table`)
 AUDIT_ROWS = 200   # newest audit entries a built audit page lists (the API pages through all of them)
 
 
@@ -46,9 +50,7 @@ def panel_context(model: "SiteModel", route: Route, level: int, rec: Recorder, m
             table = model.tables[tenant]
             rec.inputs.add(keys.paths(tenant))
             rec.digests[keys.paths(tenant)] = paths_digest(table)
-            context["routes"] = [{"path": r.path, "kind": r.kind, "title": r.title, "level": r.min_level,
-                                  "source": r.source, "row": r.row_id}
-                                 for r in sorted(table.routes.values(), key=lambda r: r.path)]
+            context["routes"], context["routes_table"] = _every_route(model, table, rec, memo)
             context["components"] = _components(model, tenant, conn)
         elif panel.name == "packages":
             context["rows"], context["available"] = _package_rows(model, conn, tenant)
@@ -63,6 +65,27 @@ def panel_context(model: "SiteModel", route: Route, level: int, rec: Recorder, m
         else:
             context["rows"] = _audit_rows(conn, tenant)
     return context
+
+
+def _every_route(model: "SiteModel", table: Any, rec: Recorder, memo: dict[str, Any] | None
+                 ) -> tuple[list[dict[str, Any]], Markup]:
+    """Every route of the tenant as the panel lists it, and that list drawn by `panel/_routes.html`: the same at
+    every level, and as long as the site, so it is drawn once for the levels of one build (`memo`)."""
+    model.theme.record(ROUTES_TABLE, rec)  # (drawn here, not included by the page's template)
+    found = memo.get("every route") if memo is not None else None
+    if found is None:
+        routes = [{"path": r.path, "kind": r.kind, "title": r.title, "level": r.min_level, "source": r.source,
+                   "row": r.row_id} for r in sorted(table.routes.values(), key=lambda r: r.path)]
+        try:
+            drawn = model.theme.template(ROUTES_TABLE).render(routes=routes)
+        except MbsiteError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a template runtime error names the template file and line
+            raise template_error(exc, model.theme, ROUTES_TABLE) from exc
+        found = (routes, Markup(drawn))
+        if memo is not None:
+            memo["every route"] = found
+    return found
 
 
 def _loads(value: Any) -> Any:

@@ -252,3 +252,26 @@ async def test_settings_are_for_gods_and_tenants_for_supergods(client: tuple[htt
     assert Builder(config, BufferReporter()).run().ok
     doc = lxml_html.fromstring((await c.get("/admin/tenants")).text)
     assert "initech" in doc.xpath("//tbody//code/text()")  # the list of another tenant's page follows
+
+
+def test_every_route_is_listed_at_each_admin_level_and_its_template_is_an_input(built_demo: Path,
+                                                                                tmp_path: Path) -> None:
+    """The list of every route is drawn once per build for the levels that open the panel (panel.routes_table,
+    from panel/_routes.html): each level's page lists every route, and editing that template re-renders them."""
+    site = tmp_path / "site"
+    shutil.copytree(built_demo, site)
+    build = site / "build" / "acme" / "private"
+    manifest = (site / "build" / "acme" / "routes.json").read_text()
+    listed = {level: lxml_html.fromstring((build / str(level) / "admin" / "pages" / "index.html").read_text())
+              .xpath("//section[@aria-labelledby='routes-title']//tbody/tr/td[1]/a/@href") for level in (3, 4, 5)}
+    assert listed[3] and listed[3] == listed[4] == listed[5]
+    assert all(f'"{path}"' in manifest for path in listed[3])
+    own = site / "themes" / "default" / "templates" / "panel"
+    own.mkdir(parents=True)
+    default = (REPO / "themes" / "default" / "templates" / "panel" / "_routes.html").read_text()
+    (own / "_routes.html").write_text(default.replace('<table class="panel-table">',
+                                                      '<table class="panel-table every-route">'))
+    result = Builder(load_config(site), BufferReporter()).run()
+    assert result.ok
+    for level in (3, 4, 5):
+        assert "every-route" in (build / str(level) / "admin" / "pages" / "index.html").read_text()
