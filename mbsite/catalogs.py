@@ -30,6 +30,7 @@ class Catalogs:
 
     files: dict[str, list[tuple[str, str, Path]]] = field(default_factory=dict)  # lang → [(key, sha256, path)]
     _compiled: dict[str, gettext.NullTranslations] = field(default_factory=dict)
+    _digests: dict[str, str] = field(default_factory=dict)
 
     def add_theme_dir(self, theme_dir: Path, key_of: Any) -> None:
         """The catalogs of one theme folder (call in priority order: the site's theme first)."""
@@ -41,6 +42,7 @@ class Catalogs:
             if po.is_file():
                 lang = lang_dir.name.replace("_", "-")
                 self.files.setdefault(lang, []).append((key_of(po), hashlib.sha256(po.read_bytes()).hexdigest(), po))
+                self._digests.clear()
 
     def chain(self, lang: str) -> list[str]:
         """The catalog languages a page in `lang` reads, most specific first (pt-BR, then pt)."""
@@ -48,8 +50,12 @@ class Catalogs:
         return [c for c in ("-".join(parts[:n]) for n in range(len(parts), 0, -1)) if c in self.files]
 
     def digest(self, lang: str) -> str:
-        """What the catalogs of a language are (their files and contents): an input of the pages in it."""
-        return digest_of([(key, sha) for c in self.chain(lang) for key, sha, _ in self.files[c]])
+        """What the catalogs of a language are (their files and contents): an input of the pages in it (worked out
+        once per language: every page asks)."""
+        found = self._digests.get(lang)
+        if found is None:
+            found = self._digests[lang] = digest_of([(key, sha) for c in self.chain(lang) for key, sha, _ in self.files[c]])
+        return found
 
     def signature(self) -> str:
         """What every catalog is (languages, files, contents): the route table's generated titles depend on it."""
