@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .sources import MarkdownSource
+if TYPE_CHECKING:
+    from .sources import MarkdownSource
 
 SUMMARY_WORDS = 40
 WORDS_PER_MINUTE = 220
