@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 from PIL import Image
-from sqlalchemy.orm import Session
+from sqlalchemy import insert
 from support import output_tree as tree
 from test_composed import every_level_equals_a_full_render
 
@@ -150,11 +150,11 @@ class IncrementalMachine(RuleBasedStateMachine):
 
     # -- rows ------------------------------------------------------------------------------------------------
     @rule(tenant=st.sampled_from(["a", "b"]), name=NAMES, kind=KINDS)
-    def insert_record_orm(self, tenant: str, name: str, kind: str) -> None:
+    def insert_record_sqlalchemy(self, tenant: str, name: str, kind: str) -> None:
         self.n += 1
-        with Session(self.warm.engine) as s, s.begin():
-            s.add(EntityRecord(tenant=tenant, package="shop", entity="item", id=f"i{self.n}",
-                               data={"name": name, "kind": kind, "id": f"i{self.n}"}))
+        with self.warm.engine.begin() as conn:
+            conn.execute(insert(EntityRecord).values(tenant=tenant, package="shop", entity="item", id=f"i{self.n}",
+                                                     data={"name": name, "kind": kind, "id": f"i{self.n}"}))
 
     @rule(name=NAMES, kind=KINDS)
     def update_record_sql(self, name: str, kind: str) -> None:

@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 import yaml
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Connection, Engine, delete, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import Session
 
 from ..entities import SERVER_FIELDS, EntityRegistry, snake_case
 from ..errors import DataError, Location, MbsiteError, Problem, relpath
@@ -61,35 +60,40 @@ def _need(rec: dict[str, Any], key: str, where: Location) -> Any:
     return rec[key]
 
 
-def _tenant_of(s: Session, rec: dict[str, Any], where: Location) -> str:
+def _has(conn: Connection, *where: Any) -> bool:
+    """Whether a row matching these conditions exists (their first column names the table)."""
+    column = where[0].left
+    return conn.execute(select(column).where(*where).limit(1)).first() is not None
+
+
+def _tenant_of(conn: Connection, rec: dict[str, Any], where: Location) -> str:
     """The row's tenant, which an earlier Tenant record (or the database) must hold."""
     slug = str(_need(rec, "tenant", where))
-    if s.get(Tenant, slug) is None:
+    if not _has(conn, Tenant.slug == slug):
         raise DataError(f"unknown tenant {slug!r} (no Tenant record has this slug)", where)
     return slug
 
 
-def _tenant(s: Session, rec: dict[str, Any], where: Location) -> None:
+def _tenant(conn: Connection, rec: dict[str, Any], where: Location) -> None:
     slug = str(_need(rec, "slug", where))
-    if s.get(Tenant, slug) is None:
-        s.add(Tenant(slug=slug, name=str(rec.get("name") or slug), domains=list(rec.get("domains") or []),
-                     settings=dict(rec.get("settings") or {})))
+    if not _has(conn, Tenant.slug == slug):
+        conn.execute(insert(Tenant).values(slug=slug, name=str(rec.get("name") or slug),
+                                           domains=list(rec.get("domains") or []),
+                                           settings=dict(rec.get("settings") or {})))
 
 
-def _user(s: Session, rec: dict[str, Any], where: Location) -> None:
+def _user(conn: Connection, rec: dict[str, Any], where: Location) -> None:
     role = str(rec.get("role") or "user").lower()
     if role not in ROLE_LEVELS:
         raise DataError(f"unknown role {role!r} (one of {', '.join(ROLE_LEVELS)})", where)
-    tenant, username = _tenant_of(s, rec, where), str(_need(rec, "username", where))
-    exists = s.scalar(select(User.id).where(User.tenant == tenant, User.username == username))
-    if exists:
+    tenant, username = _tenant_of(conn, rec, where), str(_need(rec, "username", where))
+    if _has(conn, User.tenant == tenant, User.username == username):
         return
     uid = str(rec.get("id") or _stable_id(tenant, username))
-    s.add(User(id=uid, tenant=tenant, username=username, email=rec.get("email"), role=role))
-    s.flush()
+    conn.execute(insert(User).values(id=uid, tenant=tenant, username=username, email=rec.get("email"), role=role))
     stored = _password_hash(rec, where)
     if stored:
-        s.add(Credential(user_id=uid, password_hash=stored))
+        conn.execute(insert(Credential).values(user_id=uid, password_hash=stored))
 
 
 def _password_hash(rec: dict[str, Any], where: Location) -> str | None:
@@ -104,24 +108,22 @@ def _password_hash(rec: dict[str, Any], where: Location) -> str | None:
     return hash_password(str(rec["password"])) if rec.get("password") else None
 
 
-def _installed(s: Session, rec: dict[str, Any], where: Location) -> None:
-    tenant, package = _tenant_of(s, rec, where), str(_need(rec, "package", where))
-    exists = s.scalar(
-        select(InstalledPackage.id).where(InstalledPackage.tenant == tenant, InstalledPackage.package == package)
-    )
-    if not exists:
-        s.add(InstalledPackage(tenant=tenant, package=package, enabled=bool(rec.get("enabled", True)),
-                               version=str(rec.get("version") or ""), config=_json_field(rec.get("config"), where),
-                               sort_order=int(rec.get("sortOrder", rec.get("sort_order", 0)) or 0)))
+def _installed(conn: Connection, rec: dict[str, Any], where: Location) -> None:
+    tenant, package = _tenant_of(conn, rec, where), str(_need(rec, "package", where))
+    if not _has(conn, InstalledPackage.tenant == tenant, InstalledPackage.package == package):
+        conn.execute(insert(InstalledPackage).values(
+            tenant=tenant, package=package, enabled=bool(rec.get("enabled", True)),
+            version=str(rec.get("version") or ""), config=_json_field(rec.get("config"), where),
+            sort_order=int(rec.get("sortOrder", rec.get("sort_order", 0)) or 0)))
 
 
-def _page(s: Session, rec: dict[str, Any], where: Location) -> None:
-    tenant, path = _tenant_of(s, rec, where), str(_need(rec, "path", where))
+def _page(conn: Connection, rec: dict[str, Any], where: Location) -> None:
+    tenant, path = _tenant_of(conn, rec, where), str(_need(rec, "path", where))
     if not path.startswith("/"):
         raise DataError(f"path must start with '/': {path!r}", where)
-    if s.scalar(select(PageConfig.id).where(PageConfig.tenant == tenant, PageConfig.path == path)):
+    if _has(conn, PageConfig.tenant == tenant, PageConfig.path == path):
         return
-    s.add(PageConfig(
+    conn.execute(insert(PageConfig).values(
         id=str(rec.get("id") or f"page_{tenant}_{path.strip('/').replace('/', '_') or 'root'}"),
         tenant=tenant, path=path, title=str(rec.get("title") or ""), description=rec.get("description"),
         icon=rec.get("icon"), package=rec.get("packageId", rec.get("package")), component=rec.get("component"),
@@ -133,24 +135,27 @@ def _page(s: Session, rec: dict[str, Any], where: Location) -> None:
     ))
 
 
-def _package_data(s: Session, rec: dict[str, Any], where: Location) -> None:
-    tenant, package = _tenant_of(s, rec, where), str(_need(rec, "package", where))
-    if s.get(PackageData, (tenant, package)) is None:
-        s.add(PackageData(tenant=tenant, package=package, data=_json_field(rec.get("data"), where)))
+def _package_data(conn: Connection, rec: dict[str, Any], where: Location) -> None:
+    tenant, package = _tenant_of(conn, rec, where), str(_need(rec, "package", where))
+    if not _has(conn, PackageData.tenant == tenant, PackageData.package == package):
+        conn.execute(insert(PackageData).values(tenant=tenant, package=package,
+                                                data=_json_field(rec.get("data"), where)))
 
 
-def _record(s: Session, rec: dict[str, Any], where: Location) -> None:
-    tenant = _tenant_of(s, rec, where)
+def _record(conn: Connection, rec: dict[str, Any], where: Location) -> None:
+    tenant = _tenant_of(conn, rec, where)
     package, entity = str(_need(rec, "package", where)), snake_case(str(_need(rec, "entity", where)))
     data = rec.get("data")
     if not isinstance(data, dict):
         raise DataError("'data' must be a mapping", where)
     rid = str(rec.get("id") or data.get("id") or _stable_id(tenant, package, entity, json.dumps(data, sort_keys=True)))
-    if s.get(EntityRecord, (tenant, package, entity, rid)) is None:
-        s.add(EntityRecord(tenant=tenant, package=package, entity=entity, id=rid, data={**data, "id": rid}))
+    if not _has(conn, EntityRecord.tenant == tenant, EntityRecord.package == package, EntityRecord.entity == entity,
+                EntityRecord.id == rid):
+        conn.execute(insert(EntityRecord).values(tenant=tenant, package=package, entity=entity, id=rid,
+                                                 data={**data, "id": rid}))
 
 
-_LOADERS: dict[str, Callable[[Session, dict[str, Any], Location], None]] = {
+_LOADERS: dict[str, Callable[[Connection, dict[str, Any], Location], None]] = {
     "Tenant": _tenant, "User": _user, "InstalledPackage": _installed, "PageConfig": _page,
     "PackageData": _package_data, "Record": _record,
 }
@@ -197,11 +202,10 @@ def load_seed(engine: Engine, content_dir: Path, root: Path | None = None) -> in
         entries.extend(parse_seed(path, root))
     order = {k: i for i, k in enumerate(SEED_KINDS)}
     entries.sort(key=lambda e: order[e[0]])
-    with Session(engine) as s, s.begin():
+    with engine.begin() as conn:
         for kind, rec, where in entries:
             try:
-                _LOADERS[kind](s, rec, where)
-                s.flush()
+                _LOADERS[kind](conn, rec, where)
             except IntegrityError as exc:  # a rule the loaders do not check themselves (unique, foreign key)
                 reason = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
                 raise DataError(f"{kind} record refused by the database: {reason}", where) from None
@@ -209,8 +213,8 @@ def load_seed(engine: Engine, content_dir: Path, root: Path | None = None) -> in
                 raise DataError(f"{kind} record: {exc}", where) from None
             except DBAPIError as exc:
                 raise database_error(exc, engine.url, "cannot seed") from None
-        s.execute(delete(BuildState).where(BuildState.key.in_((SEED_PENDING, SEED_CHECK_DUE))))
-        s.add(BuildState(key=SEED_CHECK_DUE, value="1"))
+        conn.execute(delete(BuildState).where(BuildState.key.in_((SEED_PENDING, SEED_CHECK_DUE))))
+        conn.execute(insert(BuildState).values(key=SEED_CHECK_DUE, value="1"))
     return len(entries)
 
 
