@@ -3,10 +3,12 @@ SQL strings with `:name` parameters (or `text()` clauses)."""
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import TextClause, text
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...db.engine import async_url
 from ..cache import SESSION_CACHE_S, TTLCache
@@ -51,6 +53,9 @@ class PgDatabase(Schema):
     def __init__(self, url: str) -> None:
         self.url = url
         self.session_cache = TTLCache(SESSION_CACHE_S)
+        # (SQLAlchemy's asyncio layer loads its ORM: only a PostgreSQL site's functions pay for it.)
+        from sqlalchemy.ext.asyncio import create_async_engine
+
         self.engine = create_async_engine(async_url(url), pool_size=10, max_overflow=10, pool_pre_ping=True)
 
     def read(self) -> Any:
