@@ -16,9 +16,20 @@ from sqlalchemy import text
 
 from . import keys
 from .context import Recorder
+from .db.rows import (
+    PACKAGE_SELECT,
+    PAGE_SELECT,
+    TENANT_SELECT,
+    USER_SELECT,
+    package_row,
+    page_doc,
+    row_etag,
+    tenant_doc,
+    user_doc,
+)
 from .errors import MbsiteError
 from .graph import paths_digest
-from .levels import ROLE_LEVELS, role_level
+from .levels import ROLE_LEVELS
 from .routes import PANEL_PREFIX, PANELS, Route
 from .templates import template_error
 
@@ -88,23 +99,19 @@ def _every_route(model: "SiteModel", table: Any, rec: Recorder, memo: dict[str, 
     return found
 
 
-def _loads(value: Any) -> Any:
-    if isinstance(value, (str, bytes)):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return None
-    return value
-
-
 def _page_rows(conn: Any, tenant: str) -> list[dict[str, Any]]:
-    rows = conn.execute(text(
-        "SELECT id, path, title, level, requires_auth, published, sort_order, package, component, params "
-        "FROM page_configs WHERE tenant = :t ORDER BY sort_order, path, id"), {"t": tenant}).all()
-    return [{"id": r.id, "path": r.path, "title": r.title or "", "linkable": not any(c in r.path for c in ":["), "level": r.level or 0,
-             "requiresAuth": bool(r.requires_auth), "published": bool(r.published), "sortOrder": r.sort_order or 0,
-             "source": f"{r.package}:{r.component}" if r.package else "inline component tree",
-             "nav": bool((_loads(r.params) or {}).get("nav"))} for r in rows]
+    """The tenant's page configs, each with the version tag its forms send (If-Match: db/rows.py)."""
+    rows = conn.execute(text(f"{PAGE_SELECT} WHERE tenant = :t ORDER BY sort_order, path, id"), {"t": tenant}).all()
+    out = []
+    for r in rows:
+        doc = page_doc(r)
+        out.append({"id": r.id, "path": r.path, "title": doc["title"], "linkable": not any(c in r.path for c in ":["),
+                    "level": doc["level"], "requiresAuth": doc["requiresAuth"], "published": doc["published"],
+                    "sortOrder": doc["sortOrder"],
+                    "source": f"{r.package}:{r.component}" if r.package else "inline component tree",
+                    "nav": bool((doc["params"] if isinstance(doc["params"], dict) else {}).get("nav")),
+                    "etag": row_etag(doc)})
+    return out
 
 
 def _components(model: "SiteModel", tenant: str, conn: Any) -> list[str]:
@@ -121,16 +128,15 @@ def _components(model: "SiteModel", tenant: str, conn: Any) -> list[str]:
 
 
 def _package_rows(model: "SiteModel", conn: Any, tenant: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    rows = conn.execute(text(
-        "SELECT package, enabled, version, config, sort_order FROM installed_packages WHERE tenant = :t "
-        "ORDER BY sort_order, package"), {"t": tenant}).all()
+    rows = conn.execute(text(f"{PACKAGE_SELECT} WHERE tenant = :t ORDER BY sort_order, package"), {"t": tenant}).all()
     installed = []
     for r in rows:
         pkg = model.packages.get(r.package)
+        stored = package_row(r)
         installed.append({"package": r.package, "name": getattr(pkg, "name", "") or r.package,
-                          "enabled": bool(r.enabled), "version": r.version or "", "sortOrder": r.sort_order or 0,
-                          "config": json.dumps(_loads(r.config) or {}, indent=2, sort_keys=True),
-                          "missing": pkg is None})
+                          "enabled": stored["enabled"], "version": stored["version"], "sortOrder": stored["sortOrder"],
+                          "config": json.dumps(stored["config"], indent=2, sort_keys=True),
+                          "missing": pkg is None, "etag": row_etag(stored)})
     have = {r.package for r in rows}
     available = [{"package": p.id, "name": p.name or p.id, "version": getattr(p, "version", "") or ""}
                  for p in sorted(model.packages, key=lambda p: p.id) if p.id not in have]
@@ -138,12 +144,13 @@ def _package_rows(model: "SiteModel", conn: Any, tenant: str) -> tuple[list[dict
 
 
 def _user_rows(conn: Any, tenant: str) -> list[dict[str, Any]]:
-    rows = conn.execute(text(
-        "SELECT u.id, u.username, u.email, u.role, d.user_id AS disabled FROM users u "
-        "LEFT JOIN disabled_users d ON d.user_id = u.id WHERE u.tenant = :t ORDER BY u.username"),
-        {"t": tenant}).all()
-    return [{"id": r.id, "username": r.username, "email": r.email or "", "role": r.role,
-             "level": role_level(r.role), "disabled": r.disabled is not None} for r in rows]
+    rows = conn.execute(text(f"{USER_SELECT} WHERE u.tenant = :t ORDER BY u.username"), {"t": tenant}).all()
+    out = []
+    for r in rows:
+        doc = user_doc(r)
+        out.append({"id": r.id, "username": r.username, "email": r.email or "", "role": r.role,
+                    "level": doc["level"], "disabled": doc["disabled"], "etag": row_etag(doc)})
+    return out
 
 
 def _audit_rows(conn: Any, tenant: str) -> list[dict[str, Any]]:
@@ -183,7 +190,11 @@ def _schemas(model: "SiteModel", conn: Any, tenant: str, rec: Recorder, memo: di
 
 def _tenant_rows(conn: Any, slug: str | None) -> list[dict[str, Any]]:
     """One tenant's row (`slug`), or every tenant's, as the settings forms show them."""
-    sql = "SELECT slug, name, domains, settings FROM tenants" + (" WHERE slug = :s" if slug else "") + " ORDER BY slug"
+    sql = TENANT_SELECT + (" WHERE slug = :s" if slug else "") + " ORDER BY slug"
     rows = conn.execute(text(sql), {"s": slug} if slug else {}).all()
-    return [{"slug": r.slug, "name": r.name or "", "domains": ", ".join(_loads(r.domains) or []),
-             "settings": json.dumps(_loads(r.settings) or {}, indent=2, sort_keys=True)} for r in rows]
+    out = []
+    for r in rows:
+        doc = tenant_doc(r)
+        out.append({"slug": r.slug, "name": r.name or "", "domains": ", ".join(doc["domains"]),
+                    "settings": json.dumps(doc["settings"], indent=2, sort_keys=True), "etag": row_etag(doc)})
+    return out

@@ -2,8 +2,9 @@
 
 The admin panel's pages are built, static HTML; their forms post `application/x-www-form-urlencoded` bodies to
 the management endpoints (`/api/v1/{tenant}/_pages…`, `_packages…`, `_users…`, `_settings`, `/api/v1/_tenants…`)
-with three fields of their own: `_method` (the verb the form stands for: PATCH, PUT, DELETE or POST), `_next`
-(the page to return to) and `csrf` (the session's token, which the gate writes into panel pages). This ASGI
+with fields of their own: `_method` (the verb the form stands for: PATCH, PUT, DELETE or POST), `_next` (the page
+to return to), `csrf` (the session's token, which the gate writes into panel pages) and, on a form that changes a
+row, `_if_match` (the row's version tag as the page was built with it, sent on as `If-Match`). This ASGI
 middleware turns such a post into the JSON request the endpoint takes — so the form goes through exactly the
 validation, authorization, audit and change feed of the API — then answers `303 See Other` back to the page with
 the outcome in a flash cookie. The cookie is signed with the session's CSRF token, so it is shown only to the
@@ -37,6 +38,7 @@ _JSON = {"params", "config", "componentTree", "meta", "settings"}
 _LISTS = {"tags", "domains"}
 _CLEARABLE = {"title", "description"}   # an empty field means "empty" for these, "unchanged" for the others
 MAX_MESSAGE = 600
+_ETAG = re.compile(r'"[0-9a-f]{1,64}"')  # a row's version tag as the panel's forms carry it (`_if_match`)
 
 
 # What the panel templates leave for the gate to fill for the signed-in viewer (templates/panel/*.html).
@@ -161,6 +163,9 @@ def outcome(status: int, method: str, body: bytes) -> tuple[bool, str]:
         if token:
             text += f" One-time password token (shown once, valid 24 hours): {token}"
         return True, text
+    if status == 412:
+        return False, ("Not saved: this was changed after the page was built (by someone else, or by your last "
+                       "change). Reload the page to see it as it is now, then make your change again.")
     title = str(doc.get("detail") or doc.get("title") or f"the request failed ({status})")
     errors = doc.get("errors") if isinstance(doc.get("errors"), list) else []
     details = "; ".join(f"{e.get('field') or ''} {e.get('message') or ''}".strip() for e in errors[:5]
@@ -196,12 +201,19 @@ class FormPosts:
             await self._answer(request, send, safe_target(request, ""), False, f"Not saved: {exc}")
             return
         token = dict(fields).get("csrf", "")
+        version = dict(fields).get("_if_match", "")
+        if version and not _ETAG.fullmatch(version):
+            await self._answer(request, send, safe_target(request, given), False,
+                               "Not saved: _if_match is not a version tag of this site")
+            return
         data = json.dumps(body).encode()
         inner_headers = [(k, v) for k, v in scope["headers"]
-                         if k not in (b"content-type", b"content-length", b"x-csrf-token")]
+                         if k not in (b"content-type", b"content-length", b"x-csrf-token", b"if-match")]
         inner_headers += [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
         if token:
             inner_headers.append((b"x-csrf-token", token.encode()))
+        if version:  # the row as the page showed it: changed since, the API answers 412 and nothing is saved
+            inner_headers.append((b"if-match", version.encode()))
         inner = dict(scope, method=method, headers=inner_headers)
         sent = False
 

@@ -6,7 +6,6 @@ The endpoints themselves live in manage_pages.py, manage_packages.py, manage_use
 """
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
@@ -15,6 +14,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..db.rows import row_etag
 from ..levels import ADMIN
 from .authz import Principal
 from .csvio import csv_response, wants_csv
@@ -92,16 +92,6 @@ def raise_errors(errors: list[dict[str, Any]]) -> None:
         raise ApiError(422, f"{len(errors)} field(s) failed validation", errors=errors)
 
 
-def loads(value: Any) -> Any:
-    """A JSON column as read: text on SQLite, decoded already on PostgreSQL."""
-    if isinstance(value, (str, bytes)):
-        try:
-            return orjson.loads(value)
-        except orjson.JSONDecodeError:
-            return None
-    return value
-
-
 def json_bind(dialect: str, name: str, binary: bool = False) -> str:
     """The placeholder of a JSON parameter: text on SQLite, cast to json/jsonb on PostgreSQL."""
     if dialect == "postgresql":
@@ -113,11 +103,6 @@ def dumps(value: Any) -> str | None:
     return None if value is None else orjson.dumps(value).decode()
 
 
-def row_etag(doc: dict[str, Any]) -> str:
-    """An ETag for a row without a version column: a digest of what the API returns for it."""
-    return '"' + hashlib.sha256(orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)).hexdigest()[:20] + '"'
-
-
 def check_if_match(request: Request, current: str) -> None:
     """412 when If-Match names another version of the row than the current one."""
     match = request.headers.get("if-match")
@@ -127,9 +112,11 @@ def check_if_match(request: Request, current: str) -> None:
         raise ApiError(412, "the row changed since you read it (ETag mismatch)", headers={"ETag": current})
 
 
-def one(request: Request, doc: dict[str, Any], status: int = 200, location: str | None = None) -> Response:
-    """One row as JSON with its ETag (304 for a matching If-None-Match on reads)."""
-    tag = row_etag(doc)
+def one(request: Request, doc: dict[str, Any], status: int = 200, location: str | None = None,
+        tag: str | None = None) -> Response:
+    """One row as JSON with its ETag, `tag` (db/rows.py), by default that of `doc` itself (304 for a matching
+    If-None-Match on reads)."""
+    tag = tag or row_etag(doc)
     if request.method == "GET" and request.headers.get("if-none-match") == tag:
         return Response(status_code=304, headers={"ETag": tag})
     headers = {"ETag": tag, "Cache-Control": "private, no-store"}

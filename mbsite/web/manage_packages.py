@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..db.models import now_ms
+from ..db.rows import PACKAGE_SELECT, package_row
 from ..levels import clamp_level
 from . import audit
 from .manage import (
@@ -26,7 +27,6 @@ from .manage import (
     json_bind,
     json_object,
     listing,
-    loads,
     manager,
     one,
     package_set,
@@ -38,7 +38,7 @@ from .problems import ApiError
 
 WRITABLE = ("enabled", "version", "config", "sortOrder")
 COLUMNS = ("package", "name", "enabled", "version", "availableVersion", "sortOrder", "dependencies", "installedAt")
-_SELECT = "SELECT package, enabled, version, config, sort_order, installed_at FROM installed_packages"
+_SELECT = PACKAGE_SELECT
 
 
 def config_schema(pkg: Any) -> dict[str, Any] | None:
@@ -57,11 +57,12 @@ def config_schema(pkg: Any) -> dict[str, Any] | None:
 
 
 def _doc(m: Manager, row: Any) -> dict[str, Any]:
+    """The row (db/rows.package_row) and what the package's manifest says of it."""
     pkg = package_set(m.web).get(row.package)
-    cfg = loads(row.config)
-    return {"package": row.package, "name": pkg.name if pkg else row.package, "enabled": bool(row.enabled),
-            "version": row.version or "", "availableVersion": pkg.version if pkg else None,
-            "config": cfg if isinstance(cfg, dict) else {}, "sortOrder": row.sort_order or 0,
+    stored = package_row(row)
+    return {"package": row.package, "name": pkg.name if pkg else row.package, "enabled": stored["enabled"],
+            "version": stored["version"], "availableVersion": pkg.version if pkg else None,
+            "config": stored["config"], "sortOrder": stored["sortOrder"],
             "dependencies": list(pkg.dependencies) if pkg else [], "installedAt": row.installed_at,
             "available": pkg is not None}
 
@@ -188,7 +189,7 @@ async def install(request: Request) -> Response:
         await audit.record(conn, tenant=m.tenant, actor=m.actor, action="install", target=f"_packages/{pkg_id}",
                            after=doc)
     await _changed(m)
-    return one(request, doc, 201, location=f"{request.url.path.rstrip('/')}/{pkg_id}")
+    return one(request, doc, 201, location=f"{request.url.path.rstrip('/')}/{pkg_id}", tag=row_etag(package_row(row)))
 
 
 async def get_package(request: Request) -> Response:
@@ -197,7 +198,7 @@ async def get_package(request: Request) -> Response:
         row = (await _installed(conn, m.tenant)).get(_pkg_param(request))
     if row is None:
         raise ApiError(404, "package not installed for this tenant")
-    return one(request, _doc(m, row))
+    return one(request, _doc(m, row), tag=row_etag(package_row(row)))
 
 
 async def update_package(request: Request) -> Response:
@@ -211,7 +212,7 @@ async def update_package(request: Request) -> Response:
         if row is None:
             raise ApiError(404, "package not installed for this tenant")
         old = _doc(m, row)
-        check_if_match(request, row_etag(old))
+        check_if_match(request, row_etag(package_row(row)))
         if changes.get("enabled") is False and row.enabled:
             dependents = _dependents(m, pkg_id, installed)
             if dependents:
@@ -226,11 +227,12 @@ async def update_package(request: Request) -> Response:
             f"config = {json_bind(m.web.db.dialect, 'config')}, sort_order = :sort WHERE tenant = :t AND package = :p",
             {"t": m.tenant, "p": pkg_id, "enabled": new["enabled"], "version": new["version"],
              "config": dumps(new["config"]), "sort": new["sortOrder"]})
-        doc = _doc(m, (await _installed(conn, m.tenant))[pkg_id])
+        row = (await _installed(conn, m.tenant))[pkg_id]
+        doc = _doc(m, row)
         await audit.record(conn, tenant=m.tenant, actor=m.actor, action="update", target=f"_packages/{pkg_id}",
                            before=old, after=doc)
     await _changed(m)
-    return one(request, doc)
+    return one(request, doc, tag=row_etag(package_row(row)))
 
 
 async def uninstall(request: Request) -> Response:
@@ -242,7 +244,7 @@ async def uninstall(request: Request) -> Response:
         if row is None:
             raise ApiError(404, "package not installed for this tenant")
         old = _doc(m, row)
-        check_if_match(request, row_etag(old))
+        check_if_match(request, row_etag(package_row(row)))
         dependents = _dependents(m, pkg_id, installed)
         if dependents:
             raise ApiError(409, f"enabled packages depend on {pkg_id}: {', '.join(dependents)}", code="DEPENDENCY")

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..db.models import now_ms
+from ..db.rows import PAGE_SELECT, page_doc
 from ..errors import MbsiteError
 from ..levels import SUPERGOD
 from ..paths import record_id_problem, route_path
@@ -27,7 +28,6 @@ from .manage import (
     json_bind,
     json_object,
     listing,
-    loads,
     manager,
     one,
     package_set,
@@ -51,18 +51,10 @@ SERVER = ("id", "createdAt", "updatedAt", "previewUrl", "publicUrl")
 DEFAULTS: dict[str, Any] = {"title": "", "level": 0, "requiresAuth": False, "published": True, "sortOrder": 0}
 COLUMNS = ("id", "path", "title", "description", "icon", "package", "component", "level", "requiresAuth",
            "published", "sortOrder", "revalidate", "tags", "updatedAt", "previewUrl")
-_SELECT = ("SELECT id, path, title, description, icon, package, component, component_tree, level, requires_auth, "
-           "published, sort_order, params, meta, revalidate, tags, created_at, updated_at FROM page_configs")
+_SELECT = PAGE_SELECT
 
 
-def to_doc(row: Any) -> dict[str, Any]:
-    return {"id": row.id, "path": row.path, "title": row.title or "", "description": row.description,
-            "icon": row.icon, "package": row.package, "component": row.component,
-            "componentTree": loads(row.component_tree), "level": row.level or 0,
-            "requiresAuth": bool(row.requires_auth), "published": bool(row.published),
-            "sortOrder": row.sort_order or 0, "params": loads(row.params), "meta": loads(row.meta),
-            "revalidate": row.revalidate, "tags": loads(row.tags), "createdAt": row.created_at,
-            "updatedAt": row.updated_at}
+to_doc = page_doc
 
 
 def _with_urls(m: Manager, doc: dict[str, Any]) -> dict[str, Any]:
@@ -257,14 +249,15 @@ async def create_page(request: Request) -> Response:
         stored = await _read(conn, m.tenant, rid)
         await audit.record(conn, tenant=m.tenant, actor=m.actor, action="create", target=f"_pages/{rid}",
                            after=stored)
-    return one(request, _with_urls(m, stored), 201, location=f"{request.url.path.rstrip('/')}/{rid}")
+    return one(request, _with_urls(m, stored), 201, location=f"{request.url.path.rstrip('/')}/{rid}",
+               tag=row_etag(stored))
 
 
 async def get_page(request: Request) -> Response:
     m = await manager(request)
     async with m.web.db.read() as conn:
         doc = await _read(conn, m.tenant, _path_id(request))
-    return one(request, _with_urls(m, doc))
+    return one(request, _with_urls(m, doc), tag=row_etag(doc))
 
 
 async def update_page(request: Request) -> Response:
@@ -283,7 +276,7 @@ async def update_page(request: Request) -> Response:
             raise _conflict(merged["path"], other)
     async with m.web.db.write() as conn:
         old = await _read(conn, m.tenant, rid)
-        check_if_match(request, row_etag(_with_urls(m, old)))
+        check_if_match(request, row_etag(old))
         new = {**old, **changes}
         other = await _row_conflict(conn, m.tenant, new["path"], rid)
         if other is not None:
@@ -295,7 +288,7 @@ async def update_page(request: Request) -> Response:
         stored = await _read(conn, m.tenant, rid)
         await audit.record(conn, tenant=m.tenant, actor=m.actor, action="update", target=f"_pages/{rid}",
                            before=old, after=stored)
-    return one(request, _with_urls(m, stored))
+    return one(request, _with_urls(m, stored), tag=row_etag(stored))
 
 
 async def delete_page(request: Request) -> Response:
@@ -303,7 +296,7 @@ async def delete_page(request: Request) -> Response:
     rid = _path_id(request)
     async with m.web.db.write() as conn:
         old = await _read(conn, m.tenant, rid)
-        check_if_match(request, row_etag(_with_urls(m, old)))
+        check_if_match(request, row_etag(old))
         await conn.execute("DELETE FROM page_configs WHERE tenant = :t AND id = :id", {"t": m.tenant, "id": rid})
         await audit.record(conn, tenant=m.tenant, actor=m.actor, action="delete", target=f"_pages/{rid}", before=old)
     return Response(status_code=204)

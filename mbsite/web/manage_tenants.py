@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..db.models import now_ms
+from ..db.rows import TENANT_SELECT, json_value, tenant_doc
 from ..entities import Entity
 from ..levels import GOD
 from ..paths import tenant_problem
@@ -28,7 +29,6 @@ from .manage import (
     json_bind,
     json_object,
     listing,
-    loads,
     manager,
     one,
     raise_errors,
@@ -41,13 +41,10 @@ from .problems import ApiError, json_response
 
 _DOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:\d{1,5})?$")
 COLUMNS = ("slug", "name", "domains", "createdAt")
-_SELECT = "SELECT slug, name, domains, settings, created_at FROM tenants"
+_SELECT = TENANT_SELECT
 
 
-def _doc(row: Any) -> dict[str, Any]:
-    settings = loads(row.settings)
-    return {"slug": row.slug, "name": row.name, "domains": list(loads(row.domains) or []),
-            "settings": settings if isinstance(settings, dict) else {}, "createdAt": row.created_at}
+_doc = tenant_doc
 
 
 async def _read(conn: Any, slug: str) -> dict[str, Any]:
@@ -89,7 +86,7 @@ def _check(body: dict[str, Any], ignored: tuple[str, ...] = ()) -> dict[str, Any
 async def _domains_free(conn: Any, slug: str, domains: list[str]) -> None:
     rows = (await conn.execute(f"{_SELECT} WHERE slug <> :s", {"s": slug})).all()
     for row in rows:
-        taken = set(loads(row.domains) or []) & set(domains)
+        taken = set(json_value(row.domains) or []) & set(domains)
         if taken:
             raise ApiError(409, f"tenant {row.slug} already serves {', '.join(sorted(taken))}", code="CONFLICT",
                            errors=[error("/domains", "unique", f"served by tenant {row.slug}")])

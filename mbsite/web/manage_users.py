@@ -21,6 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..db.models import now_ms
+from ..db.rows import USER_SELECT, user_doc
 from ..levels import ROLE_LEVELS, role_level
 from ..passwords import hash_password
 from . import audit
@@ -46,13 +47,10 @@ ROLES = tuple(r for r in ROLE_LEVELS if r != "public")
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,50}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 COLUMNS = ("id", "username", "email", "role", "level", "disabled", "createdAt")
-_SELECT = ("SELECT u.id, u.username, u.email, u.role, u.created_at, d.user_id AS disabled FROM users u "
-           "LEFT JOIN disabled_users d ON d.user_id = u.id")
+_SELECT = USER_SELECT
 
 
-def _doc(row: Any) -> dict[str, Any]:
-    return {"id": row.id, "username": row.username, "email": row.email, "role": row.role,
-            "level": role_level(row.role), "disabled": row.disabled is not None, "createdAt": row.created_at}
+_doc = user_doc
 
 
 async def _read(conn: Any, tenant: str, uid: str) -> dict[str, Any]:
