@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import mimetypes
+import re
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,13 +17,22 @@ if TYPE_CHECKING:
 SITES = Path(__file__).resolve().parent / "sites"
 
 
-def output_tree(out: Path, *, bookkeeping: bool = False, links: bool = True) -> dict[str, bytes]:
+_ROW_VERSION = re.compile(rb'(name="_if_match" value=")[^"]*(")')
+
+
+def output_tree(out: Path, *, bookkeeping: bool = False, links: bool = True,
+                row_versions: bool = True) -> dict[str, bytes]:
     """Every file under a folder by its relative path. For an output folder, as a build leaves it: the build's
     marker and any staging folder are left aside (they are bookkeeping, not output) unless `bookkeeping`;
-    `links=False` leaves symbolic links aside (and so never reads what they point to)."""
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and (links or not p.is_symlink())
-            and (bookkeeping or (p.name != MARKER and ".staging" not in p.relative_to(out).parts))}
+    `links=False` leaves symbolic links aside (and so never reads what they point to); `row_versions=False` blanks
+    the row versions in the admin panel's forms, to compare the builds of two databases (the same rows stored at
+    different times have different versions)."""
+    found = {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
+             if p.is_file() and (links or not p.is_symlink())
+             and (bookkeeping or (p.name != MARKER and ".staging" not in p.relative_to(out).parts))}
+    if not row_versions:
+        found = {rel: _ROW_VERSION.sub(rb"\1\2", data) if b"_if_match" in data else data for rel, data in found.items()}
+    return found
 
 
 def copy_site(name: str, root: Path, overrides: Mapping[str, str | bytes | None] | None = None) -> Path:

@@ -78,7 +78,7 @@ def test_template_edit_reuses_bodies_and_matches_a_full_build(tmp_path: Path, wo
     fresh = tmp_path / "fresh"
     shutil.copytree(site, fresh, ignore=shutil.ignore_patterns("build", ".mbsite"))
     assert Builder(load_config(fresh), BufferReporter(), full=True).run().ok
-    assert _tree(site / "build") == _tree(fresh / "build")
+    assert _tree(site / "build", row_versions=False) == _tree(fresh / "build", row_versions=False)  # (two databases)
     builder.close()
 
 

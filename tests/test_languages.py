@@ -202,7 +202,7 @@ def test_a_site_catalog_rewords_a_generated_title_and_the_watch_loop_follows(tmp
     full = tmp_path / "full"
     shutil.copytree(root, full, ignore=shutil.ignore_patterns("build", ".mbsite"))
     build(full, full=True)
-    assert output_tree(root / "build") == output_tree(full / "build")  # incremental ≡ full
+    assert output_tree(root / "build", row_versions=False) == output_tree(full / "build", row_versions=False)  # ≡ full
 
 
 def test_a_language_without_a_catalog_shows_the_source_strings(tmp_path: Path) -> None:
@@ -278,7 +278,7 @@ def test_adding_a_translation_rewrites_the_page_it_translates_and_nothing_else(t
     full = tmp_path / "full"
     shutil.copytree(root, full, ignore=shutil.ignore_patterns("build", ".mbsite"))
     build(full, full=True)
-    assert output_tree(root / "build") == output_tree(full / "build")  # incremental ≡ full
+    assert output_tree(root / "build", row_versions=False) == output_tree(full / "build", row_versions=False)  # ≡ full
     assert every_level_equals_a_full_render(root) > 0
 
 
@@ -346,7 +346,7 @@ def test_a_first_post_in_german_renders_the_german_pages_it_shows_on_and_no_engl
     full = tmp_path / "full"
     shutil.copytree(root, full, ignore=shutil.ignore_patterns("build", ".mbsite"))
     build(full, full=True)
-    assert output_tree(root / "build") == output_tree(full / "build")
+    assert output_tree(root / "build", row_versions=False) == output_tree(full / "build", row_versions=False)
 
 
 @pytest.mark.parametrize("source", [
