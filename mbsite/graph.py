@@ -22,13 +22,19 @@ def digest_of(value: Any) -> str:
 
 
 def route_fingerprint(route: Route) -> str:
-    """Everything about a route that its page can show, minus the Markdown body (recorded as a file)."""
-    md = route.markdown
-    return digest_of([route.kind, route.path, route.title, route.level, route.requires_auth, route.package,
-                      route.component, route.tree, route.props, [(n, q.__dict__) for n, q in route.queries],
-                      route.record, route.params, md.relpath if md else None, route.description, route.date,
-                      route.tags, route.revalidate, route.template, route.source, route.aliases, route.lang,
-                      route.translation_key])
+    """Everything about a route that its page can show, minus the Markdown body (recorded as a file). Worked out
+    once per route (a route is immutable): the plan asks, then the render of its page, in a worker that inherited
+    the route with its fingerprint."""
+    found: str | None = route.__dict__.get("_fingerprint")
+    if found is None:
+        md = route.markdown
+        found = digest_of([route.kind, route.path, route.title, route.level, route.requires_auth, route.package,
+                           route.component, route.tree, route.props, [(n, q.__dict__) for n, q in route.queries],
+                           route.record, route.params, md.relpath if md else None, route.description, route.date,
+                           route.tags, route.revalidate, route.template, route.source, route.aliases, route.lang,
+                           route.translation_key])
+        object.__setattr__(route, "_fingerprint", found)  # (not a field: equality and hashing leave it aside)
+    return found
 
 
 def listing_digest(table: RouteTable, blog_only: bool = False, lang: str | None = None) -> str:
