@@ -735,7 +735,8 @@ class Builder:
         for row in saved:
             row.rendered_at = max(row.rendered_at, published_at)
         with self.engine.begin() as conn:
-            save_outputs(conn, set(rendered_keys) | set(plan.removed) | set(failed) | restyled, saved)
+            replaced = set(rendered_keys) | set(plan.removed) | set(failed) | restyled
+            save_outputs(conn, replaced, saved, every=plan.full and replaced.issuperset(old))
             set_state(conn, "cursor", str(plan.high))
             set_state(conn, "config_digest", self._config_digest())
             set_state(conn, "built_at", str(now_ms()))

@@ -144,13 +144,17 @@ def load_outputs(conn: Connection) -> dict[tuple[str, str], list[OutputRow]]:
     return out
 
 
-def save_outputs(conn: Connection, replaced: Iterable[tuple[str, str]], rows: list[OutputRow]) -> None:
-    """Replace the stored rows of the `replaced` pages by `rows`. Both statements are prepared once and run for
-    every key and row (executemany) straight through the driver, with the JSON columns encoded by orjson:
+def save_outputs(conn: Connection, replaced: Iterable[tuple[str, str]], rows: list[OutputRow], *,
+                 every: bool = False) -> None:
+    """Replace the stored rows of the `replaced` pages by `rows` (`every`: the replaced pages are all the stored
+    ones, as after a full build, so the table is emptied in one statement). Both statements are prepared once and
+    run for every key and row (executemany) straight through the driver, with the JSON columns encoded by orjson:
     SQLAlchemy's per-row parameter processing and JSON type were most of the time of storing a large build."""
     mark = _placeholder(conn.dialect.paramstyle)
     keys = list(replaced)
-    if keys:
+    if every:
+        conn.exec_driver_sql("DELETE FROM build_outputs")
+    elif keys:
         conn.exec_driver_sql(f"DELETE FROM build_outputs WHERE tenant = {mark} AND path = {mark}", keys)
     if rows:
         json_in = f"CAST({mark} AS JSONB)" if conn.dialect.name == "postgresql" else mark
