@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -164,6 +165,7 @@ class ThemeEnvironment(jinja2.Environment):
 
 CODE_FORMAT = 1  # bump when a change of mbsite makes the same template source compile to different code
 CODE_DIR = "templates"  # the compiled templates' folder in the state folder (.mbsite/templates/<signature>/)
+_SIGNATURE = re.compile(r"[0-9a-f]{20}")  # a folder of compiled templates (code_signature)
 
 
 class CompiledTemplates(jinja2.FileSystemBytecodeCache):
@@ -190,10 +192,14 @@ class CompiledTemplates(jinja2.FileSystemBytecodeCache):
 
 
 def _start_code_dir(folder: Path) -> None:
-    """Create a new signature's folder and remove the others (compiled by an older mbsite, Jinja or Python)."""
+    """Create a new signature's folder and remove the others (compiled by an older mbsite, Jinja or Python): only
+    folders named like a signature, never through a symbolic link, so nothing but this cache is ever deleted."""
     folder.mkdir(parents=True, exist_ok=True)
+    if folder.parent.is_symlink():
+        return
     for other in folder.parent.iterdir():
-        if other != folder and other.is_dir() and not other.is_symlink():
+        if (other != folder and _SIGNATURE.fullmatch(other.name) and other.is_dir()
+                and not other.is_symlink()):
             shutil.rmtree(other, ignore_errors=True)
 
 

@@ -99,3 +99,28 @@ def test_a_new_signature_removes_the_old_folders(tmp_path: Path) -> None:
     load_theme(load_config(site)).template("hello.html")
     assert not stale.exists()
     assert len(_entries(site)) == 1
+
+
+def test_only_compiled_template_folders_are_ever_removed(tmp_path: Path) -> None:
+    """A new signature removes the older signatures' folders and nothing else: not another folder the user keeps
+    there, not what a link in the cache leads to, and nothing at all when the cache folder is itself a link."""
+    site = _site(tmp_path)
+    cache = site / ".mbsite" / CODE_DIR
+    keep = cache / "notes"
+    keep.mkdir(parents=True)
+    (keep / "x.txt").write_text("mine")
+    outside = tmp_path / "outside"
+    (outside / "abcdefabcdefabcdef12").mkdir(parents=True)
+    (outside / "abcdefabcdefabcdef12" / "f").write_text("not ours")
+    (cache / "0123456789abcdef0123").symlink_to(outside / "abcdefabcdefabcdef12")
+    load_theme(load_config(site)).template("hello.html")
+    assert (keep / "x.txt").read_text() == "mine"
+    assert (outside / "abcdefabcdefabcdef12" / "f").read_text() == "not ours"
+
+    other = _site(tmp_path / "second")
+    shared = tmp_path / "shared"
+    (shared / "fedcba9876543210fedc").mkdir(parents=True)
+    (other / ".mbsite").mkdir()
+    (other / ".mbsite" / CODE_DIR).symlink_to(shared)
+    load_theme(load_config(other)).template("hello.html")
+    assert (shared / "fedcba9876543210fedc").is_dir()
