@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import re
 import shutil
+import stat
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -168,27 +171,78 @@ CODE_DIR = "templates"  # the compiled templates' folder in the state folder (.m
 _SIGNATURE = re.compile(r"[0-9a-f]{20}")  # a folder of compiled templates (code_signature)
 
 
-class CompiledTemplates(jinja2.FileSystemBytecodeCache):
+class CompiledTemplates(jinja2.BytecodeCache):
     """Jinja's compiled templates kept in the site's state folder, so that a build (and each of its worker
     processes) loads a template's code instead of parsing and compiling it again: about 45 ms for the default
     theme, in every process that renders. Jinja keys an entry by the template's file and checks its source digest;
     the folder is named by everything else the code depends on (`signature`), so code compiled by another Jinja,
-    Python or set of filters and extensions is never loaded. A cache that cannot be written (a read-only site) or
-    an entry that cannot be read (cut short) is no error: the template is compiled as without a cache."""
+    Python or set of filters and extensions is never loaded.
+
+    An entry is code, and the state folder travels with the site (a folder copied in, or committed by mistake): each
+    entry is signed with a key of this user's that never lives in the site (`signing_key`), and an entry whose
+    signature does not match is not even read (Jinja's entries hold a pickle), so only code compiled here runs. A
+    cache that cannot be written (a read-only site), an entry that cannot be read (cut short) or no key is no error:
+    the template is compiled as without a cache."""
+
+    def __init__(self, directory: Path, key: bytes) -> None:
+        self.directory, self.key = directory, key
+
+    def _sign(self, payload: bytes) -> bytes:
+        return hmac.new(self.key, payload, hashlib.sha256).digest()
 
     def load_bytecode(self, bucket: Any) -> None:
         try:
-            super().load_bytecode(bucket)
-        except Exception:  # noqa: BLE001 - a damaged entry: compile the template again (and replace the entry)
+            data = (self.directory / f"{bucket.key}.code").read_bytes()
+        except OSError:
+            return
+        signature, payload = data[:_SIGNED], data[_SIGNED:]
+        if len(data) <= _SIGNED or not hmac.compare_digest(signature, self._sign(payload)):
+            return  # not compiled here (or damaged): compiled again, and replaced
+        try:
+            bucket.bytecode_from_string(payload)
+        except Exception:  # noqa: BLE001 - signed but unreadable (another Python wrote it): compile again
             bucket.reset()
 
     def dump_bytecode(self, bucket: Any) -> None:
         try:
-            if not os.path.isdir(self.directory):
-                _start_code_dir(Path(self.directory))
-            super().dump_bytecode(bucket)
+            if not self.directory.is_dir():
+                _start_code_dir(self.directory)
+            payload = bucket.bytecode_to_string()
+            with tempfile.NamedTemporaryFile(dir=self.directory, prefix=f"{bucket.key}.", suffix=".tmp",
+                                             delete=False) as fh:
+                fh.write(self._sign(payload) + payload)
+            os.replace(fh.name, self.directory / f"{bucket.key}.code")
         except OSError:
             pass
+
+
+_SIGNED = 32  # bytes of an entry's signature (HMAC-SHA256)
+
+
+def signing_key() -> bytes | None:
+    """This user's key for signing compiled templates, made on first use: `$XDG_CACHE_HOME/mbsite/template-key` (else
+    `~/.cache/…`), readable by this user only. None when there is no such folder to keep it in, or the file is not
+    this user's alone: then no template is cached."""
+    try:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mbsite"
+        path = base / "template-key"
+        if not path.exists():
+            base.mkdir(parents=True, exist_ok=True, mode=0o700)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass  # made by another process meanwhile
+            else:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(os.urandom(32))
+        info = path.lstat()
+        if not stat.S_ISREG(info.st_mode) or info.st_mode & 0o077 or (hasattr(os, "getuid") and
+                                                                        info.st_uid != os.getuid()):
+            return None
+        key = path.read_bytes()
+    except (OSError, RuntimeError):  # no home folder, a read-only one, …
+        return None
+    return key if len(key) == 32 else None
 
 
 def _start_code_dir(folder: Path) -> None:
@@ -251,7 +305,9 @@ def load_theme(config: Config) -> Theme:
                 hashed = f"{stem}.{digest[:10]}.{ext}" if dot else f"{name}.{digest[:10]}"
                 theme.assets[name] = Asset(name, f"/assets/{hashed}", path, digest)
     env.globals["asset"] = theme.asset_url
-    env.bytecode_cache = CompiledTemplates(str(config.state_dir / CODE_DIR / code_signature(env)), "%s.code")
+    key = signing_key()
+    if key is not None:
+        env.bytecode_cache = CompiledTemplates(config.state_dir / CODE_DIR / code_signature(env), key)
     return theme
 
 

@@ -1,5 +1,6 @@
 """templates.CompiledTemplates: a theme's compiled templates kept in the state folder are loaded instead of compiled
-again, never when the source or what the code depends on changed, and a damaged or unwritable cache is no error."""
+again, never when the source or what the code depends on changed, never when this user's key did not sign them
+(an entry that came with the site is not even read), and a damaged or unwritable cache is no error."""
 from __future__ import annotations
 
 import os
@@ -10,7 +11,15 @@ import jinja2
 import pytest
 
 from mbsite.config import load_config
-from mbsite.templates import CODE_DIR, code_signature, load_theme
+from mbsite.templates import CODE_DIR, code_signature, load_theme, signing_key
+
+
+@pytest.fixture(autouse=True)
+def own_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A signing key of this test's own (the user's cache folder is left alone)."""
+    cache = tmp_path / "user-cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    return cache
 
 
 def _site(tmp_path: Path, text: str = "Hello {{ name }}!{% block tail %}{% endblock %}") -> Path:
@@ -124,3 +133,45 @@ def test_only_compiled_template_folders_are_ever_removed(tmp_path: Path) -> None
     (other / ".mbsite" / CODE_DIR).symlink_to(shared)
     load_theme(load_config(other)).template("hello.html")
     assert (shared / "fedcba9876543210fedc").is_dir()
+
+
+def test_an_entry_another_key_signed_is_compiled_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Entries that came with the site (compiled on another machine, or by another user) are not loaded."""
+    site = _site(tmp_path)
+    load_theme(load_config(site)).template("hello.html")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "someone-else"))
+    compiled = _no_compiling(monkeypatch)
+    assert load_theme(load_config(site)).template("hello.html").render(name="x") == "Hello x!"
+    assert compiled == ["hello.html"]
+
+
+def test_a_planted_entry_is_never_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An entry written into the state folder by anyone but this user's builds — here one whose pickle would run a
+    command when read — is neither run nor even unpickled: the template is compiled, and the entry replaced."""
+    import pickle
+
+    from jinja2.bccache import bc_magic
+
+    site = _site(tmp_path)
+    load_theme(load_config(site)).template("hello.html")
+    (entry,) = _entries(site)
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self) -> Any:
+            return (Path.write_text, (marker, "ran"))
+
+    entry.write_bytes(bc_magic + pickle.dumps(Payload()))  # (what Jinja reads first: the checksum, a pickle)
+    compiled = _no_compiling(monkeypatch)
+    assert load_theme(load_config(site)).template("hello.html").render(name="x") == "Hello x!"
+    assert compiled == ["hello.html"] and not marker.exists()
+
+
+def test_a_key_others_may_read_caches_nothing(tmp_path: Path, own_key: Path) -> None:
+    assert signing_key() is not None
+    key = own_key / "mbsite" / "template-key"
+    key.chmod(0o644)
+    assert signing_key() is None
+    site = _site(tmp_path)
+    assert load_theme(load_config(site)).template("hello.html").render(name="x") == "Hello x!"
+    assert _entries(site) == []
