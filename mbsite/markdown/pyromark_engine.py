@@ -191,7 +191,10 @@ class _Writer:
             if paragraph_open and not paragraph_open[-1] and ev != _END_PARAGRAPH:
                 paragraph_open[-1] = True
                 self._open_block("<p>")
-            kind, val = _kind(ev)
+            if ev.__class__ is str:  # (_kind, inlined: this loop runs for every event of every page)
+                kind, val = ev, None
+            else:
+                kind, val = next(iter(ev.items()))
             if kind == "Text":
                 self._text(val, start, rng["end"])
             elif kind == "Start":
