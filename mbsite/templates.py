@@ -210,7 +210,12 @@ class CompiledTemplates(jinja2.BytecodeCache):
             payload = bucket.bytecode_to_string()
             with tempfile.NamedTemporaryFile(dir=self.directory, prefix=f"{bucket.key}.", suffix=".tmp",
                                              delete=False) as fh:
-                fh.write(self._sign(payload) + payload)
+                try:
+                    fh.write(self._sign(payload) + payload)
+                except OSError:
+                    fh.close()
+                    os.unlink(fh.name)  # (a full disk: no half-written file left behind)
+                    raise
             os.replace(fh.name, self.directory / f"{bucket.key}.code")
         except OSError:
             pass

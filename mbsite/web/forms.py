@@ -200,8 +200,8 @@ class FormPosts:
         except (UnicodeDecodeError, ValueError) as exc:
             await self._answer(request, send, safe_target(request, ""), False, f"Not saved: {exc}")
             return
-        token = dict(fields).get("csrf", "")
-        version = dict(fields).get("_if_match", "")
+        named = dict(fields)
+        token, version = named.get("csrf", ""), named.get("_if_match", "")
         if version and not _ETAG.fullmatch(version):
             await self._answer(request, send, safe_target(request, given), False,
                                "Not saved: _if_match is not a version tag of this site")

@@ -38,7 +38,6 @@ from .problems import ApiError
 
 WRITABLE = ("enabled", "version", "config", "sortOrder")
 COLUMNS = ("package", "name", "enabled", "version", "availableVersion", "sortOrder", "dependencies", "installedAt")
-_SELECT = PACKAGE_SELECT
 
 
 def config_schema(pkg: Any) -> dict[str, Any] | None:
@@ -123,7 +122,7 @@ def _config_errors(m: Manager, pkg_id: str, value: dict[str, Any]) -> list[dict[
 
 
 async def _installed(conn: Any, tenant: str) -> dict[str, Any]:
-    rows = (await conn.execute(f"{_SELECT} WHERE tenant = :t ORDER BY sort_order, id", {"t": tenant})).all()
+    rows = (await conn.execute(f"{PACKAGE_SELECT} WHERE tenant = :t ORDER BY sort_order, id", {"t": tenant})).all()
     return {r.package: r for r in rows}
 
 

@@ -51,10 +51,6 @@ SERVER = ("id", "createdAt", "updatedAt", "previewUrl", "publicUrl")
 DEFAULTS: dict[str, Any] = {"title": "", "level": 0, "requiresAuth": False, "published": True, "sortOrder": 0}
 COLUMNS = ("id", "path", "title", "description", "icon", "package", "component", "level", "requiresAuth",
            "published", "sortOrder", "revalidate", "tags", "updatedAt", "previewUrl")
-_SELECT = PAGE_SELECT
-
-
-to_doc = page_doc
 
 
 def _with_urls(m: Manager, doc: dict[str, Any]) -> dict[str, Any]:
@@ -186,10 +182,10 @@ def _conflict(path: str, source: str) -> ApiError:
 
 
 async def _read(conn: Any, tenant: str, rid: str) -> dict[str, Any]:
-    row = (await conn.execute(f"{_SELECT} WHERE tenant = :t AND id = :id", {"t": tenant, "id": rid})).first()
+    row = (await conn.execute(f"{PAGE_SELECT} WHERE tenant = :t AND id = :id", {"t": tenant, "id": rid})).first()
     if row is None:
         raise ApiError(404, "no such page config")
-    return to_doc(row)
+    return page_doc(row)
 
 
 def _params(doc: dict[str, Any]) -> dict[str, Any]:
@@ -215,9 +211,9 @@ def _path_id(request: Request) -> str:
 async def list_pages(request: Request) -> Response:
     m = await manager(request)
     async with m.web.db.read() as conn:
-        rows = (await conn.execute(f"{_SELECT} WHERE tenant = :t ORDER BY sort_order, path, id",
+        rows = (await conn.execute(f"{PAGE_SELECT} WHERE tenant = :t ORDER BY sort_order, path, id",
                                    {"t": m.tenant})).all()
-    return listing(request, [_with_urls(m, to_doc(r)) for r in rows], COLUMNS, f"{m.tenant}-pages")
+    return listing(request, [_with_urls(m, page_doc(r)) for r in rows], COLUMNS, f"{m.tenant}-pages")
 
 
 async def create_page(request: Request) -> Response:

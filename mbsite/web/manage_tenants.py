@@ -41,17 +41,13 @@ from .problems import ApiError, json_response
 
 _DOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:\d{1,5})?$")
 COLUMNS = ("slug", "name", "domains", "createdAt")
-_SELECT = TENANT_SELECT
-
-
-_doc = tenant_doc
 
 
 async def _read(conn: Any, slug: str) -> dict[str, Any]:
-    row = (await conn.execute(f"{_SELECT} WHERE slug = :s", {"s": slug})).first()
+    row = (await conn.execute(f"{TENANT_SELECT} WHERE slug = :s", {"s": slug})).first()
     if row is None:
         raise ApiError(404, "no such tenant")
-    return _doc(row)
+    return tenant_doc(row)
 
 
 def _check(body: dict[str, Any], ignored: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -84,7 +80,7 @@ def _check(body: dict[str, Any], ignored: tuple[str, ...] = ()) -> dict[str, Any
 
 
 async def _domains_free(conn: Any, slug: str, domains: list[str]) -> None:
-    rows = (await conn.execute(f"{_SELECT} WHERE slug <> :s", {"s": slug})).all()
+    rows = (await conn.execute(f"{TENANT_SELECT} WHERE slug <> :s", {"s": slug})).all()
     for row in rows:
         taken = set(json_value(row.domains) or []) & set(domains)
         if taken:
@@ -139,8 +135,8 @@ async def tenants(request: Request) -> Response:
     if request.method == "POST":
         return await _create(request, m)
     async with m.web.db.read() as conn:
-        rows = (await conn.execute(f"{_SELECT} ORDER BY slug")).all()
-    return listing(request, [_doc(r) for r in rows], COLUMNS, "tenants")
+        rows = (await conn.execute(f"{TENANT_SELECT} ORDER BY slug")).all()
+    return listing(request, [tenant_doc(r) for r in rows], COLUMNS, "tenants")
 
 
 async def _create(request: Request, m: Manager) -> Response:

@@ -47,17 +47,13 @@ ROLES = tuple(r for r in ROLE_LEVELS if r != "public")
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,50}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 COLUMNS = ("id", "username", "email", "role", "level", "disabled", "createdAt")
-_SELECT = USER_SELECT
-
-
-_doc = user_doc
 
 
 async def _read(conn: Any, tenant: str, uid: str) -> dict[str, Any]:
-    row = (await conn.execute(f"{_SELECT} WHERE u.tenant = :t AND u.id = :id", {"t": tenant, "id": uid})).first()
+    row = (await conn.execute(f"{USER_SELECT} WHERE u.tenant = :t AND u.id = :id", {"t": tenant, "id": uid})).first()
     if row is None:
         raise ApiError(404, "no such user")
-    return _doc(row)
+    return user_doc(row)
 
 
 def _role(m: Manager, value: Any, errors: list[dict[str, Any]]) -> str | None:
@@ -93,8 +89,8 @@ async def _new_reset(m: Manager, conn: Any, uid: str) -> dict[str, Any]:
 async def list_users(request: Request) -> Response:
     m = await manager(request)
     async with m.web.db.read() as conn:
-        rows = (await conn.execute(f"{_SELECT} WHERE u.tenant = :t ORDER BY u.username", {"t": m.tenant})).all()
-    return listing(request, [_doc(r) for r in rows], COLUMNS, f"{m.tenant}-users")
+        rows = (await conn.execute(f"{USER_SELECT} WHERE u.tenant = :t ORDER BY u.username", {"t": m.tenant})).all()
+    return listing(request, [user_doc(r) for r in rows], COLUMNS, f"{m.tenant}-users")
 
 
 async def create_user(request: Request) -> Response:
