@@ -40,7 +40,8 @@ from .prerender import Prerenderer, body_key, start_prerender
 from .procs import die_with_parent
 from .reporter import BufferReporter, Reporter
 from .routes import Route
-from .search import ENTRY, SKELETON, Cancelled, search_state, update_search
+from .search import BUNDLE_CACHE, ENTRY, SKELETON, Cancelled, SearchCache, search_state, update_search
+from .signing import signing_key
 from .site import SiteModel, load_model, open_site_db
 from .sitefiles import (
     ROUTES_MANIFEST,
@@ -817,8 +818,10 @@ class Builder:
         if not self.config.search:
             self.search_made = []
             return None if not stored else "{}"
+        key = signing_key()
+        cache = SearchCache(self.config.state_dir / BUNDLE_CACHE, key) if key is not None else None
         result = update_search(self.config.out, stage, model.tables, final, stored, force=full, cancel=cancel,
-                               shard_pages=self.config.search_shard_pages)
+                               shard_pages=self.config.search_shard_pages, cache=cache)
         problems.extend(result.problems)
         self.search_made = result.made
         return json.dumps(result.digests, sort_keys=True) if result.digests != stored else None

@@ -22,7 +22,9 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
+import stat
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -33,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from .errors import Location, Problem
 from .graph import OutputRow, digest_of
 from .routes import RouteTable
+from .signing import sign, signed
 
 if TYPE_CHECKING:
     from .writer import Stage
@@ -47,6 +50,7 @@ CANCEL_POLL = 0.02   # seconds between two questions whether newer changes wait 
 FORMAT = "search-v2"  # bump when what goes into a bundle changes, so every bundle is made again
 SHARDS_DIR = "pagefind-shards"  # public/<this>/<n>/: the further parts of a large public index; index.json lists them
 SHARDS_MANIFEST = "index.json"
+BUNDLE_CACHE = "search"  # the state folder's bundles made before: .mbsite/search/<bundle digest>/ (SearchCache)
 
 log = logging.getLogger("mbsite.search")
 
@@ -161,19 +165,149 @@ class SearchResult:
     problems: list[Problem]
 
 
+class SearchCache:
+    """Bundles Pagefind made before, kept in the state folder by their digest (the Pagefind version and every page's
+    path, file and indexed content: Bundle.digest), so that a bundle whose pages were indexed before is not indexed
+    again: `rm -rf build`, a `--full` build, another `--out`, an edit undone, a CI job that keeps `.mbsite/`.
+
+    A bundle is published as it is, scripts included, and the state folder may come with the site (copied, or
+    committed by mistake): each entry's list of files (name, size, SHA-256) is signed with this user's key
+    (signing.py) together with its digest, and an entry is used only when the list is this key's and every file
+    still matches it; else it is indexed again. Entries are hard links to the files Pagefind made where the file
+    system allows (no copy of the bundle); a published file is never written in place, only replaced. The folder
+    keeps what the last build used and, besides, at most as much again of the entries used most recently. Nothing
+    here is an error: an entry that cannot be read or written is one that is not there."""
+
+    def __init__(self, folder: Path, key: bytes) -> None:
+        self.folder, self.key = folder, key
+        self.hits = 0
+
+    def fetch(self, digest: str, target: Path) -> bool:
+        """Write the files of the entry for `digest` into `target` (a new folder); False when there is no good one."""
+        entry = self.folder / digest
+        try:
+            if not _ENTRY_NAME.fullmatch(digest) or entry.is_symlink() or not entry.is_dir():
+                return False
+            files = self._manifest(entry, digest)
+            if files is None:
+                return False
+            for name, size, sha in files:
+                source = entry / name
+                info = source.lstat()
+                if not stat.S_ISREG(info.st_mode) or info.st_size != size:
+                    raise ValueError(name)
+                data = source.read_bytes()
+                if hashlib.sha256(data).hexdigest() != sha:
+                    raise ValueError(name)
+                dest = target / name
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.write_bytes(data)
+            os.utime(entry)  # (most recently used: pruned last)
+        except (OSError, ValueError):
+            shutil.rmtree(target, ignore_errors=True)
+            return False
+        self.hits += 1
+        return True
+
+    def keep(self, digest: str, made: Path) -> None:
+        """Add the bundle Pagefind made in `made` as the entry for `digest`."""
+        if not _ENTRY_NAME.fullmatch(digest) or (self.folder / digest).exists():
+            return
+        work = self.folder / f".{digest}.{os.getpid()}.{time.time_ns()}.tmp"
+        try:
+            if self.folder.is_symlink():
+                return
+            work.mkdir(parents=True)
+            files: list[tuple[str, int, str]] = []
+            for path in sorted(made.rglob("*")):
+                if not path.is_file():
+                    continue
+                name = path.relative_to(made).as_posix()
+                dest = work / name
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.link(path, dest)
+                except OSError:
+                    shutil.copyfile(path, dest)
+                data = dest.read_bytes()
+                files.append((name, len(data), hashlib.sha256(data).hexdigest()))
+            payload = json.dumps({"digest": digest, "files": files}, separators=(",", ":")).encode()
+            (work / _MANIFEST).write_bytes(sign(self.key, _PURPOSE, payload) + payload)
+            os.rename(work, self.folder / digest)
+        except OSError:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def prune(self, used: set[str]) -> None:
+        """Remove the entries beyond those in `used` and, newest first, as many bytes again of the others (never
+        through a symbolic link; only folders named like an entry, and leftovers of cut-short writes)."""
+        try:
+            if self.folder.is_symlink() or not self.folder.is_dir():
+                return
+            others: list[tuple[float, int, Path]] = []
+            budget = 0
+            for entry in self.folder.iterdir():
+                if entry.is_symlink() or not entry.is_dir():
+                    continue
+                if _LEFTOVER.fullmatch(entry.name):
+                    if time.time() - entry.stat().st_mtime > 3600:
+                        shutil.rmtree(entry, ignore_errors=True)
+                    continue
+                if not _ENTRY_NAME.fullmatch(entry.name):
+                    continue
+                files = self._manifest(entry, entry.name)
+                size = sum(f[1] for f in files) if files is not None else 0
+                if entry.name in used and files is not None:
+                    budget += size
+                elif files is None:
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    others.append((entry.stat().st_mtime, size, entry))
+            for _mtime, size, entry in sorted(others, key=lambda o: -o[0]):
+                budget -= size
+                if budget < 0:
+                    shutil.rmtree(entry, ignore_errors=True)
+        except OSError:
+            pass
+
+    def _manifest(self, entry: Path, digest: str) -> list[tuple[str, int, str]] | None:
+        """The entry's files as this key signed them, or None."""
+        try:
+            payload = signed(self.key, _PURPOSE, (entry / _MANIFEST).read_bytes())
+            if payload is None:
+                return None
+            data = json.loads(payload)
+            if not isinstance(data, dict) or data.get("digest") != digest or not isinstance(data.get("files"), list):
+                return None
+            files = [(str(n), int(z), str(h)) for n, z, h in data["files"]]
+        except (OSError, ValueError, TypeError):
+            return None
+        if not files or any(not _FILE_NAME.fullmatch(n) or ".." in n.split("/") for n, _z, _h in files):
+            return None
+        return files
+
+
+_PURPOSE = b"search-bundle"
+_MANIFEST = "mbsite-manifest"  # (a name Pagefind never writes)
+_ENTRY_NAME = re.compile(r"[0-9a-f]{32}")
+_LEFTOVER = re.compile(r"\.[0-9a-f]{32}\.\d+\.\d+\.tmp")
+_FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*")
+
+
 class Cancelled(Exception):
     """Indexing was given up because newer changes wait to be built (the caller's `cancel` said so)."""
 
 
 def update_search(out: Path, stage: Stage, tables: dict[str, RouteTable],
                   final: dict[tuple[str, str], list[OutputRow]], stored: dict[str, dict[str, str]],
-                  *, force: bool, cancel: Callable[[], bool] | None = None, shard_pages: int = 0) -> SearchResult:
+                  *, force: bool, cancel: Callable[[], bool] | None = None, shard_pages: int = 0,
+                  cache: SearchCache | None = None) -> SearchResult:
     """Stage the bundles whose pages changed (all of them when `force`: a full build publishes whole tenant
     folders), and mark the files of bundles that are no longer wanted, or of older versions, obsolete.
     `stored`: the digests of the bundles the output folder holds (tenant → level → digest). `cancel`: asked while
     Pagefind runs; when it answers True, Pagefind is stopped and Cancelled raised (nothing is staged).
     `shard_pages`: a public index of at least twice as many pages is made in parts (shard_count), each its own
-    Pagefind bundle, listed in `public/pagefind-shards/index.json` for the search page to merge; 0 never."""
+    Pagefind bundle, listed in `public/pagefind-shards/index.json` for the search page to merge; 0 never.
+    `cache`: bundles made before, taken instead of running Pagefind, and given the bundles it makes."""
     problems: list[Problem] = []
     version = pagefind_version()
     by_tenant: dict[str, dict[str, list[OutputRow]]] = {}
@@ -215,7 +349,22 @@ def update_search(out: Path, stage: Stage, tables: dict[str, RouteTable],
         made_at: dict[tuple[str, str], Path] = {}
         if not why:
             try:
-                made_at = _index(out, stage, todo, work, cancel)
+                assert version is not None
+                fresh = todo
+                if cache is not None:
+                    for bundle in todo:
+                        target = work / f"cached-{bundle.tenant}-{bundle.key}"
+                        if cache.fetch(bundle.digest(version), target):
+                            made_at[(bundle.tenant, bundle.key)] = target
+                    fresh = [b for b in todo if (b.tenant, b.key) not in made_at]
+                if fresh:
+                    indexed = _index(out, stage, fresh, work, cancel)
+                    made_at.update(indexed)
+                    if cache is not None:
+                        for bundle in fresh:
+                            cache.keep(bundle.digest(version), indexed[(bundle.tenant, bundle.key)])
+                        cache.prune({d for levels in digests.values() for d in levels.values()}
+                                    | {b.digest(version) for b in todo})
             except Cancelled:
                 raise
             except Exception as exc:  # noqa: BLE001 - a missing binary or a crash of Pagefind: no search, never no build
@@ -419,4 +568,4 @@ def search_state(raw: str | None) -> dict[str, dict[str, str]]:
             if isinstance(levels, dict)}
 
 
-__all__ = ["ENTRY", "SHARDS_DIR", "Bundle", "shard_count", "shard_of", "SearchResult", "bundle_dir", "plan_bundles", "search_state", "update_search"]
+__all__ = ["ENTRY", "SHARDS_DIR", "Bundle", "shard_count", "shard_of", "SearchCache", "SearchResult", "bundle_dir", "plan_bundles", "search_state", "update_search"]

@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import os
 import re
 import shutil
-import stat
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -20,6 +18,7 @@ from .catalogs import Catalogs
 from .config import Config
 from .errors import Location, TemplateError
 from .paths import SymlinkError, link_problem, link_roots
+from .signing import sign, signed, signing_key
 
 
 @dataclass
@@ -187,16 +186,13 @@ class CompiledTemplates(jinja2.BytecodeCache):
     def __init__(self, directory: Path, key: bytes) -> None:
         self.directory, self.key = directory, key
 
-    def _sign(self, payload: bytes) -> bytes:
-        return hmac.new(self.key, payload, hashlib.sha256).digest()
-
     def load_bytecode(self, bucket: Any) -> None:
         try:
             data = (self.directory / f"{bucket.key}.code").read_bytes()
         except OSError:
             return
-        signature, payload = data[:_SIGNED], data[_SIGNED:]
-        if len(data) <= _SIGNED or not hmac.compare_digest(signature, self._sign(payload)):
+        payload = signed(self.key, _PURPOSE, data)
+        if payload is None:
             return  # not compiled here (or damaged): compiled again, and replaced
         try:
             bucket.bytecode_from_string(payload)
@@ -211,7 +207,7 @@ class CompiledTemplates(jinja2.BytecodeCache):
             with tempfile.NamedTemporaryFile(dir=self.directory, prefix=f"{bucket.key}.", suffix=".tmp",
                                              delete=False) as fh:
                 try:
-                    fh.write(self._sign(payload) + payload)
+                    fh.write(sign(self.key, _PURPOSE, payload) + payload)
                 except OSError:
                     fh.close()
                     os.unlink(fh.name)  # (a full disk: no half-written file left behind)
@@ -221,33 +217,7 @@ class CompiledTemplates(jinja2.BytecodeCache):
             pass
 
 
-_SIGNED = 32  # bytes of an entry's signature (HMAC-SHA256)
-
-
-def signing_key() -> bytes | None:
-    """This user's key for signing compiled templates, made on first use: `$XDG_CACHE_HOME/mbsite/template-key` (else
-    `~/.cache/…`), readable by this user only. None when there is no such folder to keep it in, or the file is not
-    this user's alone: then no template is cached."""
-    try:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mbsite"
-        path = base / "template-key"
-        if not path.exists():
-            base.mkdir(parents=True, exist_ok=True, mode=0o700)
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                pass  # made by another process meanwhile
-            else:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(os.urandom(32))
-        info = path.lstat()
-        if not stat.S_ISREG(info.st_mode) or info.st_mode & 0o077 or (hasattr(os, "getuid") and
-                                                                        info.st_uid != os.getuid()):
-            return None
-        key = path.read_bytes()
-    except (OSError, RuntimeError):  # no home folder, a read-only one, …
-        return None
-    return key if len(key) == 32 else None
+_PURPOSE = b"compiled-template"
 
 
 def _start_code_dir(folder: Path) -> None:

@@ -11,7 +11,8 @@ import jinja2
 import pytest
 
 from mbsite.config import load_config
-from mbsite.templates import CODE_DIR, code_signature, load_theme, signing_key
+from mbsite.signing import KEY_FILE, signing_key
+from mbsite.templates import CODE_DIR, code_signature, load_theme
 
 
 @pytest.fixture(autouse=True)
@@ -169,7 +170,7 @@ def test_a_planted_entry_is_never_read(tmp_path: Path, monkeypatch: pytest.Monke
 
 def test_a_key_others_may_read_caches_nothing(tmp_path: Path, own_key: Path) -> None:
     assert signing_key() is not None
-    key = own_key / "mbsite" / "template-key"
+    key = own_key / "mbsite" / KEY_FILE
     key.chmod(0o644)
     assert signing_key() is None
     site = _site(tmp_path)
