@@ -354,6 +354,7 @@ class Builder:
         self._batch: set[str] | None = None  # site-relative files of this run's watch batch (None: a cold run)
         self.next_change: int | None = None   # epoch ms when a scheduled page is published or expires
         self.search_made: list[tuple[str, int]] = []  # the search bundles the last run made (tenant, level)
+        self.search_reused: list[tuple[str, int]] = []  # those of them taken from the state folder
         # Asked while an incremental build indexes: True gives indexing up (mbsite watch: newer changes wait).
         self.search_cancel: Callable[[], bool] | None = None
 
@@ -414,7 +415,7 @@ class Builder:
         self.bodies = {k: v for k, v in self.bodies.items() if k in current}
 
     def _run(self, started: float, problems: list[Problem], paths: set[str] | None) -> BuildResult:
-        self.search_made = []
+        self.search_made, self.search_reused = [], []
         with self.engine.connect() as conn:
             pending = read_pending(conn)
         plan: Plan | None = None
@@ -799,7 +800,7 @@ class Builder:
         except Cancelled:
             # Newer changes wait (mbsite watch): they are built first, and the build after them indexes.
             stage.discard()
-            self.search_made = []
+            self.search_made, self.search_reused = [], []
             return
         except BaseException:
             stage.discard()
@@ -816,14 +817,14 @@ class Builder:
             raw = get_state(conn, "search")
         stored = search_state(raw)
         if not self.config.search:
-            self.search_made = []
+            self.search_made, self.search_reused = [], []
             return None if not stored else "{}"
         key = signing_key()
         cache = SearchCache(self.config.state_dir / BUNDLE_CACHE, key) if key is not None else None
         result = update_search(self.config.out, stage, model.tables, final, stored, force=full, cancel=cancel,
                                shard_pages=self.config.search_shard_pages, cache=cache)
         problems.extend(result.problems)
-        self.search_made = result.made
+        self.search_made, self.search_reused = result.made, result.reused
         return json.dumps(result.digests, sort_keys=True) if result.digests != stored else None
 
     # -- incremental decisions -----------------------------------------------------------------------------
@@ -991,7 +992,7 @@ class Builder:
             "errors": sum(1 for p in problems if p.severity == "error"),
             "seconds": round(time.perf_counter() - started, 3), "reasons": dict(reasons),
             "tenants": sorted(model.tables) if model else [],
-            "search_indexes": len(self.search_made),
+            "search_indexes": len(self.search_made), "search_indexes_reused": len(self.search_reused),
         }
         if self.cluster is not None and self.cluster.last is not None:
             summary["cluster"] = self.cluster.last

@@ -28,7 +28,7 @@ import stat
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -158,11 +158,13 @@ def pagefind_version() -> str | None:
 
 @dataclass
 class SearchResult:
-    """What the search step did: the digests to store, the bundles made, and its problems."""
+    """What the search step did: the digests to store, the bundles made (tenant, level), and its problems; `reused`:
+    the bundles of `made` taken whole from the state folder (SearchCache), without running Pagefind."""
 
     digests: dict[str, dict[str, str]]
     made: list[tuple[str, int]]
     problems: list[Problem]
+    reused: list[tuple[str, int]] = field(default_factory=list)
 
 
 class SearchCache:
@@ -347,10 +349,10 @@ def update_search(out: Path, stage: Stage, tables: dict[str, RouteTable],
     work = out / ".staging" / f"search-{os.getpid()}-{time.time_ns()}"
     try:
         made_at: dict[tuple[str, str], Path] = {}
+        fresh = todo
         if not why:
             try:
                 assert version is not None
-                fresh = todo
                 if cache is not None:
                     for bundle in todo:
                         target = work / f"cached-{bundle.tenant}-{bundle.key}"
@@ -378,14 +380,17 @@ def update_search(out: Path, stage: Stage, tables: dict[str, RouteTable],
             problems.append(_unavailable(todo, why))
             return SearchResult(digests, made, problems)
         assert version is not None
+        indexed_now: set[tuple[str, int]] = set()
         for bundle in todo:
             _stage_bundle(out, stage, bundle.folder, made_at[(bundle.tenant, bundle.key)], force)
             digests.setdefault(bundle.tenant, {})[bundle.key] = bundle.digest(version)
             if (bundle.tenant, bundle.level) not in made:
                 made.append((bundle.tenant, bundle.level))
+            if bundle in fresh:
+                indexed_now.add((bundle.tenant, bundle.level))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return SearchResult(digests, made, problems)
+    return SearchResult(digests, made, problems, [m for m in made if m not in indexed_now])
 
 
 def _unavailable(todo: list[Bundle], why: str) -> Problem:

@@ -74,18 +74,21 @@ def test_a_build_into_a_new_folder_takes_the_bundles_from_the_cache(tmp_path: Pa
     site = copy_site("search", tmp_path / "site")
     first = build(site)
     made = len(pagefind_runs)
-    assert made == first["search_indexes"] == 2 and len(entries(site)) == 2
+    assert made == first["search_indexes"] == 2 and first["search_indexes_reused"] == 0 and len(entries(site)) == 2
     # The output folder removed, and another one: nothing is indexed again; the same bundles, byte for byte.
     shutil.rmtree(site / "build")
-    assert build(site)["search_indexes"] == 2
-    assert build(site, out=tmp_path / "elsewhere", full=True)["search_indexes"] == 2
+    again = build(site)
+    assert again["search_indexes"] == again["search_indexes_reused"] == 2
+    elsewhere = build(site, out=tmp_path / "elsewhere", full=True)
+    assert elsewhere["search_indexes"] == elsewhere["search_indexes_reused"] == 2
     assert len(pagefind_runs) == made
     assert search_files(site / "build") == search_files(tmp_path / "elsewhere")
     assert output_tree(site / "build") == output_tree(tmp_path / "elsewhere")
     # A page edited: only its bundle is indexed again (the members' one is still the cached one).
     post = site / "content" / "blog" / "open.md"
     post.write_text(post.read_text().replace("zebrafish", "zebrafish and a quagga"))
-    assert build(site, full=True)["search_indexes"] == 2
+    edited = build(site, full=True)
+    assert (edited["search_indexes"], edited["search_indexes_reused"]) == (2, 1)
     assert len(pagefind_runs) == made + 1
     assert _indexed_text(site, "quagga")
 
