@@ -327,8 +327,9 @@ def update_search(out: Path, stage: Stage, tables: dict[str, RouteTable],
         parts: list[Bundle] = []
         for level, bundle in sorted(bundles.items()):
             parts.extend(bundle.shards(shard_pages) if level == 0 else [bundle])
+        public = any(b.level == 0 and b.pages for b in parts)
         _stage_shard_list(out, stage, slug, [b.shard for b in parts if b.level == 0 and b.shard > 0 and b.pages],
-                          force)
+                          public, force)
         for bundle in parts:
             digest = bundle.digest(version or "")
             if not bundle.pages:  # nothing this level may search (Pagefind makes no index of no page): no bundle
@@ -525,9 +526,11 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def _stage_shard_list(out: Path, stage: Stage, slug: str, shards: list[int], force: bool) -> None:
+def _stage_shard_list(out: Path, stage: Stage, slug: str, shards: list[int], public: bool, force: bool) -> None:
     """`public/pagefind-shards/index.json`, the URLs of the public index's further parts (the search page merges
-    them into `/pagefind/`), staged when it changed; with no further part, no such folder."""
+    them into `/pagefind/`), staged when it changed: an empty list for a public index of one part (the search page
+    asks every time, and a missing file would be an error in every visitor's console), no file without a public
+    index (`public` False)."""
     folder = f"{slug}/public/{SHARDS_DIR}"
     published = out / folder
     if published.is_dir():  # parts no longer wanted
@@ -535,7 +538,7 @@ def _stage_shard_list(out: Path, stage: Stage, slug: str, shards: list[int], for
             if path.is_dir() and not (path.name.isdigit() and int(path.name) in shards):
                 _drop_folder(out, stage, f"{folder}/{path.name}")
     rel = f"{folder}/{SHARDS_MANIFEST}"
-    if not shards:
+    if not public:
         if (out / rel).is_file():
             stage.obsolete.add(rel)
         return

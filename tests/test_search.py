@@ -473,5 +473,7 @@ def test_a_site_that_shrinks_below_two_parts_loses_its_part_folders(tmp_path: Pa
     toml.write_text(toml.read_text().replace("shard_pages = 2", "shard_pages = 0"))
     build(site)
     assert shard_folders(site) == ["public/pagefind"]
-    assert not (site / "build" / "t" / "public" / "pagefind-shards").exists()
+    shards = site / "build" / "t" / "public" / "pagefind-shards"
+    assert [p.name for p in shards.iterdir()] == ["index.json"]  # (no part folder left)
+    assert json.loads((shards / "index.json").read_bytes()) == {"bundles": []}
     assert len([u for u in indexed(site, "public/pagefind") if "kiwi" in u]) == 12

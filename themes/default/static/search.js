@@ -20,9 +20,11 @@
   }
 
   // Whether the viewer has a members' index: the gate answers its entry file 200 to a member with one, and what a
-  // missing file gets to anyone else (as does a CDN serving public/ alone, which has no such folder).
+  // missing file gets to anyone else (as does a CDN serving public/ alone, which has no such folder). Only asked
+  // when the display-only sign-in cookie says a session may exist: a visitor's console gets no 404.
   function membersIndex() {
     if (typeof window.fetch !== "function") return Promise.resolve(false);
+    if (!/(?:^|; )mb_signed_in=1/.test(document.cookie)) return Promise.resolve(false);
     return window.fetch(MEMBERS + "pagefind-entry.json", { credentials: "same-origin", cache: "no-store" })
       .then(function (response) {
         if (!response.ok) return false;
