@@ -28,6 +28,9 @@ def public(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (site / "content" / "pages").mkdir()
     for title in PAGES + ["Team", "History"]:
         (site / "content" / "pages" / f"{title.lower()}.md").write_text(f"---\ntitle: {title}\n---\n{title}.\n")
+    (site / "content" / "pages" / "specs.md").write_text(
+        "---\ntitle: Specs\n---\n| Model | Where | Notes |\n|---|---|---|\n"
+        "| Hammock 3000 | `warehouse-seventeen.northern-district.example` | Ships assembled, weatherproofed |\n")
     menu = [{"title": t, "path": f"/{t.lower()}"} for t in PAGES]
     menu.insert(1, {"title": "Company", "children": [{"title": "Team", "path": "/team"},
                                                      {"title": "History", "path": "/history"},
@@ -84,3 +87,11 @@ def test_on_a_phone_the_menu_hides_behind_a_toggle_and_nothing_overflows(tab: An
     tab.click("header nav details.nav-group > summary")
     assert tab.is_visible("text=History")
     assert tab.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_on_a_phone_a_wide_table_of_a_markdown_page_narrows_instead_of_widening_the_page(tab: Any) -> None:
+    tab.set_viewport_size({"width": 375, "height": 700})
+    tab.goto(f"{ORIGIN}/specs/")
+    assert tab.is_visible("text=Hammock 3000")
+    assert tab.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert tab.evaluate("document.querySelector('main table').getBoundingClientRect().right <= window.innerWidth")
