@@ -1,6 +1,7 @@
 """(route, level) → page HTML, rendered inside a Recorder that notes every input it reads."""
 from __future__ import annotations
 
+import re
 from collections import ChainMap
 from dataclasses import dataclass, field
 from functools import partial
@@ -32,6 +33,7 @@ KIND_TEMPLATES = {"markdown": "page.html", "component": "component.html", "blog_
                   "tags": "tags.html", "tag": "tag.html", "gallery": "gallery.html", "notfound": "404.html",
                   "home_index": "home.html", "search": "search.html"}
 HOME_PAGES = 20   # newest pages listed by a generated home page
+_OPENS_WITH_H1 = re.compile(r"\s*<h1[\s>]")
 
 
 class Viewer:
@@ -193,6 +195,7 @@ def _markdown_page(job: BodyJob) -> Markup:
     # Images after the body cache: the body depends on the file alone, its images on their own files.
     body = rewrite_markdown(job.model.images, body, md.relpath, job.rec, job.problems)
     job.context["toc"] = table_of_contents(body)
+    job.context["body_has_title"] = _OPENS_WITH_H1.match(body) is not None  # (the layout shows no title of its own)
     return Markup(body)
 
 
@@ -271,7 +274,7 @@ def render_page(model: SiteModel, route: Route, level: int, memo: dict[str, Any]
     scope.images = partial(render_reference, model.images)  # the body's component images (not the chrome's)
     css_parts: list[str] = []
     context: dict[str, Any] = {"posts": [], "tags": [], "pagination": None, "toc": [], "reading_time": None,
-                               "summary": route.description, "older": None, "newer": None}
+                               "summary": route.description, "older": None, "newer": None, "body_has_title": False}
 
     job = BodyJob(model, route, level, scope, rec, problems, css_parts, context, memo)
     body = _BODIES.get(route.kind)

@@ -15,6 +15,7 @@ from .menus import check_menu, navigation
 from .paths import route_path, segment_problem
 from .records import Query, RecordStore
 from .sources import MarkdownSource, PageRow, Sources, TenantData
+from .summaries import first_heading
 from .titles import Titles
 
 if TYPE_CHECKING:
@@ -239,9 +240,11 @@ def _markdown_route(tenant: str, md: MarkdownSource, lang: str = "", titles: Tit
     fm = md.front
     where = Location(file=md.relpath)
     page_lang = fm.lang or md.lang or lang
-    # Without a title: the file's name (not its language folder: content/de/index.md is a home page too).
+    # Without a title: the heading that opens the page, else the file's name (not its language folder:
+    # content/de/index.md is a home page too).
     name = (strip_language(md.url, md.lang) if md.lang else md.url).rsplit("/", 1)[-1]
-    title = fm.title or name.replace("-", " ").capitalize() or (titles or Titles()).home(page_lang)
+    title = (fm.title or first_heading(md.body) or name.replace("-", " ").capitalize()
+             or (titles or Titles()).home(page_lang))
     path = normalize_path(md.url, where)
     return Route(
         tenant=tenant, path=path, kind="markdown", title=title, source=md.relpath,

@@ -22,6 +22,10 @@ _INLINE = [
     (re.compile(r"<[^>]+>"), ""),                      # inline HTML
     (re.compile(r"(\*\*|__|\*|_|~~)(?=\S)(.+?)(?<=\S)\1"), r"\2"),  # emphasis
 ]
+_ATX_H1 = re.compile(r" {0,3}#[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$")
+_SETEXT_H1 = re.compile(r" {0,3}=+[ \t]*$")
+_NOT_SETEXT = re.compile(r"\s*$| {4}|\s*(#|>|[-*+][ \t]|\d+[.)]|<|\||```|~~~|\{\{<)")
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
 _HEADING = re.compile(r'<h([2-4]) id="([^"]+)"[^>]*>(.*?)</h\1>', re.S)
 _TAGS = re.compile(r"<[^>]+>")
 _ANCHOR = re.compile(r'<a class="header-anchor"[^>]*>.*?</a>', re.S)
@@ -61,6 +65,25 @@ def _first_paragraph(body: str) -> str:
     return " ".join(lines)
 
 
+def first_heading(body: str) -> str:
+    """The text of the level-1 heading that opens a Markdown body (`# Title`, or `Title` over a line of `=`), its
+    Markdown syntax taken out; "" when the body opens with anything else. (Only the first lines are looked at.)"""
+    start = len(body) - len(body.lstrip())
+    start = body.rfind("\n", 0, start) + 1  # (the indentation of the first line counts)
+    lines = body[start:start + 2000].split("\n", 2)
+    first = lines[0].rstrip()
+    atx = _ATX_H1.match(first)
+    if atx is not None:
+        text = atx.group(1)
+    elif len(lines) > 1 and _SETEXT_H1.match(lines[1]) and not _NOT_SETEXT.match(first):
+        text = first.strip()
+    else:
+        return ""
+    for pattern, repl in _INLINE:
+        text = pattern.sub(repl, text)
+    return " ".join(html.unescape(_ESCAPED.sub(r"\1", text)).split())
+
+
 def reading_minutes(md: MarkdownSource) -> int:
     """Minutes a reader needs for the body, at 220 words a minute (at least 1)."""
     return max(1, round(len(md.body.split()) / WORDS_PER_MINUTE))
@@ -76,4 +99,4 @@ def table_of_contents(body_html: str) -> list[dict[str, Any]]:
     return out
 
 
-__all__ = ["reading_minutes", "summary", "table_of_contents"]
+__all__ = ["first_heading", "reading_minutes", "summary", "table_of_contents"]

@@ -13,7 +13,7 @@ from mbsite.config import load_config
 from mbsite.markdown import split_front_matter
 from mbsite.reporter import BufferReporter
 from mbsite.sources import MarkdownSource
-from mbsite.summaries import reading_minutes, summary, table_of_contents
+from mbsite.summaries import first_heading, reading_minutes, summary, table_of_contents
 
 # tests/sites/helpers: tenant t, public posts a and long (900 words in three parts), members' posts b and secret.
 LONG = (SITES / "helpers" / "content" / "blog" / "long.md").read_text()
@@ -95,3 +95,46 @@ def test_a_tag_feed_goes_with_its_tag(tmp_path: Path, site: Path) -> None:
     assert Builder(load_config(copy), BufferReporter()).run().ok
     assert not (copy / "build" / "t" / "public" / "tags" / "guides" / "feed.xml").exists()
     assert (copy / "build" / "t" / "public" / "tags" / "other" / "feed.xml").is_file()
+
+
+@pytest.mark.parametrize("body,expected", [
+    ("# About this site\n\nText.\n", "About this site"),
+    ("\n\n  #  Hello *world* & `x` ##\n", "Hello world & x"),
+    ("Release notes\n=============\n\nText.\n", "Release notes"),
+    ("# \\#1 &amp; co\n", "#1 & co"),
+    ("## A second-level heading\n", ""),
+    ("Text first.\n\n# A later heading\n", ""),
+    ("    # indented: code\n", ""),
+    ("- a list item\n===\n", ""),
+    ("#hashtag, not a heading\n", ""),
+    ("", ""),
+], ids=["atx", "syntax-out", "setext", "escapes", "h2", "later", "code", "list", "no-space", "empty"])
+def test_the_heading_that_opens_a_page(body: str, expected: str) -> None:
+    assert first_heading(body) == expected
+
+
+def test_a_page_that_opens_with_its_heading_gets_one_title(tmp_path: Path) -> None:
+    """A Markdown page whose body opens with a level-1 heading: the default layout shows that heading and no title
+    of its own (one `<h1>`); without a title in the front matter the heading is the page's title (the document's,
+    the navigation's, the listings'); a page without such a heading still gets the layout's."""
+    root = copy_site("helpers", tmp_path / "site")
+    pages = root / "content" / "pages"
+    pages.mkdir(parents=True, exist_ok=True)
+    (pages / "opens.md").write_text("---\ntitle: Short\nnav: true\n---\n# The long title\n\nText.\n")
+    (pages / "untitled-file.md").write_text("---\nnav: true\n---\nRelease notes\n=============\n\nText.\n")
+    (pages / "plain.md").write_text("---\ntitle: Plain\n---\nNo heading here.\n\n# Later\n")
+    assert Builder(load_config(root), BufferReporter()).run().ok
+    opens = doc(root, "public/opens/index.html")
+    assert opens.xpath("//main//h1/text()") == ["The long title"]
+    assert opens.xpath("string(//title)").startswith("Short")  # the front matter's title still names the page
+    untitled = doc(root, "public/untitled-file/index.html")
+    assert untitled.xpath("//main//h1/text()") == ["Release notes"]
+    assert untitled.xpath("string(//title)").startswith("Release notes")
+    assert "Release notes" in untitled.xpath("//header//nav//a/text()")
+    plain = doc(root, "public/plain/index.html")
+    assert [" ".join(h.text_content().split()) for h in plain.xpath("//main//h1")] == ["Plain", "Later"]
+    # A post that opens with its heading keeps its date and reading time.
+    (root / "content" / "blog" / "headed.md").write_text("---\ntitle: Headed\ndate: 2024-02-01\n---\n# Headed post\n\nBody.\n")
+    assert Builder(load_config(root), BufferReporter()).run().ok
+    headed = doc(root, "public/blog/headed/index.html")
+    assert headed.xpath("//main//h1/text()") == ["Headed post"] and headed.xpath("//main//time/@datetime")
