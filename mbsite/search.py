@@ -182,7 +182,6 @@ class SearchCache:
 
     def __init__(self, folder: Path, key: bytes) -> None:
         self.folder, self.key = folder, key
-        self.hits = 0
 
     def fetch(self, digest: str, target: Path) -> bool:
         """Write the files of the entry for `digest` into `target` (a new folder); False when there is no good one."""
@@ -208,7 +207,6 @@ class SearchCache:
         except (OSError, ValueError):
             shutil.rmtree(target, ignore_errors=True)
             return False
-        self.hits += 1
         return True
 
     def keep(self, digest: str, made: Path) -> None:
