@@ -52,6 +52,7 @@ MISSING = "missing"              # the digest recorded for a referenced image th
 _MIME = {"webp": "image/webp", "avif": "image/avif", "jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif",
          "svg": "image/svg+xml"}
 _EXT = {"webp": "webp", "avif": "avif", "jpeg": "jpg", "png": "png", "gif": "gif", "svg": "svg"}
+_RASTER = frozenset(e for e in _EXT.values() if e != "svg")  # what a variant may be (the cache makes no SVG)
 _FALLBACK = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp"}   # any other readable format falls back to PNG
 _NOT_LOCAL = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.\-]*:|//|#)")
 _SERVED = ("/api/", "/assets/")  # paths the functions or the theme serve, never files of the content folder
@@ -232,7 +233,7 @@ class Images:
             data = source.path.read_bytes()
         digest = digest or hashlib.sha256(data).hexdigest()
         key = self.key(source.rel, digest)
-        found = self._memo.get(key) or self._load(key)
+        found = self._memo.get(key) or self._load(key, source.rel, digest)
         if found is None:
             found = self._make(source.rel, data, digest)
             self.made += 1
@@ -243,12 +244,15 @@ class Images:
     def cached(self, rel: str, digest: str) -> Entry | None:
         """The stored entry of a source with this digest, if the cache holds it whole."""
         key = self.key(rel, digest)
-        found = self._memo.get(key) or self._load(key)
+        found = self._memo.get(key) or self._load(key, rel, digest)
         if found is not None:
             self._memo[key] = found
         return found
 
-    def _load(self, key: str) -> Entry | None:
+    def _load(self, key: str, rel: str, digest: str) -> Entry | None:
+        """The stored entry, when its files are all there and it is what this cache makes of the source (`rel`,
+        `digest`), whoever wrote the cache folder: the original under its own name, variants in raster formats
+        only, and an SVG (published as it is: a script in it would run on the site) still the source's bytes."""
         try:
             doc = json.loads((self.root / "entries" / f"{key}.json").read_bytes())
             if doc.get("version") != VERSION:
@@ -256,8 +260,19 @@ class Images:
             entry = Entry.from_json(doc)
         except (OSError, ValueError, KeyError, TypeError):
             return None
+        ext = posixpath.splitext(rel)[1].lower().lstrip(".") or "img"
+        if entry.original != f"{_stem(rel)}.{digest[:10]}.{ext}" or any(
+                posixpath.splitext(v.name)[1].lstrip(".") not in _RASTER
+                for v in (*entry.fallback, *(v for _fmt, group in entry.sources for v in group))):
+            return None
         if not all(self.file(n).is_file() for n in entry.files()):
             return None  # a file of the entry went missing: make it again
+        if ext == "svg":
+            try:
+                if hashlib.sha256(self.file(entry.original).read_bytes()).hexdigest() != digest:
+                    return None
+            except OSError:
+                return None
         return entry
 
     def _store(self, key: str, entry: Entry) -> None:
@@ -265,7 +280,11 @@ class Images:
 
     def _put(self, name: str, data: bytes) -> None:
         target = self.file(name)
-        if not target.is_file():
+        try:
+            same = target.stat().st_size == len(data) and target.read_bytes() == data
+        except OSError:
+            same = False
+        if not same:  # (absent, or not these bytes: replaced)
             _write(target, data)
 
     # -- processing ---------------------------------------------------------------------------------------

@@ -165,6 +165,35 @@ def test_animated_gifs_and_svgs_pass_through_with_their_size(tmp_path: Path) -> 
     assert svg_size(b'<svg width="50%" height="2em">') == (None, None)
 
 
+def test_what_a_planted_image_cache_holds_is_never_published_as_an_svg(tmp_path: Path) -> None:
+    """An SVG is published as it is, and the cache folder may come with the site (copied, or committed): a cached
+    SVG whose bytes are not the source's (here a script planted under the name the build gives the source) is made
+    again from the source, never published."""
+    site = make_site(tmp_path / "site")
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="64" height="32"><rect/></svg>'
+    (site / "content" / "blog" / "logo.svg").write_bytes(svg)
+    (site / "content" / "blog" / "b.md").write_text("---\ntitle: B\ndate: 2024-01-02\n---\n![l](logo.svg)\n")
+    build(site)
+    (name,) = [n for n in published(site) if n.endswith(".svg")]
+    planted = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.cookie)</script></svg>'
+    for path in (site / ".mbsite" / "images").rglob(name):
+        path.write_bytes(planted)
+    shutil.rmtree(site / "build")
+    build(site, full=True)
+    assert published(site)[name] == svg
+    assert not any(planted in p.read_bytes() for p in (site / ".mbsite" / "images").rglob("*.svg"))
+    # An entry that names an SVG among a photo's variants (the cache makes none) is made again, not published.
+    for path in (site / ".mbsite" / "images" / "entries").glob("*.json"):
+        doc = json.loads(path.read_bytes())
+        if doc["original"].startswith("pic."):
+            doc["sources"][0][1][0][3] = "pic.planted.svg"
+            path.write_text(json.dumps(doc))
+            (site / ".mbsite" / "images" / "files" / "pic.planted.svg").write_bytes(planted)
+    shutil.rmtree(site / "build")
+    build(site, full=True)
+    assert "pic.planted.svg" not in published(site) and planted not in b"".join(published(site).values())
+
+
 def test_bad_images_are_located_warnings_and_the_build_goes_on(tmp_path: Path) -> None:
     outside = tmp_path / "secret.png"
     save(outside, (10, 10), fmt="PNG")
