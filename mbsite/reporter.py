@@ -93,9 +93,13 @@ class ConsoleReporter(Reporter):
         if self._progress is not None:
             self._progress.stop()
         s = summary
+        made, reused = s.get("search_indexes", 0), s.get("search_indexes_reused", 0)
+        search = ""
+        if made:
+            search = f"{made} search {'index' if made == 1 else 'indexes'}" + (f" ({reused} reused)" if reused else "") + " · "
         self.console.print(
             f"{s['pages']} pages, {s['rendered']} rendered, {s['unchanged']} unchanged, {s['removed']} removed · "
-            f"{s['variants_written']} variants written, {s['variants_shared']} shared · "
+            f"{s['variants_written']} variants written, {s['variants_shared']} shared · {search}"
             f"{s['warnings']} warnings, {s['errors']} errors · {s['seconds']:.2f}s", markup=False)
 
 

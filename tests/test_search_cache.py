@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -18,7 +19,7 @@ from support import copy_site, output_tree
 from mbsite import search as search_module
 from mbsite.builder import Builder
 from mbsite.config import load_config
-from mbsite.reporter import BufferReporter
+from mbsite.reporter import BufferReporter, ConsoleReporter
 from mbsite.search import BUNDLE_CACHE, SearchCache
 from mbsite.signing import sign
 
@@ -212,3 +213,16 @@ def test_fetch_refuses_what_it_did_not_write(tmp_path: Path) -> None:
     # An entry signed for its own digest is not taken for another.
     shutil.copytree(folder / digest, folder / ("d" * 32))
     assert not cache.fetch("d" * 32, tmp_path / "t5")
+
+
+def test_the_summary_line_says_how_many_indexes_were_made_and_reused() -> None:
+    base = {"pages": 3, "rendered": 3, "unchanged": 0, "removed": 0, "variants_written": 3, "variants_shared": 0,
+            "warnings": 0, "errors": 0, "seconds": 0.5}
+    lines = []
+    for made, reused in ((0, 0), (1, 0), (2, 1)):
+        out = io.StringIO()
+        ConsoleReporter(out).finish({**base, "search_indexes": made, "search_indexes_reused": reused})
+        lines.append(out.getvalue())
+    assert "search" not in lines[0]
+    assert "· 1 search index · " in lines[1] and "reused" not in lines[1]
+    assert "· 2 search indexes (1 reused) · " in lines[2]
