@@ -427,6 +427,7 @@ def build_route_table(tenant: TenantData, sources: Sources, packages: "PackageSe
             continue  # the next source of the same path may still provide the page
         for r in _expand(table, route, store):
             table.add(r)
+    _merge_tags(table)
     _add_blog_routes(table, page_size)
     _add_gallery_routes(table, enabled, packages)
     _add_panel_routes(table)
@@ -537,6 +538,36 @@ def _add_blog(table: RouteTable, root: str, lang: str, posts: list[Route], page_
                                 params={"tag": tag}, level=levels[tag], requires_auth=levels[tag] > 0, lang=lang,
                                 translation_key=f"/tags/{tag_slug(tag)}"),
                    [p for p in posts if tag in p.tags], page_size)
+
+
+def _merge_tags(table: RouteTable) -> None:
+    """Tags that share an address (`tag_slug`: `Travel` and `travel`, `C++` and `C#`) are one tag, named as most
+    pages spell it (on a tie, the first spelling in sorted order): otherwise the first would take the tag page and
+    the second's links would lead to a list of other pages. Spellings that differ beyond letter case are reported."""
+    spellings: dict[str, dict[str, int]] = {}
+    for route in table.routes.values():
+        for tag in route.tags:
+            counts = spellings.setdefault(tag_slug(tag), {})
+            counts[tag] = counts.get(tag, 0) + 1
+    names: dict[str, str] = {}
+    for slug, counts in sorted(spellings.items()):
+        name = min(counts, key=lambda t: (-counts[t], t))
+        names.update((t, name) for t in counts)
+        if len({t.casefold() for t in counts}) > 1:
+            first = next(r for r in sorted(table.routes.values(), key=lambda r: r.path)
+                         if any(t != name and tag_slug(t) == slug for t in r.tags))
+            table.problems.append(Problem(
+                "warning", f"tags {', '.join(repr(t) for t in sorted(counts))} of tenant {table.tenant.slug} share "
+                f"the address /tags/{slug}: they are one tag, {name!r} (rename one to keep them apart)",
+                _where(first), "tag-conflict"))
+    for path, route in list(table.routes.items()):
+        if route.tags:
+            merged = tuple(dict.fromkeys(names[t] for t in route.tags))
+            if merged != route.tags:
+                table.routes[path] = replace(route, tags=merged)
+                table._nav.clear()
+                table._tag_pages = None
+                table.memo.clear()
 
 
 def tag_slug(tag: str) -> str:

@@ -138,3 +138,29 @@ def test_a_page_that_opens_with_its_heading_gets_one_title(tmp_path: Path) -> No
     assert Builder(load_config(root), BufferReporter()).run().ok
     headed = doc(root, "public/blog/headed/index.html")
     assert headed.xpath("//main//h1/text()") == ["Headed post"] and headed.xpath("//main//time/@datetime")
+
+
+def test_tags_that_share_an_address_are_one_tag(tmp_path: Path) -> None:
+    """`Travel` and `travel` (and `C++` and `C#`, which make the same address) are one tag: one tag page listing
+    every post of either spelling, and every post's tag link leads to it; spellings that differ beyond letter case
+    are a located warning. (Before, the second spelling lost its tag page to the first, and its links led to a list
+    of other posts.)"""
+    root = copy_site("helpers", tmp_path / "site")
+    blog = root / "content" / "blog"
+    for name, tags in (("t1", "[travel]"), ("t2", "[travel, Travel]"), ("t3", "[travel]"), ("c1", "[C++]"),
+                       ("c2", "[C#]")):
+        (blog / f"{name}.md").write_text(f"---\ntitle: {name}\ndate: 2024-03-0{len(name)}\ntags: {tags}\n---\n{name}.\n")
+    result = Builder(load_config(root), BufferReporter()).run()
+    assert result.ok
+    conflicts = [p for p in result.problems if p.code == "tag-conflict"]
+    assert [p.message for p in conflicts] == [
+        "tags 'C#', 'C++' of tenant t share the address /tags/c: they are one tag, 'C#' (rename one to keep them apart)"]
+    assert conflicts[0].location.file == "content/blog/c1.md"
+    travel = doc(root, "public/tags/travel/index.html")
+    assert sorted(travel.xpath("//ul[@class='post-list']/li/a/@href")) == ["/blog/t1", "/blog/t2", "/blog/t3"]
+    assert travel.xpath("string(//main//h1)") == "Tagged “travel”"  # named as most posts spell it
+    c = doc(root, "public/tags/c/index.html")
+    assert sorted(c.xpath("//ul[@class='post-list']/li/a/@href")) == ["/blog/c1", "/blog/c2"]
+    for post in ("t1", "t2", "t3", "c1", "c2"):
+        links = doc(root, f"public/blog/{post}/index.html").xpath("//main//a[@class='tag']/@href")
+        assert len(links) == 1 and links[0] in ("/tags/travel", "/tags/c")
