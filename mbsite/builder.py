@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import orjson
 from sqlalchemy import Engine, delete
 
+from . import __version__
 from . import keys as input_keys
 from .compose import Chrome, composable, compose, dump_fragments, fill, fragment_file, load_fragments, same_page
 from .config import Config
@@ -252,6 +253,7 @@ def _row(route: Route, level: int, rel: str, data: bytes, rec: Recorder) -> Outp
 
 
 _WORKER_MODEL: SiteModel | None = None
+OUTPUT_FORMAT = "v6"  # bump when a change of mbsite changes what the same sources render to (see _config_digest)
 
 
 def _worker_chunk(args: tuple[list[tuple[str, str]], str, bool]) -> tuple[list[RouteOutcome], dict[Any, str]]:
@@ -829,9 +831,12 @@ class Builder:
 
     # -- incremental decisions -----------------------------------------------------------------------------
     def _config_digest(self) -> str:
+        """What every page depends on besides its recorded inputs: the site's configuration, and the mbsite that
+        renders it (its version, and OUTPUT_FORMAT for what changed between versions): another one builds in full."""
         path = self.config.site_dir / "mbsite.toml"
         data = path.read_bytes() if path.is_file() else b""
-        return digest_of([data.decode("utf-8", "replace"), self.config.highlight, self.config.strict, "v5"])
+        return digest_of([data.decode("utf-8", "replace"), self.config.highlight, self.config.strict, OUTPUT_FORMAT,
+                          __version__])
 
     # -- tenant-level files and sweeping -------------------------------------------------------------------
     def _tenant_files(self, model: SiteModel, stage: Stage, final: dict[tuple[str, str], list[OutputRow]],

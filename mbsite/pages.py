@@ -16,9 +16,10 @@ from .context import PageScope, Recorder
 from .errors import Location, MbsiteError, Problem, RenderError
 from .graph import digest_of, listing_digest, neighbors_digest, tag_pages_digest
 from .images import render_reference, rewrite_markdown
-from .languages import page_language
+from .languages import folder_languages, page_language
 from .levels import role_name
 from .markdown import render_markdown
+from .markdown.links import rewrite_page_links
 from .panel import panel_context
 from .prerender import body_key
 from .routes import SEARCH_PATH, Route, RouteTable, page_count, tag_slug
@@ -194,6 +195,8 @@ def _markdown_page(job: BodyJob) -> Markup:
     body = _markdown_body(job.model, md, shortcode)
     # Images after the body cache: the body depends on the file alone, its images on their own files.
     body = rewrite_markdown(job.model.images, body, md.relpath, job.rec, job.problems)
+    config = job.model.config
+    body = rewrite_page_links(body, md.relpath, config.content_dir.name + "/", folder_languages(config))
     job.context["toc"] = table_of_contents(body)
     job.context["body_has_title"] = _OPENS_WITH_H1.match(body) is not None  # (the layout shows no title of its own)
     return Markup(body)
