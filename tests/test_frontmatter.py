@@ -9,6 +9,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mbsite.errors import DataError
 from mbsite.markdown import split_front_matter
 from mbsite.markdown.frontmatter_yaml import simple_yaml
 
@@ -92,3 +93,27 @@ def test_split_front_matter_same_result_either_way() -> None:
     assert a[0] == b[0] and a[0].tags == ("x", "y") and a[0].date == "2024-02-03"
     assert a[1] == b[1] == "Body {{ literal }}\n"
     assert (a[2], b[2]) == (6, 8)
+
+
+def test_toml_front_matter_as_hugo_writes_it() -> None:
+    """`+++` TOML front matter (Hugo's) gives the same front matter as the YAML that says the same; its errors are
+    located at their line in the file, as YAML's are."""
+    toml = ('+++\ntitle = "T"\ntags = ["x", "y"]\ndate = 2024-02-03\ndraft = false\nlevel = 2\n'
+            'publishDate = 2024-02-01T08:00:00Z\n[data]\nproducts = "p"\n+++\nBody {{ literal }}\n')
+    yaml = ('---\ntitle: T\ntags: [x, y]\ndate: 2024-02-03\ndraft: false\nlevel: 2\n'
+            'publishDate: 2024-02-01T08:00:00Z\ndata: {products: p}\n---\nBody {{ literal }}\n')
+    a, b = split_front_matter(toml, "a.md"), split_front_matter(yaml, "b.md")
+    assert a[0] == b[0] and a[0].tags == ("x", "y") and a[0].level == 2 and a[0].data == {"products": "p"}
+    assert a[1] == b[1] == "Body {{ literal }}\n" and a[2] == 11
+    with pytest.raises(DataError) as bad:
+        split_front_matter('+++\ntitle = "T"\nlevel = "high"\n+++\nx\n', "c.md")
+    assert bad.value.location.line == 3 and "'level' must be a int" in bad.value.message
+    with pytest.raises(DataError) as broken:
+        split_front_matter('+++\ntitle = "T\n+++\nx\n', "d.md")
+    assert broken.value.location.line == 2
+    with pytest.raises(DataError) as open_:
+        split_front_matter('+++\ntitle = "T"\n', "e.md")
+    assert "no closing '+++'" in open_.value.message
+    # A body that merely starts with a line of `+` signs (no closing one) is an error too, as for `---`; a `+++`
+    # that is not alone on its line is body text.
+    assert split_front_matter("+++ not front matter\n", "f.md")[1] == "+++ not front matter\n"

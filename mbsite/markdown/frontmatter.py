@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,27 +46,45 @@ class FrontMatter:
 
 
 def split_front_matter(text: str, file: str) -> tuple[FrontMatter, str, int]:
-    """Split `---` YAML front matter from the body; returns (front matter, body, line where body starts)."""
-    if not text.startswith("---"):
+    """Split the front matter from the body: YAML between `---` lines, or TOML between `+++` lines (as Hugo writes
+    it); returns (front matter, body, line where body starts)."""
+    if not text.startswith(("---", "+++")):
         return FrontMatter(), text, 1
     nl = text.find("\n")
-    if (text if nl < 0 else text[:nl]).strip() != "---":
+    marker = (text if nl < 0 else text[:nl]).strip()
+    if marker not in ("---", "+++"):
         return FrontMatter(), text, 1
+    closing = ("---", "...") if marker == "---" else ("+++",)
     raw_lines: list[str] = []
     while True:  # line by line up to the closing marker; the body is never split into lines
         if nl < 0:
-            raise DataError("front matter: no closing '---'", Location(file=file, line=1))
+            raise DataError(f"front matter: no closing '{marker}'", Location(file=file, line=1))
         start = nl + 1
         nl = text.find("\n", start)
         line = text[start:] if nl < 0 else text[start:nl]
-        if line.strip() in ("---", "..."):
+        if line.strip() in closing:
             body = "" if nl < 0 else text[nl + 1:]
             break
         raw_lines.append(line)
-    data = simple_yaml(raw_lines)
-    if data is None:
-        data = parse_yaml("\n".join(raw_lines), file)
+    if marker == "+++":
+        data = _toml(raw_lines, file)
+    else:
+        data = simple_yaml(raw_lines)
+        if data is None:
+            data = parse_yaml("\n".join(raw_lines), file)
     return _front_matter(data, file, raw_lines), body, len(raw_lines) + 3
+
+
+def _toml(raw_lines: list[str], file: str) -> dict[str, Any]:
+    """TOML front matter as a dict; a syntax error names its line in the file (the front matter starts at line 2)."""
+    import tomllib  # (only for a file that has TOML front matter)
+
+    try:
+        return tomllib.loads("\n".join(raw_lines))
+    except tomllib.TOMLDecodeError as exc:
+        found = re.search(r"line (\d+)", str(exc))
+        line = int(found.group(1)) + 1 if found else len(raw_lines) + 1  # ("at end of document": its last line)
+        raise DataError(f"front matter: {exc}", Location(file=file, line=line)) from None
 
 
 def instant(value: Any, where: Location, key: str, zone: dt.tzinfo | None = None) -> int | None:
@@ -106,7 +125,7 @@ def _naive(value: Any) -> bool:
 
 def _key_line(key: str, raw_lines: list[str]) -> int:
     for i, line in enumerate(raw_lines):
-        if line.startswith(f"{key}:"):
+        if line.startswith(f"{key}:") or line.split("=", 1)[0].strip() == key:  # (YAML, or TOML)
             return i + 2
     return 1
 
