@@ -26,6 +26,7 @@ _ATX_H1 = re.compile(r" {0,3}#[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$")
 _SETEXT_H1 = re.compile(r" {0,3}=+[ \t]*$")
 _NOT_SETEXT = re.compile(r"\s*$| {4}|\s*(#|>|[-*+][ \t]|\d+[.)]|<|\||```|~~~|\{\{<)")
 _ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
+_MORE = re.compile(r"<!--\s*more\s*-->")
 _HEADING = re.compile(r'<h([2-4]) id="([^"]+)"[^>]*>(.*?)</h\1>', re.S)
 _TAGS = re.compile(r"<[^>]+>")
 _ANCHOR = re.compile(r'<a class="header-anchor"[^>]*>.*?</a>', re.S)
@@ -39,11 +40,45 @@ def summary(md: MarkdownSource, words: int = SUMMARY_WORDS) -> str:
         return given.strip()
     if md.front.description:
         return md.front.description
-    text = " ".join(_first_paragraph(md.body).split())
+    before = _before_more(md.body)
+    if before is not None:  # the author's own cut (`<!--more-->`, as Hugo has it): all of it, plain
+        return _plain(" ".join(_text_lines(before)))
+    cut = _plain(_first_paragraph(md.body)).split()
+    return " ".join(cut[:words]) + ("…" if len(cut) > words else "")
+
+
+def _plain(text: str) -> str:
+    text = " ".join(text.split())
     for pattern, repl in _INLINE:
         text = pattern.sub(repl, text)
-    cut = text.split()
-    return " ".join(cut[:words]) + ("…" if len(cut) > words else "")
+    return text
+
+
+def _before_more(body: str) -> str | None:
+    """The body up to a `<!--more-->` line outside fenced code, or None when it has none."""
+    if "<!--" not in body:
+        return None
+    fenced = False
+    at = 0
+    for line in body.splitlines(keepends=True):
+        if _FENCE.match(line.strip()):
+            fenced = not fenced
+        elif not fenced and _MORE.fullmatch(line.strip()):
+            return body[:at]
+        at += len(line)
+    return None
+
+
+def _text_lines(body: str) -> list[str]:
+    """The lines of prose of a body: outside fenced code, without headings, quotes, tables, lists and HTML."""
+    lines: list[str] = []
+    fenced = False
+    for line in body.splitlines():
+        if _FENCE.match(line.strip()):
+            fenced = not fenced
+        elif not fenced and line.strip() and not _SKIP_LINE.match(line) and not line.startswith("    "):
+            lines.append(line)
+    return lines
 
 
 def _first_paragraph(body: str) -> str:

@@ -29,7 +29,10 @@ def md(text: str) -> MarkdownSource:
     ("---\ntitle: X\ndescription: Said so.\n---\nBody text.\n", "Said so."),
     ("---\ntitle: X\nsummary: Mine.\ndescription: Said so.\n---\nBody text.\n", "Mine."),
     ("---\ntitle: X\n---\n```\ncode first\n```\n\n- a list\n\nThe paragraph.\n", "The paragraph."),
-], ids=["first-paragraph", "description", "summary-key", "skips-code-and-lists"])
+    ("---\ntitle: X\n---\nFirst para.\n\n```\ncode\n```\n\nSecond **para** and [link](/x).\n\n<!--more-->\n\nThird.\n",
+     "First para. Second para and link."),
+    ("---\ntitle: X\n---\n```\n<!--more-->\n```\n\nThe paragraph.\n\nMore.\n", "The paragraph."),
+], ids=["first-paragraph", "description", "summary-key", "skips-code-and-lists", "more-divider", "divider-in-code"])
 def test_a_summary_is_plain_text(text: str, expected: str) -> None:
     assert summary(md(text)) == expected
 

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from ..errors import ConfigError, Location
 from .frontmatter import FRONT_MATTER_KEYS, FrontMatter, instant, split_front_matter
-from .syntax import ShortcodeHandler, parse_shortcode_args
+from .syntax import ShortcodeHandler, drop_comments, parse_shortcode_args
 
 __all__ = ["ENGINES", "FRONT_MATTER_KEYS", "FrontMatter", "check_engine", "instant", "make_markdown",
            "markdown_engine", "parse_shortcode_args", "render_markdown", "split_front_matter"]
@@ -58,5 +58,7 @@ def _renderer(engine: str) -> Callable[..., str]:
 def render_markdown(body: str, *, highlight_code: bool = True, shortcode: ShortcodeHandler | None = None,
                     line_offset: int = 0, engine: str = "markdown-it") -> str:
     """Markdown body → HTML with the configured engine (`build.markdown_engine`); every engine writes the same
-    constructs: tables, strikethrough, footnotes, heading anchors, highlighted code, shortcodes outside code."""
-    return _renderer(engine)(body, highlight_code=highlight_code, shortcode=shortcode, line_offset=line_offset)
+    constructs: tables, strikethrough, footnotes, heading anchors, highlighted code, shortcodes outside code; HTML
+    comment blocks print nothing (syntax.drop_comments)."""
+    return _renderer(engine)(drop_comments(body), highlight_code=highlight_code, shortcode=shortcode,
+                             line_offset=line_offset)

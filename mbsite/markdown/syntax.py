@@ -37,3 +37,37 @@ def highlight(code: str, lang: str, _attrs: str) -> str:
 def slugify(text: str) -> str:
     slug = re.sub(r"[^\w\s-]", "", text.lower()).strip()
     return re.sub(r"[\s_-]+", "-", slug) or "section"
+
+
+_FENCE_OPEN = re.compile(r" {0,3}(`{3,}|~{3,})")
+_COMMENT_START = re.compile(r" {0,3}<!--")
+
+
+def drop_comments(body: str) -> str:
+    """The body without its HTML comment blocks — a comment that starts a line (`<!-- note -->`, `<!--more-->`, over
+    several lines too) and ends one — outside fenced code, each line kept as an empty one (line numbers stay). Raw
+    HTML is otherwise shown escaped, so a comment would be printed on the page; removed, it prints nothing, in
+    every engine. A comment inside a paragraph's line, a list item or a quote is left as it is."""
+    if "<!--" not in body:
+        return body
+    lines = body.split("\n")
+    fence = ""
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if fence:
+            stripped = line.strip()
+            if stripped.startswith(fence) and stripped.strip(fence[0]) == "":
+                fence = ""
+        elif (opened := _FENCE_OPEN.match(line)) is not None:
+            fence = opened.group(1)
+        elif _COMMENT_START.match(line):
+            last, at = i, line.find("-->", line.find("<!--") + 4)
+            while at < 0 and last + 1 < len(lines):
+                last += 1
+                at = lines[last].find("-->")
+            if at >= 0 and lines[last][at + 3:].strip() == "":  # (text after the first `-->`: left as it is)
+                lines[i:last + 1] = [""] * (last + 1 - i)
+                i = last
+        i += 1
+    return "\n".join(lines)
