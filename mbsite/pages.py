@@ -20,6 +20,7 @@ from .languages import folder_languages, page_language
 from .levels import role_name
 from .markdown import render_markdown
 from .markdown.links import rewrite_page_links
+from .markdown.syntax import stray_shortcodes
 from .panel import panel_context
 from .prerender import body_key
 from .routes import SEARCH_PATH, Route, RouteTable, page_count, tag_slug
@@ -193,6 +194,12 @@ def _markdown_page(job: BodyJob) -> Markup:
         return res.html
 
     body = _markdown_body(job.model, md, shortcode)
+    for name, line in stray_shortcodes(body, md.body):
+        what = "a component shortcode that is not well formed" if name == "component" else f"unknown shortcode {name!r}"
+        job.problems.append(Problem(
+            "warning", f"{what} is shown as text (a component is embedded with "
+            "{{< component PACKAGE:COMPONENT key=value >}}; docs/content.md)",
+            Location(file=md.relpath, line=md.body_line + line - 1 if line else None), "shortcode"))
     # Images after the body cache: the body depends on the file alone, its images on their own files.
     body = rewrite_markdown(job.model.images, body, md.relpath, job.rec, job.problems)
     config = job.model.config

@@ -167,3 +167,14 @@ def test_tags_that_share_an_address_are_one_tag(tmp_path: Path) -> None:
     for post in ("t1", "t2", "t3", "c1", "c2"):
         links = doc(root, f"public/blog/{post}/index.html").xpath("//main//a[@class='tag']/@href")
         assert len(links) == 1 and links[0] in ("/tags/travel", "/tags/c")
+
+
+def test_a_shortcode_of_another_generator_is_a_located_warning(tmp_path: Path) -> None:
+    root = copy_site("helpers", tmp_path / "site")
+    (root / "content" / "blog" / "fig.md").write_text(
+        "---\ntitle: Fig\ndate: 2024-03-01\n---\nText.\n\n{{< figure src=\"a.jpg\" >}}\n")
+    result = Builder(load_config(root), BufferReporter()).run()
+    assert result.ok
+    (warning,) = [p for p in result.problems if p.code == "shortcode"]
+    assert (warning.location.file, warning.location.line) == ("content/blog/fig.md", 7)
+    assert "unknown shortcode 'figure' is shown as text" in warning.message

@@ -180,3 +180,25 @@ def test_engines_write_the_same_html(engine: str) -> None:
         for highlight in (True, False):
             assert render_markdown(body, highlight_code=highlight, engine=engine) == \
                 render_markdown(body, highlight_code=highlight), body[:60]
+
+
+STRAY = """Hugo's figure:
+
+{{< figure src="a.jpg" >}} and {{% note %}}careful{{% /note %}}
+
+`{{< youtube id >}}` in code, and:
+
+```
+{{< gist x >}}
+```
+
+{{< component not-well-formed >}}
+"""
+
+
+def test_shortcodes_of_other_generators_are_found_outside_code(engine: str) -> None:
+    from mbsite.markdown.syntax import stray_shortcodes
+
+    html = render_markdown(STRAY, engine=engine, highlight_code=False)
+    assert stray_shortcodes(html, STRAY) == [("figure", 3), ("note", 3), ("component", 11)]
+    assert stray_shortcodes(render_markdown("Plain `{{< x >}}`.\n", engine=engine), "Plain `{{< x >}}`.\n") == []

@@ -71,3 +71,23 @@ def drop_comments(body: str) -> str:
                 i = last
         i += 1
     return "\n".join(lines)
+
+
+_CODE_HTML = re.compile(r"<pre\b.*?</pre>|<code\b.*?</code>", re.S)
+_SHOWN_SHORTCODE = re.compile(r"\{\{(?:&lt;|%)\s*([A-Za-z][\w./-]*)")
+_SOURCE_SHORTCODE = r"\{{\{{(?:<|%)\s*{name}\b"
+
+
+def stray_shortcodes(html: str, body: str) -> list[tuple[str, int]]:
+    """The shortcodes a rendered body shows as text outside code — another generator's (`{{< figure … >}}`,
+    `{{% note %}}`) or a component shortcode that is not well formed — as (name, line of its first use in `body`,
+    1-based; 0 when not found there), in order of first appearance."""
+    if "{{" not in html:
+        return []
+    found: dict[str, int] = {}
+    for m in _SHOWN_SHORTCODE.finditer(_CODE_HTML.sub("", html)):
+        name = m.group(1)
+        if name not in found:
+            at = re.search(_SOURCE_SHORTCODE.format(name=re.escape(name)), body)
+            found[name] = body.count("\n", 0, at.start()) + 1 if at else 0
+    return list(found.items())
