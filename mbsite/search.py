@@ -348,7 +348,7 @@ def update_search(out: Path, stage: Stage, tables: dict[str, RouteTable],
     work = out / ".staging" / f"search-{os.getpid()}-{time.time_ns()}"
     try:
         made_at: dict[tuple[str, str], Path] = {}
-        fresh = todo
+        fresh = todo  # (the bundles Pagefind indexes: those the cache has not)
         if not why:
             try:
                 assert version is not None
@@ -379,17 +379,15 @@ def update_search(out: Path, stage: Stage, tables: dict[str, RouteTable],
             problems.append(_unavailable(todo, why))
             return SearchResult(digests, made, problems)
         assert version is not None
-        indexed_now: set[tuple[str, int]] = set()
         for bundle in todo:
             _stage_bundle(out, stage, bundle.folder, made_at[(bundle.tenant, bundle.key)], force)
             digests.setdefault(bundle.tenant, {})[bundle.key] = bundle.digest(version)
             if (bundle.tenant, bundle.level) not in made:
                 made.append((bundle.tenant, bundle.level))
-            if bundle in fresh:
-                indexed_now.add((bundle.tenant, bundle.level))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return SearchResult(digests, made, problems, [m for m in made if m not in indexed_now])
+    indexed_levels = {(b.tenant, b.level) for b in fresh}  # (a level is reused when none of its parts was indexed)
+    return SearchResult(digests, made, problems, [m for m in made if m not in indexed_levels])
 
 
 def _unavailable(todo: list[Bundle], why: str) -> Problem:

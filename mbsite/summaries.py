@@ -6,6 +6,8 @@ import html
 import re
 from typing import TYPE_CHECKING, Any
 
+from .markdown.syntax import drop_comments
+
 if TYPE_CHECKING:
     from .sources import MarkdownSource
 
@@ -40,10 +42,10 @@ def summary(md: MarkdownSource, words: int = SUMMARY_WORDS) -> str:
         return given.strip()
     if md.front.description:
         return md.front.description
-    before = _before_more(md.body)
-    if before is not None:  # the author's own cut (`<!--more-->`, as Hugo has it): all of it, plain
-        return _plain(" ".join(_text_lines(before)))
-    cut = _plain(_first_paragraph(md.body)).split()
+    manual = _manual_summary(md.body)
+    if manual is not None:  # the author's own cut (`<!--more-->`, as Hugo has it): all of it, plain
+        return manual
+    cut = _plain(_first_paragraph(drop_comments(md.body))).split()
     return " ".join(cut[:words]) + ("…" if len(cut) > words else "")
 
 
@@ -54,31 +56,24 @@ def _plain(text: str) -> str:
     return text
 
 
-def _before_more(body: str) -> str | None:
-    """The body up to a `<!--more-->` line outside fenced code, or None when it has none."""
+def _manual_summary(body: str) -> str | None:
+    """The prose before a `<!--more-->` line outside fenced code (headings, quotes, tables, lists, HTML and comments
+    left out), plain; None when the body has no such line."""
     if "<!--" not in body:
         return None
+    prose: list[str] = []
     fenced = False
-    at = 0
-    for line in body.splitlines(keepends=True):
+    # (drop_comments keeps every line, emptied: its lines pair with the body's)
+    for raw, line in zip(body.split("\n"), drop_comments(body).split("\n"), strict=True):
         if _FENCE.match(line.strip()):
             fenced = not fenced
-        elif not fenced and _MORE.fullmatch(line.strip()):
-            return body[:at]
-        at += len(line)
+        elif fenced:
+            continue
+        elif _MORE.fullmatch(raw.strip()):
+            return _plain(" ".join(prose))
+        elif line.strip() and not _SKIP_LINE.match(line) and not line.startswith("    "):
+            prose.append(line)
     return None
-
-
-def _text_lines(body: str) -> list[str]:
-    """The lines of prose of a body: outside fenced code, without headings, quotes, tables, lists and HTML."""
-    lines: list[str] = []
-    fenced = False
-    for line in body.splitlines():
-        if _FENCE.match(line.strip()):
-            fenced = not fenced
-        elif not fenced and line.strip() and not _SKIP_LINE.match(line) and not line.startswith("    "):
-            lines.append(line)
-    return lines
 
 
 def _first_paragraph(body: str) -> str:
@@ -103,6 +98,7 @@ def _first_paragraph(body: str) -> str:
 def first_heading(body: str) -> str:
     """The text of the level-1 heading that opens a Markdown body (`# Title`, or `Title` over a line of `=`), its
     Markdown syntax taken out; "" when the body opens with anything else. (Only the first lines are looked at.)"""
+    body = drop_comments(body)  # (as the page shows it: a comment above the heading prints nothing)
     start = len(body) - len(body.lstrip())
     start = body.rfind("\n", 0, start) + 1  # (the indentation of the first line counts)
     lines = body[start:start + 2000].split("\n", 2)
@@ -114,14 +110,12 @@ def first_heading(body: str) -> str:
         text = first.strip()
     else:
         return ""
-    for pattern, repl in _INLINE:
-        text = pattern.sub(repl, text)
-    return " ".join(html.unescape(_ESCAPED.sub(r"\1", text)).split())
+    return " ".join(html.unescape(_ESCAPED.sub(r"\1", _plain(text))).split())
 
 
 def reading_minutes(md: MarkdownSource) -> int:
     """Minutes a reader needs for the body, at 220 words a minute (at least 1)."""
-    return max(1, round(len(md.body.split()) / WORDS_PER_MINUTE))
+    return max(1, round(len(drop_comments(md.body).split()) / WORDS_PER_MINUTE))
 
 
 def table_of_contents(body_html: str) -> list[dict[str, Any]]:

@@ -32,7 +32,9 @@ def md(text: str) -> MarkdownSource:
     ("---\ntitle: X\n---\nFirst para.\n\n```\ncode\n```\n\nSecond **para** and [link](/x).\n\n<!--more-->\n\nThird.\n",
      "First para. Second para and link."),
     ("---\ntitle: X\n---\n```\n<!--more-->\n```\n\nThe paragraph.\n\nMore.\n", "The paragraph."),
-], ids=["first-paragraph", "description", "summary-key", "skips-code-and-lists", "more-divider", "divider-in-code"])
+    ("---\ntitle: X\n---\n<!--\nTODO: a note for the author\n-->\nThe paragraph.\n", "The paragraph."),
+], ids=["first-paragraph", "description", "summary-key", "skips-code-and-lists", "more-divider", "divider-in-code",
+        "comment-first"])
 def test_a_summary_is_plain_text(text: str, expected: str) -> None:
     assert summary(md(text)) == expected
 
@@ -111,7 +113,9 @@ def test_a_tag_feed_goes_with_its_tag(tmp_path: Path, site: Path) -> None:
     ("- a list item\n===\n", ""),
     ("#hashtag, not a heading\n", ""),
     ("", ""),
-], ids=["atx", "syntax-out", "setext", "escapes", "h2", "later", "code", "list", "no-space", "empty"])
+    ("<!-- a note\n-->\n# After a comment\n", "After a comment"),
+], ids=["atx", "syntax-out", "setext", "escapes", "h2", "later", "code", "list", "no-space", "empty",
+        "after-comment"])
 def test_the_heading_that_opens_a_page(body: str, expected: str) -> None:
     assert first_heading(body) == expected
 
